@@ -1,0 +1,79 @@
+"""One typed settings object, read from ``REOS_*`` environment variables.
+
+Read lazily through :func:`get_settings` so tests and commands can change the environment
+before the first use; :func:`reset_settings` drops the cache.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REOS_", extra="ignore")
+
+    home: Path = Field(default=Path(".reos"), description="Folder for the embedded store, secrets and models.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default is a SQLite file under REOS_HOME."
+    )
+    app_role: str = Field(
+        default="reos_app",
+        description="PostgreSQL role every application transaction switches to (RLS applies to it).",
+    )
+    jwt_secret: str | None = Field(default=None, description="HS256 signing secret for access tokens.")
+    access_token_minutes: int = 30
+    refresh_token_days: int = 14
+    redis_url: str | None = None
+    cors_origins: list[str] = Field(default_factory=list)
+    rate_limit_ip_per_min: int = 120
+    rate_limit_org_per_min: int = 600
+    max_body_bytes: int = 10 * 1024 * 1024
+    oidc_jwks_url: str | None = None
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_org_claim: str = "reos_org"
+    oidc_roles_claim: str = "reos_roles"
+    log_level: str = "INFO"
+    skip_schema_check: bool = False
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'reos.db').resolve()}"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    def signing_secret(self) -> str:
+        """The JWT secret: from settings, else generated once into REOS_HOME (mode 0600).
+
+        There is no built-in default, so no two installations share a secret.
+        """
+        if self.jwt_secret:
+            return self.jwt_secret
+        path = self.home / "jwt_secret"
+        if path.exists():
+            return path.read_text().strip()
+        self.home.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(value)
+        return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    get_settings.cache_clear()

@@ -1,0 +1,1 @@
+"""Storage: engine, sessions bound to an organisation, migrations."""

@@ -1,0 +1,68 @@
+"""Declarative base and the column kinds every model shares."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, MetaData, Uuid, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSONType, list[Any]: JSONType}
+
+
+class IdMixin:
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow, server_default=func.now()
+    )
+
+
+class TenantScoped:
+    """Marks a tenant-owned table: it has ``org_id`` and every query on it is scoped.
+
+    The scoping itself lives in :mod:`reos.db.tenancy`; on PostgreSQL row-level security
+    policies (created in the migrations for every table with this mixin) are the backstop.
+    """
+
+    @declared_attr
+    def org_id(cls) -> Mapped[uuid.UUID]:  # noqa: N805
+        from sqlalchemy import ForeignKey
+
+        return mapped_column(
+            Uuid, ForeignKey("organizations.id", ondelete="CASCADE"), index=True, nullable=False
+        )
+
+
+def tenant_tables() -> list[str]:
+    """Names of every tenant-owned table (those whose model mixes in :class:`TenantScoped`)."""
+    names = []
+    for mapper in Base.registry.mappers:
+        if issubclass(mapper.class_, TenantScoped):
+            names.append(mapper.local_table.name)  # type: ignore[union-attr]
+    return sorted(set(names))

@@ -1,0 +1,69 @@
+"""Engines for the embedded store (SQLite) and the server store (PostgreSQL).
+
+SQLite gets WAL (readers never block the writer), foreign keys on (off by default in
+SQLite) and a busy timeout so a second process waits instead of failing at once.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+from reos.config import get_settings
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        db = parsed.database
+        if db and db != ":memory:":
+            from pathlib import Path
+
+            Path(db).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+@lru_cache(maxsize=4)
+def _engine_for(url: str) -> Engine:
+    return make_engine(url)
+
+
+def get_engine() -> Engine:
+    return _engine_for(get_settings().effective_database_url)
+
+
+def reset_engines() -> None:
+    for engine in list(_engine_cache_values()):
+        engine.dispose()
+    _engine_for.cache_clear()
+
+
+def _engine_cache_values() -> list[Engine]:
+    # lru_cache keeps no public view of its values; re-create is cheap, so only dispose the
+    # engine for the current URL if it was built.
+    try:
+        return [_engine_for(get_settings().effective_database_url)]
+    except Exception:  # pragma: no cover - nothing to dispose
+        return []
+
+
+def is_postgres(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"

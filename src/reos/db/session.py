@@ -1,0 +1,63 @@
+"""Units of work. The entry point (request, CLI command, job) owns the transaction:
+
+    with tenant_session(org_id) as session:
+        service.do_something(session, ...)
+
+commits on success and rolls back on any error. Services flush, never commit.
+``system_session`` is for the identity layer (finding a user or API key before an
+organisation is known) and for claiming jobs; it does not switch role and is not scoped.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from reos.config import get_settings
+from reos.db import tenancy
+from reos.db.engine import get_engine, is_postgres
+
+
+def _factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+def app_role_for(engine: Engine) -> str | None:
+    return get_settings().app_role if is_postgres(engine) else None
+
+
+def open_tenant_session(org_id: uuid.UUID | None, engine: Engine | None = None) -> Session:
+    engine = engine or get_engine()
+    session = _factory(engine)()
+    tenancy.bind(session, org_id, app_role=app_role_for(engine))
+    return session
+
+
+@contextmanager
+def tenant_session(org_id: uuid.UUID | None, engine: Engine | None = None) -> Iterator[Session]:
+    session = open_tenant_session(org_id, engine)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+@contextmanager
+def system_session(engine: Engine | None = None) -> Iterator[Session]:
+    session = _factory(engine or get_engine())()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,29 @@
+"""All ORM models, imported here so Alembic and the tenancy walker see every table."""
+
+from reos.models.audit import AuditEntry
+from reos.models.imports import ImportRun, QuarantinedRow
+from reos.models.jobs import Job
+from reos.models.org import ApiKey, Membership, Organization, User
+from reos.models.owner import OwnerEntity, OwnerOverride, OwnerRecord, ResolutionRun
+from reos.models.property import FieldChange, Property, Sale
+from reos.models.valuation import AvmModelVersion, Valuation
+
+__all__ = [
+    "ApiKey",
+    "AuditEntry",
+    "AvmModelVersion",
+    "FieldChange",
+    "ImportRun",
+    "Job",
+    "Membership",
+    "Organization",
+    "OwnerEntity",
+    "OwnerOverride",
+    "OwnerRecord",
+    "Property",
+    "QuarantinedRow",
+    "ResolutionRun",
+    "Sale",
+    "User",
+    "Valuation",
+]

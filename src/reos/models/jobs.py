@@ -1,0 +1,27 @@
+"""Durable background work: a job row is written in the same transaction as its cause.
+
+Workers claim jobs with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (several workers share
+the queue); on SQLite one process runs them. A crashed job is re-claimed after its lease.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from reos.db.base import Base, IdMixin, TenantScoped, TimestampMixin, utcnow
+
+
+class Job(IdMixin, TenantScoped, TimestampMixin, Base):
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_status_run_after", "status", "run_after"),)
+    kind: Mapped[str] = mapped_column(String(50))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="queued")  # queued|running|done|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    run_after: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,58 @@
+"""Organisations, users, memberships and API keys: who may act, for which organisation."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, String, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from reos.db.base import Base, IdMixin, TenantScoped, TimestampMixin
+
+
+class Organization(IdMixin, TimestampMixin, Base):
+    """A tenant. Global table: it is the scope itself, not scoped by one."""
+
+    __tablename__ = "organizations"
+    name: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+
+
+class User(IdMixin, TimestampMixin, Base):
+    """A person who logs in. Global: one person may belong to several organisations."""
+
+    __tablename__ = "users"
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    full_name: Mapped[str | None] = mapped_column(String(200))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    default_org_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("organizations.id", ondelete="SET NULL")
+    )
+
+
+class Membership(IdMixin, TenantScoped, TimestampMixin, Base):
+    """A user's role in one organisation (owner, admin, analyst, service)."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("org_id", "user_id"),)
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+
+
+class ApiKey(IdMixin, TenantScoped, TimestampMixin, Base):
+    """A machine credential bound to one organisation and one role.
+
+    Only a SHA-256 hash of the key is stored (keys are 256-bit random, so a fast hash is
+    enough; there is nothing to brute-force); the key itself is shown once at creation.
+    """
+
+    __tablename__ = "api_keys"
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    created_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id", ondelete="SET NULL"))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
