@@ -107,3 +107,14 @@ def _pg_transaction_scope(session: Session, _tx: SessionTransaction, connection:
     connection.execute(
         text("SELECT set_config('reos.org_id', :org, true)"), {"org": str(org) if org else ""}
     )
+
+
+def get(session: Session, model: type[Any], ident: Any) -> Any:
+    """Load one tenant row by primary key through the scoped query path.
+
+    ``Session.get`` answers from the identity map without a query, which would skip the
+    organisation criteria; this always goes through a scoped SELECT.
+    """
+    from sqlalchemy import select
+
+    return session.scalars(select(model).where(model.id == ident)).one_or_none()

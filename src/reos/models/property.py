@@ -35,6 +35,8 @@ class Property(IdMixin, TenantScoped, TimestampMixin, Base):
         Index("ix_properties_org_address_key", "org_id", "address_key"),
         Index("ix_properties_org_source_record", "org_id", "source_record_id"),
         Index("ix_properties_org_h3", "org_id", "h3_cell"),
+        Index("ix_properties_org_h3_r7", "org_id", "h3_cell_r7"),
+        Index("ix_properties_org_h3_r5", "org_id", "h3_cell_r5"),
     )
     parcel_number: Mapped[str | None] = mapped_column(String(64))
     source_record_id: Mapped[str | None] = mapped_column(String(128))
@@ -50,6 +52,8 @@ class Property(IdMixin, TenantScoped, TimestampMixin, Base):
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     h3_cell: Mapped[str | None] = mapped_column(String(16))
+    h3_cell_r7: Mapped[str | None] = mapped_column(String(16))
+    h3_cell_r5: Mapped[str | None] = mapped_column(String(16))
     property_type: Mapped[str | None] = mapped_column(String(32))
     living_area_sqft: Mapped[float | None] = mapped_column(Float)
     lot_size_sqft: Mapped[float | None] = mapped_column(Float)

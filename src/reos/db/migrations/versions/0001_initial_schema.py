@@ -4,7 +4,7 @@ Revision ID: 0001
 Revises:
 Tenant tables get row-level security on PostgreSQL (see reos.db.migrations.rls).
 
-Create Date: 2026-11-23 04:57:22.606263
+Create Date: 2026-11-23 05:02:13.410235
 """
 
 from __future__ import annotations
@@ -384,6 +384,8 @@ def upgrade() -> None:
         sa.Column("latitude", sa.Float(), nullable=True),
         sa.Column("longitude", sa.Float(), nullable=True),
         sa.Column("h3_cell", sa.String(length=16), nullable=True),
+        sa.Column("h3_cell_r7", sa.String(length=16), nullable=True),
+        sa.Column("h3_cell_r5", sa.String(length=16), nullable=True),
         sa.Column("property_type", sa.String(length=32), nullable=True),
         sa.Column("living_area_sqft", sa.Float(), nullable=True),
         sa.Column("lot_size_sqft", sa.Float(), nullable=True),
@@ -441,6 +443,8 @@ def upgrade() -> None:
             "ix_properties_org_address_key", ["org_id", "address_key"], unique=False
         )
         batch_op.create_index("ix_properties_org_h3", ["org_id", "h3_cell"], unique=False)
+        batch_op.create_index("ix_properties_org_h3_r5", ["org_id", "h3_cell_r5"], unique=False)
+        batch_op.create_index("ix_properties_org_h3_r7", ["org_id", "h3_cell_r7"], unique=False)
         batch_op.create_index(batch_op.f("ix_properties_org_id"), ["org_id"], unique=False)
         batch_op.create_index("ix_properties_org_parcel", ["org_id", "parcel_number"], unique=False)
         batch_op.create_index(
@@ -843,6 +847,8 @@ def downgrade() -> None:
         batch_op.drop_index("ix_properties_org_source_record")
         batch_op.drop_index("ix_properties_org_parcel")
         batch_op.drop_index(batch_op.f("ix_properties_org_id"))
+        batch_op.drop_index("ix_properties_org_h3_r7")
+        batch_op.drop_index("ix_properties_org_h3_r5")
         batch_op.drop_index("ix_properties_org_h3")
         batch_op.drop_index("ix_properties_org_address_key")
 

@@ -1,0 +1,101 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import generate_latest
+from sqlalchemy import text
+
+from reos import __version__
+from reos.accounts.api import router as accounts_router
+from reos.config import Settings, get_settings
+from reos.db import schema
+from reos.db.engine import get_engine
+from reos.http import errors
+from reos.http.metrics import REGISTRY
+from reos.http.middleware import ReosMiddleware
+from reos.http.ratelimit import make_limiter
+from reos.logging import configure as configure_logging
+from reos.properties.api import router as properties_router
+
+DESCRIPTION = """Real Estate OS: properties, sales, owners, valuations for many organisations.
+
+Authenticate with `POST /api/v1/auth/token` (email + password) and send
+`Authorization: Bearer <access_token>`, or send an organisation API key in `X-API-Key`.
+A user in several organisations picks one with the `X-Reos-Org` header (id or slug).
+Errors are JSON: `{"error": code, "message": text, "field": name}`.
+"""
+
+
+def create_app(settings: Settings | None = None, *, check_schema: bool = True) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    if check_schema and not settings.skip_schema_check:
+        schema.require_current()
+    app = FastAPI(title="Real Estate OS", version=__version__, description=DESCRIPTION)
+    app.state.settings = settings
+    app.state.limiter = make_limiter(settings.redis_url)
+    errors.install(app)
+    app.include_router(accounts_router)
+    app.include_router(properties_router)
+    for router in _domain_routers():
+        app.include_router(router)
+
+    @app.get("/health", tags=["ops"])
+    def health() -> dict[str, str]:
+        """The process is alive."""
+        return {"status": "ok"}
+
+    @app.get("/ready", tags=["ops"], responses={503: {"description": "database unreachable or schema out of date"}})
+    def ready() -> Any:
+        """The database answers and its schema is current."""
+        try:
+            with get_engine().connect() as conn:
+                conn.execute(text("SELECT 1"))
+            current = schema.is_current()
+        except Exception as exc:  # the database is down: say so, do not raise
+            return JSONResponse({"status": "unavailable", "message": f"database unreachable: {type(exc).__name__}"}, status_code=503)
+        if not current:
+            return JSONResponse({"status": "unavailable", "message": "schema out of date: run `reos db upgrade`"}, status_code=503)
+        return {"status": "ready"}
+
+    @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
+    def metrics() -> PlainTextResponse:
+        """Prometheus metrics: requests by method, route template and status; latency."""
+        return PlainTextResponse(generate_latest(REGISTRY).decode(), media_type="text/plain; version=0.0.4")
+
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=[o for o in settings.cors_origins if o != "*"],
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "X-API-Key", "X-Reos-Org", "Content-Type", "X-Request-ID"],
+        )
+    app.add_middleware(
+        ReosMiddleware,
+        limiter=app.state.limiter,
+        ip_limit=settings.rate_limit_ip_per_min,
+        max_body_bytes=settings.max_body_bytes,
+    )
+    return app
+
+
+def _domain_routers() -> list[Any]:
+    """Routers of the later domains (imports, valuations, owners), mounted when present."""
+    import importlib
+
+    routers = []
+    for name in ("reos.ingest.api", "reos.valuation.api", "reos.owners.api"):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        routers.append(module.router)
+    return routers

@@ -1,0 +1,126 @@
+"""FastAPI dependencies: who is calling, and the unit of work bound to their organisation.
+
+Credentials: ``X-API-Key``, or ``Authorization: Bearer`` with a local access token (HS256)
+or, when configured, an OIDC token (RS256, JWKS). Any failure is 401 with
+``WWW-Authenticate``; a valid caller without the permission is 403.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Response
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from reos.accounts import service as accounts
+from reos.accounts import tokens
+from reos.accounts.principal import Principal, attach
+from reos.accounts.roles import Permission, check
+from reos.config import get_settings
+from reos.db.session import open_tenant_session, system_session
+from reos.errors import RateLimited, Unauthenticated
+
+bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/auth/token, or an OIDC token")
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An organisation API key")
+
+
+def _org_header(request: Request) -> str | None:
+    value = request.headers.get("x-reos-org")
+    return value.strip() if value else None
+
+
+def authenticate(
+    request: Request,
+    response: Response,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    api_key: Annotated[str | None, Depends(api_key_header)],
+) -> Principal:
+    settings = getattr(request.app.state, "settings", None) or get_settings()
+    with system_session() as session:
+        if api_key:
+            principal = accounts.principal_for_api_key(session, api_key)
+        elif creds is not None and creds.scheme.lower() == "bearer":
+            token = creds.credentials
+            alg = tokens.token_algorithm(token)
+            if alg == "RS256":
+                claims = tokens.verify_oidc(settings, token)
+                org_ref = _org_header(request) or _claim_str(claims.get(settings.oidc_org_claim))
+                if not org_ref:
+                    raise Unauthenticated(f"the token has no {settings.oidc_org_claim!r} claim")
+                roles = claims.get(settings.oidc_roles_claim) or []
+                roles = [roles] if isinstance(roles, str) else list(roles)
+                principal = accounts.principal_for_oidc(session, org_ref, roles, str(claims["sub"]))
+            else:
+                claims_local = tokens.verify_local(settings, token, "access")
+                principal = accounts.principal_for_user(
+                    session,
+                    uuid.UUID(claims_local.subject),
+                    _org_header(request) or claims_local.org_id,
+                )
+        else:
+            raise Unauthenticated("credentials are missing: send a Bearer token or an X-API-Key header")
+    limiter = request.app.state.limiter
+    decision = limiter.check("org", str(principal.org_id), settings.rate_limit_org_per_min)
+    if not decision.allowed:
+        raise RateLimited(
+            "this organisation has made too many requests; slow down",
+            retry_after=decision.reset_s,
+        )
+    request.state.principal = principal
+    return principal
+
+
+def _claim_str(value: Any) -> str | None:
+    if isinstance(value, list) and value:
+        value = value[0]
+    return str(value) if value else None
+
+
+def require(permission: Permission) -> Callable[..., Principal]:
+    def dependency(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+        check(principal.role, permission)
+        return principal
+
+    return dependency
+
+
+def _session_for(principal: Principal, request: Request) -> Iterator[Session]:
+    session = open_tenant_session(principal.org_id)
+    attach(session, principal, getattr(request.state, "request_id", None) or request.scope.get("state", {}).get("request_id"))
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def reader_session(
+    request: Request, principal: Annotated[Principal, Depends(require(Permission.DATA_READ))]
+) -> Iterator[Session]:
+    yield from _session_for(principal, request)
+
+
+def writer_session(
+    request: Request, principal: Annotated[Principal, Depends(require(Permission.DATA_WRITE))]
+) -> Iterator[Session]:
+    yield from _session_for(principal, request)
+
+
+def session_for(permission: Permission) -> Callable[..., Iterator[Session]]:
+    # a default (not Annotated) because the annotation is evaluated in module scope,
+    # where ``permission`` is unknown
+    def dependency(request: Request, principal: Principal = Depends(require(permission))) -> Iterator[Session]:
+        yield from _session_for(principal, request)
+
+    return dependency
+
+
+ReadSession = Annotated[Session, Depends(reader_session)]
+WriteSession = Annotated[Session, Depends(writer_session)]
+CurrentPrincipal = Annotated[Principal, Depends(authenticate)]

@@ -1,0 +1,455 @@
+"""Read CSV/TSV, Parquet and XLSX files as a stream of chunks of raw rows.
+
+Memory stays bounded by the chunk size whatever the file size: CSV is read line by line,
+Parquet by record batch, XLSX through openpyxl's read-only (streaming) mode. Every value
+comes out as text (or ``None`` for an empty cell) so the mapping layer sees one shape for
+all formats. Nothing is dropped: ragged rows and oversize cells are kept and flagged in
+``RawRow.problems`` so the import service can quarantine them with a reason.
+
+Row numbers are 1-based data rows (the header is not counted), i.e. the number a user
+sees in a spreadsheet minus one.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+from charset_normalizer import from_bytes
+
+from reos.errors import ValidationFailed
+
+DEFAULT_CHUNK_ROWS = 10_000
+#: Cells longer than this (in characters) are flagged and their value dropped: no real
+#: address, name or price is a megabyte long, and storing one would bloat every table.
+DEFAULT_MAX_CELL_CHARS = 1_000_000
+#: Bytes looked at to choose the encoding and the delimiter.
+SNIFF_BYTES = 64 * 1024
+EXTRA_CELLS_KEY = "_extra_cells"
+
+CSV_EXTENSIONS = frozenset({".csv", ".tsv", ".tab", ".txt"})
+PARQUET_EXTENSIONS = frozenset({".parquet", ".pq"})
+XLSX_EXTENSIONS = frozenset({".xlsx", ".xlsm"})
+SUPPORTED_EXTENSIONS = CSV_EXTENSIONS | PARQUET_EXTENSIONS | XLSX_EXTENSIONS
+
+_DELIMITERS = ",\t;|"
+
+
+@dataclass
+class RawRow:
+    """One data row as found in the file.
+
+    ``values`` maps each header to its cell text (``None`` when empty or missing).
+    ``problems`` make the row unusable as is (too many cells, a cell over the size limit)
+    and should send it to quarantine; ``warnings`` are kept in the report only (a short row
+    whose missing trailing cells are read as empty).
+    """
+
+    row_number: int
+    values: dict[str, str | None]
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def file_fingerprint(path: str | Path) -> str:
+    """SHA-256 of the file's bytes (hex), read in 1 MiB blocks: same bytes, same import."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def clean_headers(raw_headers: list[object]) -> list[str]:
+    """Header names made usable as dict keys: trimmed, blanks named ``column_<n>``, and
+    duplicates suffixed `` (2)``, `` (3)`` so no column silently overwrites another."""
+    headers: list[str] = []
+    seen: dict[str, int] = {}
+    for index, raw in enumerate(raw_headers, start=1):
+        name = "" if raw is None else str(raw).strip().lstrip("\ufeff")
+        if not name:
+            name = f"column_{index}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name} ({seen[name]})"
+        else:
+            seen[name] = 1
+        headers.append(name)
+    return headers
+
+
+class TableReader:
+    """Common shape of every reader: ``headers`` first, then ``chunks()``.
+
+    Use as a context manager; ``chunks`` can be iterated once.
+    """
+
+    format: str = ""
+
+    def __init__(self, path: Path, *, max_cell_chars: int) -> None:
+        self.path = path
+        self.max_cell_chars = max_cell_chars
+        self.headers: list[str] = []
+        self.encoding: str | None = None
+        self.delimiter: str | None = None
+
+    def chunks(self, chunk_size: int = DEFAULT_CHUNK_ROWS) -> Iterator[list[RawRow]]:
+        batch: list[RawRow] = []
+        for row in self.rows():
+            batch.append(row)
+            if len(batch) >= chunk_size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    def rows(self) -> Iterator[RawRow]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the file handle; readers holding none need nothing."""
+
+    def __enter__(self) -> TableReader:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _make_row(self, row_number: int, cells: list[Any]) -> RawRow:
+        problems: list[str] = []
+        warnings: list[str] = []
+        width = len(self.headers)
+        values: dict[str, str | None] = {}
+        for index, header in enumerate(self.headers):
+            values[header] = self._cell(
+                cells[index] if index < len(cells) else None, header, problems
+            )
+        if len(cells) > width:
+            extra = cells[width:]
+            if any(cell not in (None, "") for cell in extra):
+                values[EXTRA_CELLS_KEY] = "\x1f".join("" if c is None else str(c) for c in extra)
+                problems.append(
+                    f"row has {len(cells)} cells but the header has {width}: the extra "
+                    f"cells are kept under {EXTRA_CELLS_KEY!r}; an unquoted delimiter in a "
+                    "value usually causes this"
+                )
+        elif 0 < len(cells) < width:
+            warnings.append(
+                f"row has {len(cells)} cells but the header has {width}: the missing "
+                f"trailing cells ({', '.join(self.headers[len(cells) :][:5])}"
+                f"{', ...' if width - len(cells) > 5 else ''}) are read as empty"
+            )
+        return RawRow(row_number, values, problems, warnings)
+
+    def _cell(self, cell: Any, header: str, problems: list[str]) -> str | None:
+        if cell is None:
+            return None
+        text = cell if isinstance(cell, str) else _to_text(cell)
+        if text == "":
+            return None
+        if len(text) > self.max_cell_chars:
+            problems.append(
+                f"cell in column {header!r} is {len(text):,} characters long, over the "
+                f"{self.max_cell_chars:,}-character limit; the value was dropped"
+            )
+            return None
+        return text
+
+
+def _to_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ") if value.time() != time(0) else value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)
+
+
+# --- CSV -------------------------------------------------------------------------------
+
+
+def _detect_encoding(path: Path, sample: bytes) -> str:
+    """UTF-8 (BOM or not), UTF-16 with a BOM, else the legacy code page charset-normalizer
+    picks (Windows-1252 and Latin-1 are what US list vendors and Excel "CSV" export)."""
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    nul = sample.find(b"\x00")
+    if nul >= 0:
+        raise ValidationFailed(
+            f"{path.name} is not a text file: it contains NUL bytes (first at byte {nul}). "
+            f"{_binary_hint(sample)}",
+            field="file",
+        )
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    best = from_bytes(sample, cp_isolation=["cp1252", "latin_1", "iso8859_15", "cp437"]).best()
+    if best is None:
+        raise ValidationFailed(
+            f"{path.name} is not readable text in UTF-8 or Windows-1252. {_binary_hint(sample)}",
+            field="file",
+        )
+    encoding = str(best.encoding)
+    # charset-normalizer names Latin-1 variants differently; Windows-1252 is a superset of
+    # Latin-1's printable range and is what Excel writes, so prefer it when it decodes.
+    try:
+        sample.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:
+        return encoding
+
+
+def _binary_hint(sample: bytes) -> str:
+    if sample.startswith(b"PK\x03\x04"):
+        return "It looks like an XLSX (zip) file: rename it to .xlsx."
+    if sample.startswith(b"PAR1"):
+        return "It looks like a Parquet file: rename it to .parquet."
+    if sample.startswith(b"\xd0\xcf\x11\xe0"):
+        return "It looks like an old Excel .xls file: save it as .xlsx or CSV."
+    if sample.startswith(b"%PDF"):
+        return "It is a PDF; export the table to CSV or XLSX."
+    return "Export the data as CSV (UTF-8) or XLSX and try again."
+
+
+def _sniff_delimiter(text: str, suffix: str) -> str:
+    lines = text.splitlines()[:50]
+    if not lines:
+        return "\t" if suffix in {".tsv", ".tab"} else ","
+    try:
+        return csv.Sniffer().sniff("\n".join(lines), delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        counts = {d: lines[0].count(d) for d in _DELIMITERS}
+        best = max(counts, key=lambda d: counts[d])
+        if counts[best] == 0:
+            return "\t" if suffix in {".tsv", ".tab"} else ","
+        return best
+
+
+class CsvReader(TableReader):
+    """Delimited text. Encoding and delimiter are detected from the first 64 KiB.
+
+    A UTF-8 file with a stray Windows-1252 byte further down (common when rows were
+    pasted in from Excel) is read with ``surrogateescape`` and each affected cell is
+    re-decoded as Windows-1252, so one bad byte does not fail a million-row import.
+    """
+
+    format = "csv"
+
+    def __init__(self, path: Path, *, max_cell_chars: int, encoding: str | None = None) -> None:
+        super().__init__(path, max_cell_chars=max_cell_chars)
+        with open(path, "rb") as handle:
+            sample = handle.read(SNIFF_BYTES)
+        if not sample.strip():
+            raise ValidationFailed(
+                f"{path.name} is empty: a header row naming the columns is required.",
+                field="file",
+            )
+        self.encoding = encoding or _detect_encoding(path, sample)
+        errors = "surrogateescape" if self.encoding.startswith("utf-8") else "strict"
+        self._handle: IO[str] = open(path, encoding=self.encoding, errors=errors, newline="")
+        text_sample = sample.decode(self.encoding, errors="replace")
+        self.delimiter = _sniff_delimiter(text_sample, path.suffix.lower())
+        csv.field_size_limit(sys.maxsize)
+        self._reader = csv.reader(self._handle, delimiter=self.delimiter)
+        try:
+            header_cells = next(self._reader)
+        except StopIteration:
+            self._handle.close()
+            raise ValidationFailed(
+                f"{path.name} is empty: a header row naming the columns is required.",
+                field="file",
+            ) from None
+        except UnicodeDecodeError as err:
+            self._handle.close()
+            raise ValidationFailed(
+                f"{path.name} could not be decoded as {self.encoding}: {err.reason}.", field="file"
+            ) from None
+        self.headers = clean_headers([self._fix_text(c) for c in header_cells])
+
+    def _fix_text(self, text: str) -> str:
+        if text.isascii() or self.encoding is None or not self.encoding.startswith("utf-8"):
+            return text
+        try:
+            text.encode("utf-8")
+            return text
+        except UnicodeEncodeError:
+            return text.encode("utf-8", "surrogateescape").decode("cp1252", errors="replace")
+
+    def rows(self) -> Iterator[RawRow]:
+        row_number = 0
+        try:
+            for cells in self._reader:
+                if not cells or all(cell == "" for cell in cells):
+                    continue  # blank line: not a row
+                row_number += 1
+                yield self._make_row(row_number, [self._fix_text(c) for c in cells])
+        except UnicodeDecodeError as err:
+            raise ValidationFailed(
+                f"{self.path.name} row {row_number + 1}: bytes that are not valid "
+                f"{self.encoding} ({err.reason}); re-save the file as UTF-8.",
+                field="file",
+                row=row_number + 1,
+            ) from None
+        except csv.Error as err:
+            raise ValidationFailed(
+                f"{self.path.name} row {row_number + 1}: malformed CSV ({err}).",
+                field="file",
+                row=row_number + 1,
+            ) from None
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+# --- Parquet ---------------------------------------------------------------------------
+
+
+class ParquetReader(TableReader):
+    """Parquet read batch by batch; typed values are turned into text for the mapping."""
+
+    format = "parquet"
+
+    def __init__(self, path: Path, *, max_cell_chars: int) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        super().__init__(path, max_cell_chars=max_cell_chars)
+        try:
+            self._file = pq.ParquetFile(path)
+        except (pa.ArrowException, OSError) as err:
+            raise ValidationFailed(
+                f"{path.name} is not a readable Parquet file ({err}). Re-export it, or send "
+                "CSV or XLSX instead.",
+                field="file",
+            ) from None
+        self.headers = clean_headers(list(self._file.schema_arrow.names))
+
+    def rows(self) -> Iterator[RawRow]:
+        import pyarrow as pa
+
+        row_number = 0
+        try:
+            for batch in self._file.iter_batches(batch_size=DEFAULT_CHUNK_ROWS):
+                columns = [column.to_pylist() for column in batch.columns]
+                for cells in zip(*columns, strict=True):
+                    row_number += 1
+                    yield self._make_row(row_number, list(cells))
+        except (pa.ArrowException, OSError) as err:
+            raise ValidationFailed(
+                f"{self.path.name}: Parquet data after row {row_number} is unreadable ({err}).",
+                field="file",
+                row=row_number + 1,
+            ) from None
+
+    def close(self) -> None:
+        self._file.close()
+
+
+# --- XLSX ------------------------------------------------------------------------------
+
+
+class XlsxReader(TableReader):
+    """First worksheet (or ``sheet``) streamed in openpyxl read-only mode; formulas give
+    their cached values, the first row is the header."""
+
+    format = "xlsx"
+
+    def __init__(self, path: Path, *, max_cell_chars: int, sheet: str | None = None) -> None:
+        import openpyxl
+
+        super().__init__(path, max_cell_chars=max_cell_chars)
+        try:
+            self._book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except Exception as err:  # openpyxl raises zipfile, KeyError, InvalidFileException
+            raise ValidationFailed(
+                f"{path.name} is not a readable XLSX workbook ({type(err).__name__}: {err}).",
+                field="file",
+            ) from None
+        if sheet is not None and sheet not in self._book.sheetnames:
+            names = ", ".join(self._book.sheetnames)
+            self._book.close()
+            raise ValidationFailed(
+                f"{path.name} has no sheet {sheet!r}; sheets: {names}.", field="sheet"
+            )
+        worksheet = self._book[sheet] if sheet else self._book.worksheets[0]
+        self._rows = worksheet.iter_rows(values_only=True)
+        header = next(self._rows, None)
+        if header is None or all(cell is None for cell in header):
+            self._book.close()
+            raise ValidationFailed(
+                f"{path.name} is empty: a header row naming the columns is required.",
+                field="file",
+            )
+        cells = list(header)
+        while cells and cells[-1] is None:
+            cells.pop()
+        self.headers = clean_headers(cells)
+
+    def rows(self) -> Iterator[RawRow]:
+        row_number = 0
+        for cells in self._rows:
+            if all(cell is None or cell == "" for cell in cells):
+                continue
+            row_number += 1
+            trimmed = list(cells)
+            while len(trimmed) > len(self.headers) and trimmed[-1] is None:
+                trimmed.pop()
+            if len(trimmed) < len(self.headers):
+                trimmed.extend([None] * (len(self.headers) - len(trimmed)))
+            yield self._make_row(row_number, trimmed)
+
+    def close(self) -> None:
+        self._book.close()
+
+
+def open_table(
+    path: str | Path,
+    *,
+    max_cell_chars: int = DEFAULT_MAX_CELL_CHARS,
+    encoding: str | None = None,
+    sheet: str | None = None,
+) -> TableReader:
+    """Open a data file by extension; ``headers`` is filled, rows are read lazily.
+
+    Raises ``ValidationFailed`` naming the file for: a missing file, an unknown extension,
+    an empty file (no header), a binary file with a text extension, an unreadable
+    Parquet/XLSX file. A header-only file opens fine and yields no rows.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValidationFailed(f"File not found: {path}.", field="file")
+    suffix = path.suffix.lower()
+    if suffix in CSV_EXTENSIONS:
+        return CsvReader(path, max_cell_chars=max_cell_chars, encoding=encoding)
+    if suffix in PARQUET_EXTENSIONS:
+        return ParquetReader(path, max_cell_chars=max_cell_chars)
+    if suffix in XLSX_EXTENSIONS:
+        return XlsxReader(path, max_cell_chars=max_cell_chars, sheet=sheet)
+    hint = " Save it as .xlsx." if suffix == ".xls" else ""
+    raise ValidationFailed(
+        f"Cannot import {path.name}: unknown file type {suffix or '(no extension)'!r}. "
+        f"Supported: {', '.join(sorted(SUPPORTED_EXTENSIONS))}.{hint}",
+        field="file",
+    )

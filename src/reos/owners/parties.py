@@ -1,0 +1,192 @@
+"""Owner records -> one row per owning party, with the columns the matcher compares.
+
+Why a party table: a record "SMITH JOHN & MARY" names two people, and each may appear on
+other records alone ("MARY SMITH"); matching whole strings would miss that. Entity
+resolution therefore compares parties (people, organisations, trusts) and rolls matches
+back up to records (see ``reos.owners.resolution``). Care-of contacts are not parties:
+they receive mail, they do not hold title.
+
+Record input columns (``OWNER_RECORD_COLUMNS``): ``record_id`` (unique in the org),
+``owner_name``, ``owner_name_2``, ``mailing_address``, ``mailing_address_2``,
+``mailing_city``, ``mailing_state``, ``mailing_zip``, ``mailing_country``; optional
+``property_address``, ``property_city``, ``property_state``, ``property_zip``,
+``property_id``. Missing optional columns are treated as blank.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from functools import lru_cache
+from typing import Any
+
+import pandas as pd
+
+from reos.errors import ValidationFailed
+from reos.ingest.addresses import NormalizedAddress, normalize_address
+from reos.owners.names import (
+    ParsedOwner,
+    org_number_tokens,
+    parse_owner_name,
+    soundex,
+)
+
+OWNER_RECORD_COLUMNS = (
+    "record_id",
+    "owner_name",
+    "owner_name_2",
+    "mailing_address",
+    "mailing_address_2",
+    "mailing_city",
+    "mailing_state",
+    "mailing_zip",
+    "mailing_country",
+)
+PROPERTY_COLUMNS = ("property_address", "property_city", "property_state", "property_zip",
+                    "property_id")
+
+KIND_GROUP = {"person": "P", "organisation": "O", "government": "O", "trust": "T"}
+"""Parties are only ever compared within a group: people with people, companies and public
+bodies with each other, trusts/estates with trusts/estates."""
+
+PARTY_COLUMNS = (
+    "unique_id", "record_id", "party_index", "kind", "kind_group", "display_name",
+    "first_name", "first_initial", "middle_initial", "last_name", "last_key", "suffix",
+    "org_std", "org_core", "org_numbers", "org_block", "addr_key", "addr_line", "addr_block",
+    "street_number", "street_name", "zip5", "zip3", "name_token",
+)
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value != value:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def prepare_records(records: pd.DataFrame) -> pd.DataFrame:
+    """Check and tidy the record frame: all input columns present, ``record_id`` unique text.
+
+    Raises ``ValidationFailed`` naming the problem (missing column, duplicate or blank ids).
+    """
+    if "record_id" not in records.columns:
+        raise ValidationFailed("owner records need a 'record_id' column", field="record_id")
+    frame = records.copy()
+    for column in OWNER_RECORD_COLUMNS + PROPERTY_COLUMNS:
+        if column not in frame.columns:
+            frame[column] = None
+    ids = frame["record_id"].map(_text)
+    if ids.isna().any():
+        rows = [int(i) for i in ids[ids.isna()].index[:5]]
+        raise ValidationFailed(
+            f"owner records have blank record_id at rows {rows}; give every record an id",
+            field="record_id",
+        )
+    frame["record_id"] = ids.astype(str)
+    dupes = frame["record_id"][frame["record_id"].duplicated()].unique()
+    if len(dupes):
+        raise ValidationFailed(
+            f"record_id must be unique; duplicated: {list(dupes[:5])}", field="record_id"
+        )
+    return frame.reset_index(drop=True)
+
+
+@lru_cache(maxsize=500_000)
+def _mailing(line1: str | None, line2: str | None, city: str | None, state: str | None,
+             zip_code: str | None, country: str | None) -> NormalizedAddress:
+    return normalize_address(line1, line2, city, state, zip_code, country)
+
+
+def mailing_address_of(row: dict[Hashable, Any]) -> NormalizedAddress:
+    """Normalised mailing address of a record row (cached: shared addresses are common)."""
+    return _mailing(
+        _text(row.get("mailing_address")), _text(row.get("mailing_address_2")),
+        _text(row.get("mailing_city")), _text(row.get("mailing_state")),
+        _text(row.get("mailing_zip")), _text(row.get("mailing_country")),
+    )
+
+
+def parsed_owner_of(row: dict[Hashable, Any]) -> ParsedOwner:
+    return parse_owner_name(_text(row.get("owner_name")), _text(row.get("owner_name_2")))
+
+
+def _line_key(address: NormalizedAddress) -> str | None:
+    if not address.line1:
+        return None
+    text = "".join(ch if ch.isalnum() else " " for ch in address.line1.upper())
+    tokens = [t for t in text.split() if t not in {"APT", "UNIT", "STE", "SUITE"}]
+    return " ".join(tokens) or None
+
+
+def _cap_blocks(frame: pd.DataFrame, column: str, max_block_size: int) -> pd.Series:
+    """The column with values shared by more than ``max_block_size`` parties blanked, so one
+    huge group (a property manager's office, "PO BOX 1") cannot explode the pair count."""
+    counts = frame.groupby(["kind_group", column])[column].transform("size")
+    return frame[column].where(counts <= max_block_size)
+
+
+def build_party_frame(records: pd.DataFrame, *, max_block_size: int = 400) -> pd.DataFrame:
+    """One row per owning party of each record (records without a readable name give none).
+
+    ``records`` must already have passed :func:`prepare_records`.
+    """
+    rows: list[dict[str, Any]] = []
+    uid = 0
+    for row in records.to_dict("records"):
+        parsed = parsed_owner_of(row)
+        address = mailing_address_of(row)
+        zip5 = address.zip if address.zip and address.zip.isdigit() and len(address.zip) == 5 \
+            else None
+        base = {
+            "record_id": row["record_id"],
+            "addr_key": address.key,
+            # the street line alone: the same address written with and without its ZIP
+            "addr_line": _line_key(address),
+            "street_number": address.street_number,
+            "street_name": address.street_name,
+            "zip5": zip5,
+            "zip3": zip5[:3] if zip5 else None,
+        }
+        for index, party in enumerate(parsed.owners):
+            group = KIND_GROUP.get(party.kind)
+            if group is None:
+                continue
+            person = party.person
+            first = person.first_canonical if person else None
+            last = person.last_std if person else None
+            last_key = soundex(last)
+            org_tokens = (party.org_core or "").split()
+            org_block = " ".join(org_tokens[:2]) if org_tokens else None
+            rows.append({
+                **base,
+                "unique_id": uid,
+                "party_index": index,
+                "kind": party.kind,
+                "kind_group": group,
+                "display_name": party.display_name,
+                "first_name": first,
+                "first_initial": first[0] if first else None,
+                "middle_initial": person.middle_initial if person else None,
+                "last_name": last,
+                "last_key": last_key,
+                "suffix": person.suffix if person else None,
+                "org_std": party.org_std,
+                "org_core": party.org_core,
+                "org_numbers": org_number_tokens(party.org_std) if party.org_std else None,
+                "org_block": org_block,
+                "name_token": last_key if group == "P" else (org_tokens[0] if org_tokens
+                                                             else last_key),
+            })
+            uid += 1
+    frame = pd.DataFrame(rows, columns=[c for c in PARTY_COLUMNS if c != "addr_block"])
+    frame["addr_block"] = frame["addr_key"]
+    if len(frame):
+        frame["addr_block"] = _cap_blocks(frame, "addr_key", max_block_size)
+        frame["org_block"] = _cap_blocks(frame, "org_block", max_block_size)
+    frame = frame.astype({"unique_id": "int64", "party_index": "int64"})
+    object_columns = [c for c in frame.columns if c not in {"unique_id", "party_index"}]
+    frame[object_columns] = frame[object_columns].astype(object).where(
+        frame[object_columns].notna(), None
+    )
+    return frame[list(PARTY_COLUMNS)]

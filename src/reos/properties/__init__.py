@@ -1,0 +1,1 @@
+"""Property and sale records: the store every later capability reads, and search."""

@@ -1,0 +1,49 @@
+"""The value the engine returns, with its work shown (JSON-ready via ``to_dict``)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class CompEvidence:
+    """One comparable sale as used: unadjusted, time-adjusted and feature-adjusted ($)."""
+
+    sale_id: str
+    property_id: str
+    address: str | None
+    distance_m: float
+    close_date: str
+    sale_price: float
+    time_adjusted_price: float
+    adjustments: dict[str, float]
+    adjusted_price: float
+    weight: float
+    gross_adjustment_pct: float
+    net_adjustment_pct: float
+
+
+@dataclass
+class Valuation:
+    """An estimated market value as of ``valuation_date`` (ISO date), in dollars.
+
+    ``interval_80`` is calibrated out of time to cover the sale price 80 % of the time;
+    ``confidence`` is a grade A-D (see ``reconcile.py``); ``drivers`` split the value above the
+    model's base value by feature (log-mean Divisia split of TreeSHAP, so they add up).
+    """
+
+    estimated_value: float
+    interval_80: tuple[float, float]
+    confidence: str
+    valuation_date: str
+    model_version: str
+    comps: list[CompEvidence]
+    drivers: dict[str, float]
+    n_comps: int
+    method: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["interval_80"] = list(self.interval_80)
+        return out

@@ -1,0 +1,64 @@
+"""Address normalisation: USPS form, PO boxes, foreign and unparseable addresses."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from reos.ingest.addresses import normalize_address
+
+
+def test_one_line_address_in_usps_form() -> None:
+    a = normalize_address("123 North Main Street Apt 4b, Springfield, IL 62701-1234")
+    assert (a.street_number, a.street_name, a.unit) == ("123", "N MAIN ST", "APT 4B")
+    assert (a.city, a.state, a.zip) == ("SPRINGFIELD", "IL", "62701")
+    assert a.line1 == "123 N MAIN ST APT 4B"
+    assert a.one_line == "123 N MAIN ST APT 4B, SPRINGFIELD, IL 62701"
+    assert a.key == "123 N MAIN ST 4B 62701"
+    assert a.raw == "123 North Main Street Apt 4b, Springfield, IL 62701-1234"
+    assert a.parsed and not a.is_po_box and a.country == "US" and a.warning is None
+
+
+def test_parts_and_unit_spellings_share_a_key() -> None:
+    keys = {
+        normalize_address("123 Main Street", "Unit 4", "Boston", "MA", "2110").key,
+        normalize_address("123 MAIN ST APT 4", None, "Boston", "Massachusetts", "02110").key,
+        normalize_address("123 Main St #4, Boston MA 02110").key,
+    }
+    assert keys == {"123 MAIN ST 4 02110"}
+
+
+@pytest.mark.parametrize(
+    "spelling", ["PO Box 123", "P.O. Box 123", "POB 123", "Post Office Box 123", "p o box 123"]
+)
+def test_po_boxes_all_spellings(spelling: str) -> None:
+    a = normalize_address(f"{spelling}, Austin, TX 78701")
+    assert a.is_po_box and a.parsed
+    assert (a.line1, a.city, a.state, a.zip) == ("PO BOX 123", "AUSTIN", "TX", "78701")
+
+
+def test_foreign_and_unparseable_are_kept_and_flagged() -> None:
+    uk = normalize_address("10 Downing St, London SW1A 2AA, UK")
+    assert (uk.country, uk.parsed) == ("GB", False)
+    assert uk.warning == "foreign address (GB): kept as given, not USPS-normalised"
+    canada = normalize_address("55 King St W", None, "Toronto", "ON", "M5K 1E7")
+    assert canada.country == "CA" and not canada.parsed
+    assert normalize_address("1 Rue de la Paix", country="France").country == "FR"
+    junk = normalize_address("garbage here")
+    assert not junk.parsed and junk.raw == "garbage here"
+    assert junk.warning is not None and junk.warning.startswith("could not parse address")
+    empty = normalize_address(None, city="Ames")
+    assert not empty.parsed and empty.line1 is None and empty.key is None
+
+
+def test_cached_calls_are_fast() -> None:
+    addresses = [f"{i} Oak Avenue, Ames, IA 50010" for i in range(200)]
+    for line in addresses:
+        normalize_address(line)
+    start = time.perf_counter()
+    for _ in range(50):
+        for line in addresses:
+            normalize_address(line)
+    per_call = (time.perf_counter() - start) / 10_000
+    assert per_call < 50e-6  # generous floor (measured ~5 us); speed targets live in benchmarks/
