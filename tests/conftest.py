@@ -33,6 +33,8 @@ def _worker() -> str:
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     base = os.environ.get(PG_ENV)
+    if os.environ.get("REOS_REQUIRE_POSTGRES") and not base:
+        pytest.exit(f"REOS_REQUIRE_POSTGRES is set but {PG_ENV} is not", returncode=3)
     home = tmp_path_factory.mktemp("reos_home")
     os.environ["REOS_HOME"] = str(home)
     os.environ["REOS_JWT_SECRET"] = "test-secret-" + uuid.uuid4().hex
@@ -151,7 +153,9 @@ def role_headers(client: Any, org: OrgFixture) -> Any:
             headers=org.headers(),
         )
         assert r.status_code == 201, r.text
-        t = client.post("/api/v1/auth/token", data={"username": email, "password": "another good password"})
+        t = client.post(
+            "/api/v1/auth/token", data={"username": email, "password": "another good password"}
+        )
         return {"Authorization": f"Bearer {t.json()['access_token']}"}
 
     return factory

@@ -11,9 +11,17 @@ from reos.config import Settings
 def test_health_ready_metrics_and_headers(client: Any, org: Any) -> None:
     r = client.get("/health")
     assert r.json() == {"status": "ok"}
-    for h in ("Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy", "X-Request-ID"):
+    for h in (
+        "Content-Security-Policy",
+        "X-Frame-Options",
+        "X-Content-Type-Options",
+        "Referrer-Policy",
+        "X-Request-ID",
+    ):
         assert h in r.headers
-    assert r.headers["X-Frame-Options"] == "DENY" and r.headers["X-Content-Type-Options"] == "nosniff"
+    assert (
+        r.headers["X-Frame-Options"] == "DENY" and r.headers["X-Content-Type-Options"] == "nosniff"
+    )
     assert "Strict-Transport-Security" not in r.headers
     assert client.get("/ready").json() == {"status": "ready"}
     client.get(f"/api/v1/properties/{org.id}", headers=org.headers())
@@ -24,8 +32,13 @@ def test_health_ready_metrics_and_headers(client: Any, org: Any) -> None:
 
 
 def test_request_id_echoed_when_sane(client: Any) -> None:
-    assert client.get("/health", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"] == "abc-123"
-    weird = client.get("/health", headers={"X-Request-ID": "bad id with spaces; drop"}).headers["X-Request-ID"]
+    assert (
+        client.get("/health", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"]
+        == "abc-123"
+    )
+    weird = client.get("/health", headers={"X-Request-ID": "bad id with spaces; drop"}).headers[
+        "X-Request-ID"
+    ]
     assert weird != "bad id with spaces; drop" and len(weird) == 32
 
 
@@ -89,7 +102,13 @@ def test_cors_allowlist_never_star_with_credentials(engine: Any) -> None:
 
     settings = Settings(cors_origins=["https://app.example.com", "*"])
     with TestClient(create_app(settings)) as c:
-        ok = c.options("/api/v1/me", headers={"Origin": "https://app.example.com", "Access-Control-Request-Method": "GET"})
-        evil = c.options("/api/v1/me", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"})
+        ok = c.options(
+            "/api/v1/me",
+            headers={"Origin": "https://app.example.com", "Access-Control-Request-Method": "GET"},
+        )
+        evil = c.options(
+            "/api/v1/me",
+            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
+        )
     assert ok.headers["access-control-allow-origin"] == "https://app.example.com"
     assert "access-control-allow-origin" not in evil.headers

@@ -18,24 +18,49 @@ from reos.config import get_settings, reset_settings
 
 
 def test_password_login_refresh_and_me(client: Any, org: Any) -> None:
-    r = client.post("/api/v1/auth/token", data={"username": org.owner_email, "password": org.password})
+    r = client.post(
+        "/api/v1/auth/token", data={"username": org.owner_email, "password": org.password}
+    )
     assert r.status_code == 200
     body = r.json()
     assert body["token_type"] == "bearer" and body["expires_in"] == 1800
     claims = jwt.decode(body["access_token"], options={"verify_signature": False})
     assert claims["exp"] - claims["iat"] == 1800
-    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {body['access_token']}"}).json()
-    assert me["email"] == org.owner_email and me["current_org"] == str(org.id) and me["current_role"] == "owner"
+    me = client.get(
+        "/api/v1/me", headers={"Authorization": f"Bearer {body['access_token']}"}
+    ).json()
+    assert (
+        me["email"] == org.owner_email
+        and me["current_org"] == str(org.id)
+        and me["current_role"] == "owner"
+    )
     refreshed = client.post("/api/v1/auth/refresh", json={"refresh_token": body["refresh_token"]})
     assert refreshed.status_code == 200
-    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {refreshed.json()['access_token']}"}).status_code == 200
+    assert (
+        client.get(
+            "/api/v1/me", headers={"Authorization": f"Bearer {refreshed.json()['access_token']}"}
+        ).status_code
+        == 200
+    )
     # an access token is not a refresh token and vice versa
-    assert client.post("/api/v1/auth/refresh", json={"refresh_token": body["access_token"]}).status_code == 401
-    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {body['refresh_token']}"}).status_code == 401
+    assert (
+        client.post(
+            "/api/v1/auth/refresh", json={"refresh_token": body["access_token"]}
+        ).status_code
+        == 401
+    )
+    assert (
+        client.get(
+            "/api/v1/me", headers={"Authorization": f"Bearer {body['refresh_token']}"}
+        ).status_code
+        == 401
+    )
 
 
 def test_wrong_password_is_401(client: Any, org: Any) -> None:
-    r = client.post("/api/v1/auth/token", data={"username": org.owner_email, "password": "nope nope nope"})
+    r = client.post(
+        "/api/v1/auth/token", data={"username": org.owner_email, "password": "nope nope nope"}
+    )
     assert r.status_code == 401 and "WWW-Authenticate" in r.headers
 
 
@@ -60,15 +85,24 @@ def test_expired_and_wrongly_signed_tokens_are_401(client: Any, org: Any) -> Non
     now = int(time.time())
     base = {"iss": "reos", "sub": str(uuid.uuid4()), "typ": "access", "org": str(org.id)}
     expired = jwt.encode({**base, "iat": now - 7200, "exp": now - 3600}, secret, algorithm="HS256")
-    forged = jwt.encode({**base, "iat": now, "exp": now + 600}, "some other secret", algorithm="HS256")
+    forged = jwt.encode(
+        {**base, "iat": now, "exp": now + 600}, "some other secret", algorithm="HS256"
+    )
     for token in (expired, forged):
         r = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 401, token
-    assert "expired" in client.get("/api/v1/me", headers={"Authorization": f"Bearer {expired}"}).json()["message"]
+    assert (
+        "expired"
+        in client.get("/api/v1/me", headers={"Authorization": f"Bearer {expired}"}).json()[
+            "message"
+        ]
+    )
 
 
 def test_api_key_lifecycle(client: Any, org: Any) -> None:
-    r = client.post("/api/v1/api-keys", json={"name": "crm sync", "role": "service"}, headers=org.headers())
+    r = client.post(
+        "/api/v1/api-keys", json={"name": "crm sync", "role": "service"}, headers=org.headers()
+    )
     assert r.status_code == 201
     key, key_id = r.json()["key"], r.json()["id"]
     assert key.startswith("reos_")
@@ -76,7 +110,9 @@ def test_api_key_lifecycle(client: Any, org: Any) -> None:
     assert all("key" not in k for k in listed) and any(k["id"] == key_id for k in listed)
     me = client.get("/api/v1/me", headers={"X-API-Key": key}).json()
     assert me["kind"] == "api_key" and me["current_role"] == "service"
-    used = [k for k in client.get("/api/v1/api-keys", headers=org.headers()).json() if k["id"] == key_id][0]
+    used = [
+        k for k in client.get("/api/v1/api-keys", headers=org.headers()).json() if k["id"] == key_id
+    ][0]
     assert used["last_used_at"] is not None
     # a service key may not manage members or keys
     assert client.get("/api/v1/members", headers={"X-API-Key": key}).status_code == 403
@@ -86,7 +122,11 @@ def test_api_key_lifecycle(client: Any, org: Any) -> None:
 
 def test_user_in_two_orgs_picks_with_header(client: Any, org: Any, other_org: Any) -> None:
     # add org's owner to other_org as analyst
-    r = client.post("/api/v1/members", json={"email": org.owner_email, "role": "analyst"}, headers=other_org.headers())
+    r = client.post(
+        "/api/v1/members",
+        json={"email": org.owner_email, "role": "analyst"},
+        headers=other_org.headers(),
+    )
     assert r.status_code == 201
     me = client.get("/api/v1/me", headers=org.headers()).json()
     assert {m["org"]["id"] for m in me["organizations"]} == {str(org.id), str(other_org.id)}
@@ -169,7 +209,10 @@ def test_oidc_tokens(org: Any, oidc: Any) -> None:
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {good}"})
     assert me.status_code == 200, me.text
     assert me.json()["current_role"] == "analyst" and me.json()["kind"] == "oidc"
-    assert client.get("/api/v1/members", headers={"Authorization": f"Bearer {good}"}).status_code == 403
+    assert (
+        client.get("/api/v1/members", headers={"Authorization": f"Bearer {good}"}).status_code
+        == 403
+    )
     other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     for bad in (
         _oidc_token(oidc, reos_org=org.slug, reos_roles=["analyst"], aud="someone-else"),
@@ -177,6 +220,10 @@ def test_oidc_tokens(org: Any, oidc: Any) -> None:
         _oidc_token(oidc, reos_org=org.slug, reos_roles=["analyst"], exp=int(time.time()) - 10),
         _oidc_token(other_key, reos_org=org.slug, reos_roles=["analyst"]),
     ):
-        assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {bad}"}).status_code == 401
+        assert (
+            client.get("/api/v1/me", headers={"Authorization": f"Bearer {bad}"}).status_code == 401
+        )
     no_role = _oidc_token(oidc, reos_org=org.slug, reos_roles=["viewer"])
-    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {no_role}"}).status_code == 403
+    assert (
+        client.get("/api/v1/me", headers={"Authorization": f"Bearer {no_role}"}).status_code == 403
+    )

@@ -7,6 +7,7 @@ pooled connection reused for A then B leaks nothing.
 
 from __future__ import annotations
 
+import os
 import uuid
 from typing import Any
 
@@ -23,6 +24,8 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture(scope="module")
 def pg(engine: Engine) -> Engine:
     if engine.dialect.name != "postgresql":
+        if os.environ.get("REOS_REQUIRE_POSTGRES"):
+            pytest.fail("REOS_REQUIRE_POSTGRES is set but the tests run on " + engine.dialect.name)
         pytest.skip("row-level security is PostgreSQL's")
     return engine
 
@@ -31,29 +34,79 @@ def _seed(conn: Any, org: uuid.UUID) -> None:
     """One row per tenant table for ``org``, inserted as the owner (bypassing RLS)."""
     user = uuid.uuid4()
     prop, imp, ent = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    conn.execute(text("INSERT INTO organizations (id, name, slug) VALUES (:o, :n, :n)"), {"o": org, "n": f"rls-{org.hex[:12]}"})
-    conn.execute(text("INSERT INTO users (id, email, is_active) VALUES (:u, :e, true)"), {"u": user, "e": f"{user.hex}@x.io"})
+    conn.execute(
+        text("INSERT INTO organizations (id, name, slug) VALUES (:o, :n, :n)"),
+        {"o": org, "n": f"rls-{org.hex[:12]}"},
+    )
+    conn.execute(
+        text("INSERT INTO users (id, email, is_active) VALUES (:u, :e, true)"),
+        {"u": user, "e": f"{user.hex}@x.io"},
+    )
     rows: dict[str, tuple[str, dict[str, Any]]] = {
-        "memberships": ("(id, org_id, user_id, role) VALUES (:id, :org, :user, 'owner')", {"user": user}),
-        "api_keys": ("(id, org_id, name, prefix, key_hash, role) VALUES (:id, :org, 'k', 'p', :h, 'service')", {"h": uuid.uuid4().hex}),
-        "audit_log": ("(id, org_id, actor_type, action, entity_type, changes, created_at) VALUES (:id, :org, 'cli', 'x', 'y', '{}', now())", {}),
-        "properties": ("(id, org_id, attributes, warnings, provenance) VALUES (:pid, :org, '{}', '[]', '{}')", {"pid": prop}),
-        "sales": ("(id, org_id, property_id, close_date, close_date_precision, sale_price, attributes, warnings, provenance) VALUES (:id, :org, :pid, '2020-01-01', 'day', 100, '{}', '[]', '{}')", {"pid": prop}),
-        "field_changes": ("(id, org_id, entity_type, entity_id, field, old_value, new_value, changed_at) VALUES (:id, :org, 'property', :pid, 'beds', '{}', '{}', now())", {"pid": prop}),
-        "imports": ("(id, org_id, entity, filename, file_sha256, fingerprint, source_name, mapping, status, rows_read, inserted, updated, unchanged, quarantined, rows_committed, warnings) VALUES (:iid, :org, 'sales', 'f', 'h', 'h', 's', '{}', 'done', 0,0,0,0,0,0, '[]')", {"iid": imp}),
-        "quarantined_rows": ("(id, org_id, import_id, row_number, raw, reasons, status) VALUES (:id, :org, :iid, 1, '{}', '[]', 'open')", {"iid": imp}),
-        "jobs": ("(id, org_id, kind, payload, status, attempts, run_after) VALUES (:id, :org, 'k', '{}', 'queued', 0, now())", {}),
-        "owner_entities": ("(id, org_id, entity_key, display_name, kind, attributes) VALUES (:eid, :org, 'k', 'n', 'person', '{}')", {"eid": ent}),
-        "owner_records": ("(id, org_id, owner_record_id, property_ref, link_status, attributes, warnings, provenance) VALUES (:id, :org, 'r', '{}', 'unlinked', '{}', '[]', '{}')", {}),
-        "owner_overrides": ("(id, org_id, kind, record_a, record_b) VALUES (:id, :org, 'merge', 'a', 'b')", {}),
+        "memberships": (
+            "(id, org_id, user_id, role) VALUES (:id, :org, :user, 'owner')",
+            {"user": user},
+        ),
+        "api_keys": (
+            "(id, org_id, name, prefix, key_hash, role) VALUES (:id, :org, 'k', 'p', :h, 'service')",
+            {"h": uuid.uuid4().hex},
+        ),
+        "audit_log": (
+            "(id, org_id, actor_type, action, entity_type, changes, created_at) VALUES (:id, :org, 'cli', 'x', 'y', '{}', now())",
+            {},
+        ),
+        "properties": (
+            "(id, org_id, attributes, warnings, provenance) VALUES (:pid, :org, '{}', '[]', '{}')",
+            {"pid": prop},
+        ),
+        "sales": (
+            "(id, org_id, property_id, close_date, close_date_precision, sale_price, attributes, warnings, provenance) VALUES (:id, :org, :pid, '2020-01-01', 'day', 100, '{}', '[]', '{}')",
+            {"pid": prop},
+        ),
+        "field_changes": (
+            "(id, org_id, entity_type, entity_id, field, old_value, new_value, changed_at) VALUES (:id, :org, 'property', :pid, 'beds', '{}', '{}', now())",
+            {"pid": prop},
+        ),
+        "imports": (
+            "(id, org_id, entity, filename, file_sha256, fingerprint, source_name, mapping, status, rows_read, inserted, updated, unchanged, quarantined, rows_committed, warnings) VALUES (:iid, :org, 'sales', 'f', 'h', 'h', 's', '{}', 'done', 0,0,0,0,0,0, '[]')",
+            {"iid": imp},
+        ),
+        "quarantined_rows": (
+            "(id, org_id, import_id, row_number, raw, reasons, status) VALUES (:id, :org, :iid, 1, '{}', '[]', 'open')",
+            {"iid": imp},
+        ),
+        "jobs": (
+            "(id, org_id, kind, payload, status, attempts, run_after) VALUES (:id, :org, 'k', '{}', 'queued', 0, now())",
+            {},
+        ),
+        "owner_entities": (
+            "(id, org_id, entity_key, display_name, kind, attributes) VALUES (:eid, :org, 'k', 'n', 'person', '{}')",
+            {"eid": ent},
+        ),
+        "owner_records": (
+            "(id, org_id, owner_record_id, property_ref, link_status, attributes, warnings, provenance) VALUES (:id, :org, 'r', '{}', 'unlinked', '{}', '[]', '{}')",
+            {},
+        ),
+        "owner_overrides": (
+            "(id, org_id, kind, record_a, record_b) VALUES (:id, :org, 'merge', 'a', 'b')",
+            {},
+        ),
         "owner_resolution_runs": ("(id, org_id, report, model) VALUES (:id, :org, '{}', '{}')", {}),
-        "avm_models": ("(id, org_id, version, path, cutoff, row_count, features, holdout_metrics, is_active) VALUES (:id, :org, 'v', 'p', '2020-01-01', 1, '[]', '{}', true)", {}),
-        "valuations": ("(id, org_id, property_id, valuation_date, estimated_value, interval_low, interval_high, confidence, model_version, result) VALUES (:id, :org, :pid, '2020-01-01', 1, 1, 1, 'A', 'v', '{}')", {"pid": prop}),
+        "avm_models": (
+            "(id, org_id, version, path, cutoff, row_count, features, holdout_metrics, is_active) VALUES (:id, :org, 'v', 'p', '2020-01-01', 1, '[]', '{}', true)",
+            {},
+        ),
+        "valuations": (
+            "(id, org_id, property_id, valuation_date, estimated_value, interval_low, interval_high, confidence, model_version, result) VALUES (:id, :org, :pid, '2020-01-01', 1, 1, 1, 'A', 'v', '{}')",
+            {"pid": prop},
+        ),
     }
     missing = set(tenant_tables()) - set(rows)
     assert not missing, f"add seed rows for new tenant tables: {missing}"
     for table, (values, params) in rows.items():
-        conn.execute(text(f"INSERT INTO {table} {values}"), {"id": uuid.uuid4(), "org": org, **params})
+        conn.execute(
+            text(f"INSERT INTO {table} {values}"), {"id": uuid.uuid4(), "org": org, **params}
+        )
 
 
 @pytest.fixture(scope="module")
@@ -73,54 +126,101 @@ def _as_app(conn: Any, org: uuid.UUID | None) -> None:
 def test_app_role_is_restricted(pg: Engine) -> None:
     role = get_settings().app_role
     with pg.connect() as conn:
-        row = conn.execute(text("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = :r"), {"r": role}).one()
+        row = conn.execute(
+            text("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = :r"), {"r": role}
+        ).one()
         assert tuple(row) == (False, False)
-        owned = conn.execute(text("SELECT count(*) FROM pg_tables WHERE schemaname='public' AND tableowner = :r"), {"r": role}).scalar()
+        owned = conn.execute(
+            text("SELECT count(*) FROM pg_tables WHERE schemaname='public' AND tableowner = :r"),
+            {"r": role},
+        ).scalar()
         assert owned == 0
         for table in tenant_tables():
-            flags = conn.execute(text("SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = :t"), {"t": table}).one()
+            flags = conn.execute(
+                text("SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = :t"),
+                {"t": table},
+            ).one()
             assert tuple(flags) == (True, True), table
             has_index = conn.execute(
-                text("SELECT count(*) FROM pg_indexes WHERE tablename = :t AND indexdef LIKE '%(org_id%'"), {"t": table}
+                text(
+                    "SELECT count(*) FROM pg_indexes WHERE tablename = :t AND indexdef LIKE '%(org_id%'"
+                ),
+                {"t": table},
             ).scalar()
             assert has_index and has_index >= 1, f"{table} lacks an index on org_id"
 
 
 @pytest.mark.parametrize("table", tenant_tables())
-def test_other_orgs_rows_are_invisible_and_untouchable(pg: Engine, two_orgs: tuple[uuid.UUID, uuid.UUID], table: str) -> None:
+def test_other_orgs_rows_are_invisible_and_untouchable(
+    pg: Engine, two_orgs: tuple[uuid.UUID, uuid.UUID], table: str
+) -> None:
     a, b = two_orgs
     with pg.connect() as conn:
         with conn.begin():
             _as_app(conn, a)
-            assert conn.execute(text(f"SELECT count(*) FROM {table} WHERE org_id = :b"), {"b": b}).scalar() == 0
+            assert (
+                conn.execute(
+                    text(f"SELECT count(*) FROM {table} WHERE org_id = :b"), {"b": b}
+                ).scalar()
+                == 0
+            )
             assert conn.execute(text(f"SELECT count(*) FROM {table}")).scalar() >= 1
-            assert conn.execute(text(f"SELECT count(*) FROM {table} WHERE org_id <> :a"), {"a": a}).scalar() == 0
-            assert conn.execute(text(f"UPDATE {table} SET org_id = org_id WHERE org_id = :b"), {"b": b}).rowcount == 0
-            assert conn.execute(text(f"DELETE FROM {table} WHERE org_id = :b"), {"b": b}).rowcount == 0
+            assert (
+                conn.execute(
+                    text(f"SELECT count(*) FROM {table} WHERE org_id <> :a"), {"a": a}
+                ).scalar()
+                == 0
+            )
+            assert (
+                conn.execute(
+                    text(f"UPDATE {table} SET org_id = org_id WHERE org_id = :b"), {"b": b}
+                ).rowcount
+                == 0
+            )
+            assert (
+                conn.execute(text(f"DELETE FROM {table} WHERE org_id = :b"), {"b": b}).rowcount == 0
+            )
         # B's rows are all still there (checked as the owner)
-        assert conn.execute(text(f"SELECT count(*) FROM {table} WHERE org_id = :b"), {"b": b}).scalar() >= 1
+        assert (
+            conn.execute(text(f"SELECT count(*) FROM {table} WHERE org_id = :b"), {"b": b}).scalar()
+            >= 1
+        )
         conn.rollback()
 
 
 @pytest.mark.parametrize("table", tenant_tables())
-def test_insert_naming_another_org_is_refused(pg: Engine, two_orgs: tuple[uuid.UUID, uuid.UUID], table: str) -> None:
+def test_insert_naming_another_org_is_refused(
+    pg: Engine, two_orgs: tuple[uuid.UUID, uuid.UUID], table: str
+) -> None:
     a, b = two_orgs
     with pg.connect() as conn:
         trans = conn.begin()
         _as_app(conn, a)
         # copy one of A's own rows but name B: WITH CHECK must refuse it
-        cols = [r[0] for r in conn.execute(text("SELECT column_name FROM information_schema.columns WHERE table_name = :t AND column_name NOT IN ('id','org_id')"), {"t": table})]
+        cols = [
+            r[0]
+            for r in conn.execute(
+                text(
+                    "SELECT column_name FROM information_schema.columns WHERE table_name = :t AND column_name NOT IN ('id','org_id')"
+                ),
+                {"t": table},
+            )
+        ]
         col_list = ", ".join(f'"{c}"' for c in cols)
         with pytest.raises(ProgrammingError, match="row-level security"):
             conn.execute(
-                text(f'INSERT INTO {table} (id, org_id, {col_list}) SELECT gen_random_uuid(), :b, {col_list} FROM {table} LIMIT 1'),
+                text(
+                    f"INSERT INTO {table} (id, org_id, {col_list}) SELECT gen_random_uuid(), :b, {col_list} FROM {table} LIMIT 1"
+                ),
                 {"b": b},
             )
         trans.rollback()
 
 
 @pytest.mark.parametrize("table", tenant_tables())
-def test_no_org_set_shows_nothing(pg: Engine, two_orgs: tuple[uuid.UUID, uuid.UUID], table: str) -> None:
+def test_no_org_set_shows_nothing(
+    pg: Engine, two_orgs: tuple[uuid.UUID, uuid.UUID], table: str
+) -> None:
     with pg.connect() as conn:
         with conn.begin():
             conn.exec_driver_sql(f'SET LOCAL ROLE "{get_settings().app_role}"')
@@ -134,7 +234,9 @@ def test_no_org_set_shows_nothing(pg: Engine, two_orgs: tuple[uuid.UUID, uuid.UU
             assert conn.execute(text(f"SELECT count(*) FROM {table}")).scalar() == 0
 
 
-def test_pooled_connection_reused_for_a_then_b_leaks_nothing(pg: Engine, two_orgs: tuple[uuid.UUID, uuid.UUID]) -> None:
+def test_pooled_connection_reused_for_a_then_b_leaks_nothing(
+    pg: Engine, two_orgs: tuple[uuid.UUID, uuid.UUID]
+) -> None:
     from reos.db.engine import make_engine
     from reos.db.session import tenant_session
     from reos.models import Property
@@ -153,8 +255,15 @@ def test_pooled_connection_reused_for_a_then_b_leaks_nothing(pg: Engine, two_org
             raw_b = {r for (r,) in s.execute(text("SELECT org_id FROM properties"))}
             assert s.execute(text("SELECT pg_backend_pid()")).scalar() == pid_a
         assert raw_a == {a} and raw_b == {b}
-        with one.connect() as conn:  # after both: the bare connection is the owner again, no org set
-            assert conn.execute(text("SELECT coalesce(current_setting('reos.org_id', true), '')")).scalar() == ""
+        with (
+            one.connect() as conn
+        ):  # after both: the bare connection is the owner again, no org set
+            assert (
+                conn.execute(
+                    text("SELECT coalesce(current_setting('reos.org_id', true), '')")
+                ).scalar()
+                == ""
+            )
             assert conn.execute(text("SELECT current_user")).scalar() != get_settings().app_role
     finally:
         one.dispose()

@@ -64,5 +64,5 @@ def tenant_tables() -> list[str]:
     names = []
     for mapper in Base.registry.mappers:
         if issubclass(mapper.class_, TenantScoped):
-            names.append(mapper.local_table.name)  # type: ignore[union-attr]
+            names.append(str(getattr(mapper.local_table, "name")))  # noqa: B009
     return sorted(set(names))

@@ -12,7 +12,17 @@ from reos.properties import service
 from reos.properties.schemas import PropertyOut
 
 properties_app = typer.Typer(help="Property records.", no_args_is_help=True)
-COLUMNS = ["id", "address", "city", "state", "zip", "property_type", "living_area_sqft", "beds", "year_built"]
+COLUMNS = [
+    "id",
+    "address",
+    "city",
+    "state",
+    "zip",
+    "property_type",
+    "living_area_sqft",
+    "beds",
+    "year_built",
+]
 
 
 @properties_app.command("list")
@@ -35,10 +45,14 @@ def list_properties(
             try:
                 lat, lon = (float(x) for x in near.split(","))
             except ValueError:
-                raise ValidationFailed("--near must be 'latitude,longitude'", field="near") from None
+                raise ValidationFailed(
+                    "--near must be 'latitude,longitude'", field="near"
+                ) from None
             if radius_m is None:
                 raise ValidationFailed("--near needs --radius-m", field="radius_m")
-            hits, total = service.search_radius(session, lat, lon, radius_m, filters, limit=limit, offset=offset)
+            hits, total = service.search_radius(
+                session, lat, lon, radius_m, filters, limit=limit, offset=offset
+            )
         else:
             hits, total = service.list_properties(session, filters, limit=limit, offset=offset)
         rows = []
@@ -63,7 +77,9 @@ def show_property(
     try:
         ident = uuid.UUID(property_id)
     except ValueError:
-        raise ValidationFailed(f"{property_id!r} is not a property id", field="property_id") from None
+        raise ValidationFailed(
+            f"{property_id!r} is not a property id", field="property_id"
+        ) from None
     with org_session(org) as session:
         prop = service.get_property(session, ident)
         out = PropertyOut.model_validate(prop).model_dump(mode="json")

@@ -39,7 +39,9 @@ class InputModel(BaseModel):
 
 class PropertyFields(InputModel):
     parcel_number: str | None = Field(default=None, max_length=64)
-    address: str | None = Field(default=None, max_length=500, description="one-line address as given")
+    address: str | None = Field(
+        default=None, max_length=500, description="one-line address as given"
+    )
     city: str | None = Field(default=None, max_length=100)
     state: str | None = Field(default=None, min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$")
     zip: str | None = Field(default=None, pattern=r"^\d{5}(-?\d{4})?$")
@@ -94,7 +96,9 @@ class PropertyOut(BaseModel):
     warnings: list[Any] = Field(default_factory=list)
     created_at: datetime
     updated_at: datetime
-    distance_m: float | None = Field(default=None, description="distance from the search point, metres")
+    distance_m: float | None = Field(
+        default=None, description="distance from the search point, metres"
+    )
     provenance: dict[str, Any] | None = None
     history: list[dict[str, Any]] | None = None
 
@@ -119,8 +123,20 @@ class PropertyPage(BaseModel):
 
 
 SortField = Literal[
-    "created_at", "-created_at", "zip", "-zip", "city", "-city", "year_built", "-year_built",
-    "living_area_sqft", "-living_area_sqft", "last_sale_price", "-last_sale_price", "distance", "-distance",
+    "created_at",
+    "-created_at",
+    "zip",
+    "-zip",
+    "city",
+    "-city",
+    "year_built",
+    "-year_built",
+    "living_area_sqft",
+    "-living_area_sqft",
+    "last_sale_price",
+    "-last_sale_price",
+    "distance",
+    "-distance",
 ]
 
 

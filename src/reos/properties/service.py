@@ -28,8 +28,21 @@ from reos.ingest.addresses import normalize_address
 from reos.models import FieldChange, Property, Sale
 
 EDITABLE = (
-    "parcel_number", "address", "city", "state", "zip", "latitude", "longitude", "property_type",
-    "living_area_sqft", "lot_size_sqft", "beds", "baths_full", "baths_half", "year_built", "stories",
+    "parcel_number",
+    "address",
+    "city",
+    "state",
+    "zip",
+    "latitude",
+    "longitude",
+    "property_type",
+    "living_area_sqft",
+    "lot_size_sqft",
+    "beds",
+    "baths_full",
+    "baths_half",
+    "year_built",
+    "stories",
 )
 MAX_RADIUS_M = 100_000
 MAX_CANDIDATES = 200_000
@@ -74,7 +87,12 @@ def location_fields(values: dict[str, Any]) -> dict[str, Any]:
             if values.get(field) in (None, "") and getattr(norm, field):
                 out[field] = getattr(norm, field)
         if not norm.parsed:
-            warnings.append({"field": "address", "reason": norm.warning or "address could not be parsed; kept as given"})
+            warnings.append(
+                {
+                    "field": "address",
+                    "reason": norm.warning or "address could not be parsed; kept as given",
+                }
+            )
     out.update(cell_columns(values.get("latitude"), values.get("longitude")))
     out["_warnings"] = warnings
     return out
@@ -112,7 +130,9 @@ def create_property(session: Session, values: dict[str, Any]) -> Property:
     )
     session.add(prop)
     session.flush()
-    audit.record(session, "create", "property", prop.id, {k: v for k, v in values.items() if v is not None})
+    audit.record(
+        session, "create", "property", prop.id, {k: v for k, v in values.items() if v is not None}
+    )
     return prop
 
 
@@ -159,7 +179,13 @@ def delete_property(session: Session, property_id: uuid.UUID) -> None:
     prop = get_property(session, property_id)
     session.delete(prop)
     session.flush()
-    audit.record(session, "delete", "property", property_id, {"address": prop.address, "parcel_number": prop.parcel_number})
+    audit.record(
+        session,
+        "delete",
+        "property",
+        property_id,
+        {"address": prop.address, "parcel_number": prop.parcel_number},
+    )
 
 
 def history(session: Session, property_id: uuid.UUID) -> list[dict[str, Any]]:
@@ -169,14 +195,21 @@ def history(session: Session, property_id: uuid.UUID) -> list[dict[str, Any]]:
         .order_by(FieldChange.changed_at)
     ).all()
     return [
-        {"field": r.field, "old": r.old_value, "new": r.new_value, "changed_at": r.changed_at.isoformat()}
+        {
+            "field": r.field,
+            "old": r.old_value,
+            "new": r.new_value,
+            "changed_at": r.changed_at.isoformat(),
+        }
         for r in rows
     ]
 
 
 def sales_of(session: Session, property_id: uuid.UUID) -> Sequence[Sale]:
     get_property(session, property_id)
-    return session.scalars(select(Sale).where(Sale.property_id == property_id).order_by(Sale.close_date)).all()
+    return session.scalars(
+        select(Sale).where(Sale.property_id == property_id).order_by(Sale.close_date)
+    ).all()
 
 
 def _last_sale_price() -> Any:
@@ -190,7 +223,7 @@ def _last_sale_price() -> Any:
     )
 
 
-def _filtered(filters: PropertyFilters) -> Select[tuple[Property]]:
+def _filtered(filters: PropertyFilters) -> Select[Property]:
     stmt = select(Property)
     if filters.city:
         stmt = stmt.where(func.upper(Property.city) == filters.city.strip().upper())
@@ -227,7 +260,12 @@ _SORTS: dict[str, Any] = {
 
 
 def list_properties(
-    session: Session, filters: PropertyFilters, *, sort: str = "created_at", limit: int = 50, offset: int = 0
+    session: Session,
+    filters: PropertyFilters,
+    *,
+    sort: str = "created_at",
+    limit: int = 50,
+    offset: int = 0,
 ) -> tuple[list[Hit], int]:
     stmt = _filtered(filters)
     total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
@@ -237,11 +275,13 @@ def list_properties(
     else:
         column = _SORTS.get(key, Property.created_at)
     order = column.desc() if sort.startswith("-") else column.asc()
-    rows = session.scalars(stmt.order_by(order.nulls_last(), Property.id).limit(limit).offset(offset)).all()
+    rows = session.scalars(
+        stmt.order_by(order.nulls_last(), Property.id).limit(limit).offset(offset)
+    ).all()
     return [Hit(p, None) for p in rows], total
 
 
-def _by_cells(stmt: Select[tuple[Property]], cells: set[str]) -> Select[tuple[Property]]:
+def _by_cells(stmt: Select[Property], cells: set[str]) -> Select[Property]:
     """Candidates in the given cells, asked of the column stored at the cells' resolution."""
     if not cells:
         return stmt.where(Property.id.is_(None))
@@ -261,7 +301,10 @@ def _centroid(geometry: dict[str, Any]) -> tuple[float, float]:
 
 def _page(hits: list[Hit], sort: str, limit: int, offset: int) -> tuple[list[Hit], int]:
     reverse = sort.startswith("-")
-    hits.sort(key=lambda h: (h.distance_m if h.distance_m is not None else 0.0, str(h.property.id)), reverse=reverse)
+    hits.sort(
+        key=lambda h: (h.distance_m if h.distance_m is not None else 0.0, str(h.property.id)),
+        reverse=reverse,
+    )
     return hits[offset : offset + limit], len(hits)
 
 
@@ -277,7 +320,9 @@ def search_radius(
     offset: int = 0,
 ) -> tuple[list[Hit], int]:
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise ValidationFailed("near must be a latitude in -90..90 and a longitude in -180..180", field="near")
+        raise ValidationFailed(
+            "near must be a latitude in -90..90 and a longitude in -180..180", field="near"
+        )
     if not (0 < radius_m <= MAX_RADIUS_M):
         raise ValidationFailed(f"radius_m must be between 0 and {MAX_RADIUS_M}", field="radius_m")
     cells = geo.cells_for_radius(lat, lon, radius_m)
@@ -293,7 +338,12 @@ def search_radius(
 
 
 def search_polygon(
-    session: Session, geometry: dict[str, Any], filters: PropertyFilters, *, limit: int = 100, offset: int = 0
+    session: Session,
+    geometry: dict[str, Any],
+    filters: PropertyFilters,
+    *,
+    limit: int = 100,
+    offset: int = 0,
 ) -> tuple[list[Hit], int]:
     cells = geo.cells_for_polygon(geometry)
     candidates = session.scalars(_by_cells(_filtered(filters), cells).limit(MAX_CANDIDATES)).all()
@@ -303,5 +353,7 @@ def search_polygon(
         if prop.latitude is None or prop.longitude is None:
             continue
         if geo.point_in_polygon(prop.latitude, prop.longitude, geometry):
-            hits.append(Hit(prop, geo.haversine_m(center[0], center[1], prop.latitude, prop.longitude)))
+            hits.append(
+                Hit(prop, geo.haversine_m(center[0], center[1], prop.latitude, prop.longitude))
+            )
     return _page(hits, "distance", limit, offset)

@@ -1,0 +1,66 @@
+# Real Estate OS — the two commands a newcomer needs: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+REOS := $(BIN)/reos
+PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+DEMO_ORG ?= Demo Investments
+DEMO_SLUG ?= demo-investments
+DEMO_EMAIL ?= demo@example.com
+DEMO_PASSWORD ?= demo-password-2026
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_WORKERS ?= 2
+
+.PHONY: install demo demo-data serve lint typecheck migrations-check test test-sqlite test-postgres bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+## demo: set up the embedded store, load the demo organisation and its sample data, serve the API
+demo: demo-data
+	@echo ""
+	@echo "  Real Estate OS is serving at http://$(HOST):$(PORT)  (API docs: http://$(HOST):$(PORT)/docs)"
+	@echo "  Log in with  $(DEMO_EMAIL) / $(DEMO_PASSWORD)"
+	@echo "  e.g. curl -s -d 'username=$(DEMO_EMAIL)&password=$(DEMO_PASSWORD)' http://$(HOST):$(PORT)/api/v1/auth/token"
+	@echo ""
+	$(REOS) serve --host $(HOST) --port $(PORT)
+
+demo-data: install
+	$(REOS) init --org "$(DEMO_ORG)" --email $(DEMO_EMAIL) --password $(DEMO_PASSWORD)
+	$(BIN)/python -m reos.demo --org $(DEMO_SLUG)
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: install
+	$(BIN)/mypy src/reos
+
+migrations-check: install
+	$(BIN)/pytest -q -p no:cacheprovider tests/db/test_migrations.py
+
+## test: everything CI runs — lint, types, migration drift, the suite on SQLite and on PostgreSQL
+test: lint typecheck migrations-check test-sqlite test-postgres
+
+test-sqlite: install
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile
+
+test-postgres: install
+	REOS_TEST_DATABASE_URL=$(PG_TEST_URL) REOS_REQUIRE_POSTGRES=1 \
+	  $(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --junitxml=.reos-test-postgres.xml
+	$(BIN)/python .ci/check_postgres_ran.py .reos-test-postgres.xml
+
+bench: install
+	$(BIN)/python benchmarks/import_speed.py --rows 200000
+	$(BIN)/python benchmarks/avm_backtest.py
+	$(BIN)/python benchmarks/owner_resolution.py
+
+clean:
+	rm -rf $(VENV) .reos .pytest_cache .mypy_cache .ruff_cache .reos-test-postgres.xml
