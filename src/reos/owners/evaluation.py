@@ -26,16 +26,16 @@ class ClusterScores:
     predicted_pairs: int
 
 
-def _pairs(sizes: Counter[object]) -> int:
+def _pairs(sizes: Counter[str] | Counter[tuple[str, str]]) -> int:
     return sum(n * (n - 1) // 2 for n in sizes.values())
 
 
 def score_clusters(predicted: Mapping[str, str], truth: Mapping[str, str]) -> ClusterScores:
     """Compare predicted and true entity labels for the same record ids."""
     ids = [r for r in truth if r in predicted]
-    pred_sizes: Counter[object] = Counter(predicted[r] for r in ids)
-    true_sizes: Counter[object] = Counter(truth[r] for r in ids)
-    joint: Counter[object] = Counter((predicted[r], truth[r]) for r in ids)
+    pred_sizes: Counter[str] = Counter(predicted[r] for r in ids)
+    true_sizes: Counter[str] = Counter(truth[r] for r in ids)
+    joint: Counter[tuple[str, str]] = Counter((predicted[r], truth[r]) for r in ids)
     tp = _pairs(joint)
     pp, tt = _pairs(pred_sizes), _pairs(true_sizes)
     precision = tp / pp if pp else 1.0

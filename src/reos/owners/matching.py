@@ -39,7 +39,7 @@ from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
 logger = logging.getLogger(__name__)
 
-TF_COLUMNS = ("first_name", "last_name", "org_std", "addr_key")
+TF_COLUMNS = ("first_name", "last_name", "addr_key")
 
 
 def _name_comparisons(group: str) -> list[Any]:
@@ -88,34 +88,37 @@ def _name_comparisons(group: str) -> list[Any]:
         output_column_name="org_std",
         comparison_levels=[
             cll.NullLevel("org_std"),
-            cll.ExactMatchLevel("org_std", term_frequency_adjustments=True),
-            cll.ExactMatchLevel("org_core"),
+            cll.ExactMatchLevel("org_std").configure(m_probability=0.75),
+            cll.ExactMatchLevel("org_core").configure(m_probability=0.08),
             cll.CustomLevel(
                 "coalesce(org_numbers_l, '') <> coalesce(org_numbers_r, '')",
                 label_for_charts="numbers differ",
-            ),
-            cll.JaroWinklerLevel("org_core", 0.95),
-            cll.JaroWinklerLevel("org_core", 0.88),
-            cll.ElseLevel(),
+            ).configure(m_probability=0.005, fix_m_probability=True),
+            cll.JaroWinklerLevel("org_core", 0.95).configure(m_probability=0.08),
+            cll.JaroWinklerLevel("org_core", 0.88).configure(m_probability=0.03),
+            cll.ElseLevel().configure(m_probability=0.05),
         ],
     )
     address = cl.CustomComparison(
         output_column_name="addr_key",
         comparison_levels=[
             cll.NullLevel("addr_key"),
-            cll.ExactMatchLevel("addr_key", term_frequency_adjustments=True),
+            cll.ExactMatchLevel("addr_key", term_frequency_adjustments=True)
+            .configure(m_probability=0.8),
             cll.CustomLevel(
                 "addr_line_l = addr_line_r AND (zip5_l IS NULL OR zip5_r IS NULL)",
                 label_for_charts="same street line, a ZIP missing",
-            ),
+            ).configure(m_probability=0.04),
             cll.CustomLevel(
                 "street_number_l = street_number_r AND zip5_l = zip5_r "
                 "AND jaro_winkler_similarity(street_name_l, street_name_r) >= 0.88",
                 label_for_charts="same number, similar street, same zip",
-            ),
-            cll.CustomLevel("zip5_l = zip5_r", label_for_charts="same zip"),
-            cll.CustomLevel("zip3_l = zip3_r", label_for_charts="same zip3"),
-            cll.ElseLevel(),
+            ).configure(m_probability=0.06),
+            cll.CustomLevel("zip5_l = zip5_r", label_for_charts="same zip")
+            .configure(m_probability=0.03),
+            cll.CustomLevel("zip3_l = zip3_r", label_for_charts="same zip3")
+            .configure(m_probability=0.03),
+            cll.ElseLevel().configure(m_probability=0.04),
         ],
     )
     if group == "P":
@@ -167,7 +170,41 @@ def new_linker(parties: pd.DataFrame, group: str, model: dict[str, Any] | None =
     sdf = db_api.register(parties, table_name="owner_parties")
     settings: Any = model if model is not None else settings_creator(group)
     linker = Linker(sdf, settings, log_level=None)
+    for column, table in owner_term_frequencies(parties).items():
+        tf_sdf = db_api.register(table, table_name=f"owner_tf_{column}")
+        linker.table_management.register_term_frequency_lookup(tf_sdf, column)
     return linker, db_api
+
+
+def owner_term_frequencies(parties: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Term frequencies counted over distinct owners, not rows.
+
+    Splink's default counts rows, so a landlord with 40 parcels makes its own office address
+    "common" and its own name weak evidence. What makes a value weak evidence is how many
+    *different* owners share it: an address used by many different names (a property
+    manager, a PO box service), a surname many different people have. So each value is
+    counted once per distinct owner identity (name + address for people, legal name for
+    organisations).
+    """
+    identity = (
+        parties["first_name"].fillna("") + "|" + parties["last_name"].fillna("") + "|"
+        + parties["org_std"].fillna("")
+    )
+    frame = pd.DataFrame({
+        "identity": identity,
+        "first_name": parties["first_name"],
+        "last_name": parties["last_name"],
+        "addr_key": parties["addr_key"],
+    })
+    tables: dict[str, pd.DataFrame] = {}
+    for column in TF_COLUMNS:
+        key = ["identity", column] if column == "addr_key" else ["identity", "addr_key", column]
+        distinct = frame.dropna(subset=[column]).drop_duplicates(subset=key)
+        counts = distinct.groupby(column).size()
+        total = float(counts.sum()) or 1.0
+        tables[column] = pd.DataFrame({column: counts.index.astype(str),
+                                       f"tf_{column}": (counts / total).to_numpy()})
+    return tables
 
 
 def train(linker: Linker, group: str, *, seed: int, u_max_pairs: float) -> None:

@@ -282,7 +282,7 @@ def clean_owner_text(text: str | None) -> str:
     text = text.replace("\t", " ")
     # keep & / ; , % ' - . as signals; everything else that is not a word char is a space
     text = re.sub(r"[^\w&/;,%'\-. +#]", " ", text)
-    return re.sub(r"\s+", " ", text).strip(" ,;.-")
+    return re.sub(r"\s+", " ", text).strip(" ,;-")
 
 
 def standardize_org_name(name: str | None) -> str | None:
@@ -441,6 +441,8 @@ def parse_person(text: str, *, mixed_case: bool = False) -> PersonName | None:
         i += 1
     last_parts.append(tokens[i])
     rest = tokens[i + 1 :]
+    if len(rest) == 2 and rest[0] in {"THI", "VAN"}:
+        rest = [rest[1], rest[0]]  # Vietnamese family + THI/VAN + given: "LE THI HOA"
     first = rest[0] if rest else None
     middle = " ".join(rest[1:]) or None
     return PersonName(first, middle, " ".join(last_parts), suffix, title)

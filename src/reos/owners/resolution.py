@@ -34,7 +34,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from reos.owners.matching import TF_COLUMNS, new_linker, scored_pairs, train
+from reos.owners.matching import new_linker, scored_pairs, train
 from reos.owners.names import PartyKind
 from reos.owners.parties import build_party_frame, parsed_owner_of, prepare_records
 
@@ -189,20 +189,23 @@ class _UnionFind:
 def _deterministic_edges(parties: pd.DataFrame) -> pd.DataFrame:
     """Rules that admit almost no false matches, for inputs too small or too uniform to
     train on: same person name at the same mailing address (or with the same middle initial
-    in the same ZIP); same organisation standard name; same trust name at the same address
+    in the same ZIP), a surname-only name at the same address; same organisation standard name; same trust name at the same address
     or naming the same surname."""
     rules = [
         ("P", ["first_name", "last_name", "addr_key"]),
         ("P", ["first_name", "last_name", "middle_initial", "zip5"]),
+        ("P-", ["last_name", "addr_key"]),
         ("O", ["org_std"]),
         ("T", ["org_std", "addr_key"]),
         ("T", ["org_std", "last_name"]),
     ]
     pairs: list[pd.DataFrame] = []
     for group, columns in rules:
-        sub = parties[parties["kind_group"] == group].dropna(subset=columns)
+        sub = parties[parties["kind_group"] == group[0]].dropna(subset=columns)
         if group == "P":
-            sub = sub[sub["suffix"].isna()] if "suffix" in sub else sub
+            sub = sub[sub["suffix"].isna()]
+        if group == "P-":  # a name with no given name ("李小龙", a lone surname)
+            sub = sub[sub["first_name"].isna()]
         if sub.empty:
             continue
         first = sub.groupby(columns, sort=False)["unique_id"].transform("min")
@@ -530,9 +533,6 @@ def _incremental_edges(parties: pd.DataFrame, is_new: pd.Series, model: dict[str
             frames.append(_deterministic_edges(parties[in_group].reset_index(drop=True)))
             continue
         linker, db_api = new_linker(old_parties, group, group_model)
-        tf_columns = {c for c in TF_COLUMNS if c in json.dumps(group_model)}
-        for column in sorted(tf_columns):
-            linker.table_management.compute_tf_table(column)
         old_sdf = db_api.register(old_parties, table_name="owner_parties_existing")
         new_sdf = db_api.register(new_parties, table_name="owner_parties_new")
         for predictions in (

@@ -1,0 +1,440 @@
+"""Valuation service: trains, stores and applies the AVM for the current organisation.
+
+Loads the organisation's sales into the engine's sales frame (``schema.py`` contract;
+``Property.attributes`` become ``attr_*`` columns), keeps model files under
+``REOS_HOME/models/<org>/<version>`` with their metadata in ``avm_models``, and stores every
+valuation with the model version that made it.
+
+Warm path: trained models and the organisation's prepared comps pool are cached in this
+process, keyed by model version and by a cheap fingerprint of the sales table (count and
+latest update), so a single API valuation does not reload or re-predict thousands of sales.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from reos.accounts import audit
+from reos.config import get_settings
+from reos.db import tenancy
+from reos.db.tenancy import current_org
+from reos.errors import InsufficientData, NotFound, ValidationFailed
+from reos.models import AvmModelVersion, Property, Sale, Valuation
+from reos.valuation import engine
+from reos.valuation.ratio_study import RatioStudy, ratio_study
+from reos.valuation.valuation_result import Valuation as EngineValuation
+
+PROPERTY_COLUMNS = (
+    "latitude",
+    "longitude",
+    "zip",
+    "neighborhood",
+    "property_type",
+    "living_area_sqft",
+    "lot_size_sqft",
+    "beds",
+    "baths_full",
+    "baths_half",
+    "year_built",
+    "year_remodeled",
+    "stories",
+    "quality",
+    "condition",
+    "garage_spaces",
+    "basement_area_sqft",
+    "pool",
+)
+SALE_COLUMNS = (
+    "close_date",
+    "close_date_precision",
+    "sale_price",
+    "arm_length",
+    "sale_condition",
+    "sale_type",
+)
+BATCH_SIZE = 500
+RATIO_STUDY_WINDOW_DAYS = 183
+
+_lock = threading.Lock()
+_models: dict[tuple[uuid.UUID, str], engine.AvmModel] = {}
+_pools: dict[uuid.UUID, tuple[tuple[Any, ...], pd.DataFrame]] = {}
+
+
+# ---------------------------------------------------------------- frames
+
+
+def _with_attributes(
+    rows: list[dict[str, Any]], attrs: list[dict[str, Any] | None]
+) -> pd.DataFrame:
+    frame = pd.DataFrame(rows)
+    extra = pd.DataFrame(
+        [{f"attr_{k}": v for k, v in (a or {}).items()} for a in attrs], index=frame.index
+    )
+    if len(extra.columns):
+        frame = pd.concat([frame, extra], axis=1)
+    return frame
+
+
+def sales_frame(session: Session, *, before: date | None = None) -> pd.DataFrame:
+    """Every sale of the organisation joined with its property, one row per sale."""
+    prop_cols = [getattr(Property, c) for c in PROPERTY_COLUMNS]
+    stmt = select(
+        Sale.id.label("sale_id"),
+        Sale.property_id,
+        *[getattr(Sale, c) for c in SALE_COLUMNS],
+        *prop_cols,
+        func.coalesce(Property.address_normalized, Property.address).label("address"),
+        Property.attributes,
+    ).join(Property, Property.id == Sale.property_id)
+    if before is not None:
+        stmt = stmt.where(Sale.close_date < before)
+    result = session.execute(stmt).mappings().all()
+    if not result:
+        return pd.DataFrame(
+            columns=["sale_id", "property_id", *SALE_COLUMNS, *PROPERTY_COLUMNS, "address"]
+        )
+    rows = [{k: v for k, v in r.items() if k != "attributes"} for r in result]
+    frame = _with_attributes(rows, [r["attributes"] for r in result])
+    frame["sale_id"] = frame["sale_id"].astype(str)
+    frame["property_id"] = frame["property_id"].astype(str)
+    frame["close_date"] = pd.to_datetime(frame["close_date"])
+    frame["sale_price"] = frame["sale_price"].astype("float64")
+    return frame
+
+
+def property_frame(properties: Sequence[Property]) -> pd.DataFrame:
+    rows = [
+        {
+            "property_id": str(p.id),
+            "address": p.address_normalized or p.address,
+            **{c: getattr(p, c) for c in PROPERTY_COLUMNS},
+        }
+        for p in properties
+    ]
+    return _with_attributes(rows, [p.attributes for p in properties])
+
+
+def _pool(session: Session) -> pd.DataFrame:
+    """The organisation's comps pool, cached until its sales change."""
+    org = current_org(session)
+    key = tuple(session.execute(select(func.count(Sale.id), func.max(Sale.updated_at))).one())
+    with _lock:
+        cached = _pools.get(org)
+        if cached and cached[0] == key:
+            return cached[1]
+    frame = sales_frame(session)
+    with _lock:
+        _pools[org] = (key, frame)
+    return frame
+
+
+# ---------------------------------------------------------------- models
+
+
+def _models_dir(org: uuid.UUID) -> Path:
+    return get_settings().models_dir / str(org)
+
+
+def train_model(session: Session, cutoff: date | None = None) -> AvmModelVersion:
+    """Fit ranker, hedonic model and market index on the organisation's sales before
+    ``cutoff`` (default: tomorrow, i.e. every sale), save it and make it the active model."""
+    cutoff = cutoff or date.fromordinal(datetime.now(UTC).date().toordinal() + 1)
+    frame = sales_frame(session, before=cutoff)
+    model = engine.train(frame, cutoff)
+    org = current_org(session)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    version = f"{model.metadata['model_version']}-{stamp}-{uuid.uuid4().hex[:6]}"
+    model.metadata["version"] = version
+    path = _models_dir(org) / version
+    model.save(path)
+    window = model.metadata.get("training_window") or [None, None]
+    session.execute(update(AvmModelVersion).values(is_active=False))
+    row = AvmModelVersion(
+        version=version,
+        path=str(path.resolve()),
+        cutoff=cutoff,
+        window_start=date.fromisoformat(window[0]) if window[0] else None,
+        window_end=date.fromisoformat(window[1]) if window[1] else None,
+        row_count=int(model.metadata["rows"]["trusted"]),
+        features=list(model.metadata.get("features", [])),
+        holdout_metrics=_plain(model.metadata),
+        is_active=True,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        "train",
+        "avm_model",
+        row.id,
+        {"version": version, "rows": row.row_count, "cutoff": cutoff},
+    )
+    with _lock:
+        _models[(org, version)] = model
+    return row
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def list_models(session: Session) -> Sequence[AvmModelVersion]:
+    return session.scalars(
+        select(AvmModelVersion).order_by(AvmModelVersion.created_at.desc())
+    ).all()
+
+
+def active_model(session: Session) -> tuple[AvmModelVersion, engine.AvmModel]:
+    row = session.scalars(
+        select(AvmModelVersion)
+        .where(AvmModelVersion.is_active.is_(True))
+        .order_by(AvmModelVersion.created_at.desc())
+    ).first()
+    if row is None:
+        raise InsufficientData(
+            "this organisation has no trained valuation model: run `reos avm train`"
+        )
+    key = (current_org(session), row.version)
+    with _lock:
+        model = _models.get(key)
+    if model is None:
+        if not Path(row.path).exists():
+            raise NotFound(
+                f"the files of model {row.version} are missing at {row.path}: run `reos avm train`"
+            )
+        model = engine.AvmModel.load(row.path)
+        with _lock:
+            _models[key] = model
+    return row, model
+
+
+# ---------------------------------------------------------------- valuing
+
+
+def _store(
+    session: Session,
+    property_id: uuid.UUID | None,
+    result: EngineValuation,
+    subject: dict[str, Any] | None,
+) -> Valuation:
+    body = _plain(result.to_dict())
+    if subject is not None:
+        body["subject"] = _plain(subject)
+    row = Valuation(
+        property_id=property_id,
+        valuation_date=date.fromisoformat(result.valuation_date),
+        estimated_value=float(result.estimated_value),
+        interval_low=float(result.interval_80[0]),
+        interval_high=float(result.interval_80[1]),
+        confidence=result.confidence,
+        model_version=result.model_version,
+        result=body,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _as_of(value: date | None) -> date:
+    return value or datetime.now(UTC).date()
+
+
+def value_property(
+    session: Session, property_id: uuid.UUID, as_of: date | None = None
+) -> Valuation:
+    prop = tenancy.get(session, Property, property_id)
+    if prop is None:
+        raise NotFound(f"no property {property_id} in this organisation")
+    row, model = active_model(session)
+    result = engine.value(model, property_frame([prop]), _as_of(as_of), _pool(session))
+    result.model_version = row.version
+    stored = _store(session, prop.id, result, None)
+    audit.record(
+        session,
+        "value",
+        "property",
+        prop.id,
+        {"estimated_value": stored.estimated_value, "valuation_id": stored.id},
+    )
+    return stored
+
+
+def value_subject(
+    session: Session, subject: dict[str, Any], as_of: date | None = None
+) -> Valuation:
+    """Value a property that is not in the store, from an address and its attributes."""
+    from reos.properties import service as properties_service
+
+    values = dict(subject)
+    derived = properties_service.location_fields(values)
+    derived.pop("_warnings", None)
+    for key in ("zip", "city", "state"):
+        if values.get(key) in (None, "") and derived.get(key):
+            values[key] = derived[key]
+    frame_row = {
+        "property_id": "subject",
+        "address": derived.get("address_normalized") or values.get("address"),
+    }
+    frame_row.update({c: values.get(c) for c in PROPERTY_COLUMNS})
+    row, model = active_model(session)
+    result = engine.value(model, pd.DataFrame([frame_row]), _as_of(as_of), _pool(session))
+    result.model_version = row.version
+    stored = _store(session, None, result, values)
+    audit.record(
+        session,
+        "value",
+        "subject",
+        None,
+        {"address": values.get("address"), "valuation_id": stored.id},
+    )
+    return stored
+
+
+def value_all(
+    session: Session,
+    as_of: date | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Value every property that can be valued; the others are counted with their reason."""
+    row, model = active_model(session)
+    day = _as_of(as_of)
+    pool = _pool(session)
+    ids = list(session.scalars(select(Property.id).order_by(Property.id)))
+    valued = 0
+    refused: dict[str, int] = {}
+    for start in range(0, len(ids), BATCH_SIZE):
+        chunk = session.scalars(
+            select(Property).where(Property.id.in_(ids[start : start + BATCH_SIZE]))
+        ).all()
+        valuable, reasons = _split_valuable(chunk)
+        for reason in reasons:
+            refused[reason] = refused.get(reason, 0) + 1
+        if valuable:
+            results = engine.value_many(model, property_frame(valuable), day, pool)
+            rows = []
+            for prop, res in zip(valuable, results, strict=True):
+                res.model_version = row.version
+                rows.append(
+                    {
+                        "id": uuid.uuid4(),
+                        "property_id": prop.id,
+                        "valuation_date": day,
+                        "estimated_value": float(res.estimated_value),
+                        "interval_low": float(res.interval_80[0]),
+                        "interval_high": float(res.interval_80[1]),
+                        "confidence": res.confidence,
+                        "model_version": row.version,
+                        "result": _plain(res.to_dict()),
+                    }
+                )
+            session.execute(insert(Valuation), tenancy.stamp(session, rows))
+            valued += len(rows)
+        if progress:
+            progress(min(start + BATCH_SIZE, len(ids)), len(ids))
+    audit.record(session, "value_all", "property", None, {"valued": valued, "valuation_date": day})
+    return {
+        "valued": valued,
+        "not_valued": refused,
+        "properties": len(ids),
+        "model_version": row.version,
+        "valuation_date": day.isoformat(),
+    }
+
+
+def _split_valuable(props: Iterable[Property]) -> tuple[list[Property], list[str]]:
+    ok, reasons = [], []
+    for p in props:
+        if p.latitude is None and not p.zip:
+            reasons.append("no coordinates or zip")
+        elif not p.living_area_sqft:
+            reasons.append("no living area")
+        else:
+            ok.append(p)
+    return ok, reasons
+
+
+def get_valuation(session: Session, valuation_id: uuid.UUID) -> Valuation:
+    row = tenancy.get(session, Valuation, valuation_id)
+    if row is None:
+        raise NotFound(f"no valuation {valuation_id} in this organisation")
+    assert isinstance(row, Valuation)
+    return row
+
+
+def list_valuations(
+    session: Session, *, property_id: uuid.UUID | None = None, limit: int = 50, offset: int = 0
+) -> tuple[Sequence[Valuation], int]:
+    stmt = select(Valuation)
+    if property_id is not None:
+        stmt = stmt.where(Valuation.property_id == property_id)
+    total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+    rows = session.scalars(
+        stmt.order_by(Valuation.created_at.desc(), Valuation.id).limit(limit).offset(offset)
+    ).all()
+    return rows, total
+
+
+def ratio_study_of_stored(session: Session, *, draws: int = 1000) -> RatioStudy:
+    """IAAO ratio study of stored valuations against the sale of the same property that
+    closed on or after the valuation date and within ``RATIO_STUDY_WINDOW_DAYS`` (the
+    latest valuation before each such sale counts once)."""
+    stmt = (
+        select(
+            Valuation.estimated_value,
+            Valuation.interval_low,
+            Valuation.interval_high,
+            Sale.sale_price,
+            Valuation.valuation_date,
+            Sale.close_date,
+            Sale.id,
+        )
+        .join(Sale, Sale.property_id == Valuation.property_id)
+        .where(Sale.close_date >= Valuation.valuation_date)
+        .where(Sale.arm_length.is_not(False))
+    )
+    best: dict[Any, tuple[Any, ...]] = {}
+    for est, low, high, price, vdate, cdate, sale_id in session.execute(stmt):
+        if (cdate - vdate).days > RATIO_STUDY_WINDOW_DAYS:
+            continue
+        if sale_id not in best or vdate > best[sale_id][4]:
+            best[sale_id] = (est, low, high, float(price), vdate)
+    if len(best) < 5:
+        raise InsufficientData(
+            f"{len(best)} stored valuations have a later sale to compare with; a ratio study needs at least 5"
+        )
+    arr = np.array([b[:4] for b in best.values()], dtype="float64")
+    return ratio_study(arr[:, 0], arr[:, 3], arr[:, 1], arr[:, 2], draws=draws)
+
+
+def delete_model_files(row: AvmModelVersion) -> None:
+    shutil.rmtree(row.path, ignore_errors=True)
+
+
+def parse_date(value: str | None, field: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed(
+            f"{field} must be a date like 2010-06-30, not {value!r}", field=field
+        ) from None
