@@ -20,11 +20,15 @@ from reos.accounts import tokens
 from reos.accounts.principal import Principal, attach
 from reos.accounts.roles import Permission, check
 from reos.config import get_settings
-from reos.db.session import open_tenant_session, system_session
+from reos.db.session import system_session, tenant_session
 from reos.errors import RateLimited, Unauthenticated
 
-bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/auth/token, or an OIDC token")
-api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An organisation API key")
+bearer = HTTPBearer(
+    auto_error=False, description="Access token from /api/v1/auth/token, or an OIDC token"
+)
+api_key_header = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="An organisation API key"
+)
 
 
 def _org_header(request: Request) -> str | None:
@@ -61,7 +65,9 @@ def authenticate(
                     _org_header(request) or claims_local.org_id,
                 )
         else:
-            raise Unauthenticated("credentials are missing: send a Bearer token or an X-API-Key header")
+            raise Unauthenticated(
+                "credentials are missing: send a Bearer token or an X-API-Key header"
+            )
     limiter = request.app.state.limiter
     decision = limiter.check("org", str(principal.org_id), settings.rate_limit_org_per_min)
     if not decision.allowed:
@@ -88,16 +94,10 @@ def require(permission: Permission) -> Callable[..., Principal]:
 
 
 def _session_for(principal: Principal, request: Request) -> Iterator[Session]:
-    session = open_tenant_session(principal.org_id)
-    attach(session, principal, getattr(request.state, "request_id", None) or request.scope.get("state", {}).get("request_id"))
-    try:
+    """The request's unit of work: committed when the route returns, rolled back on error."""
+    with tenant_session(principal.org_id) as session:
+        attach(session, principal, request.scope.get("state", {}).get("request_id"))
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def reader_session(
@@ -115,7 +115,9 @@ def writer_session(
 def session_for(permission: Permission) -> Callable[..., Iterator[Session]]:
     # a default (not Annotated) because the annotation is evaluated in module scope,
     # where ``permission`` is unknown
-    def dependency(request: Request, principal: Principal = Depends(require(permission))) -> Iterator[Session]:
+    def dependency(
+        request: Request, principal: Principal = Depends(require(permission))
+    ) -> Iterator[Session]:
         yield from _session_for(principal, request)
 
     return dependency

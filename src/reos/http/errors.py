@@ -43,7 +43,10 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         429: "Rate limit exceeded; see Retry-After",
     }
     return {
-        c: {"description": meanings.get(c, "Error"), "content": {"application/json": {"schema": ERROR_SCHEMA}}}
+        c: {
+            "description": meanings.get(c, "Error"),
+            "content": {"application/json": {"schema": ERROR_SCHEMA}},
+        }
         for c in codes
     }
 
@@ -67,11 +70,19 @@ def install(app: FastAPI) -> None:
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = []
         for err in exc.errors():
-            errors.append({"field": _field_of(tuple(err.get("loc", ()))), "message": err.get("msg"), "type": err.get("type")})
+            errors.append(
+                {
+                    "field": _field_of(tuple(err.get("loc", ()))),
+                    "message": err.get("msg"),
+                    "type": err.get("type"),
+                }
+            )
         first = errors[0] if errors else {"field": None, "message": "invalid request"}
         body = {
             "error": "validation_failed",
-            "message": f"{first['field']}: {first['message']}" if first.get("field") else str(first["message"]),
+            "message": f"{first['field']}: {first['message']}"
+            if first.get("field")
+            else str(first["message"]),
             "field": first.get("field"),
             "detail": {"errors": jsonable_encoder(errors)},
         }
@@ -79,31 +90,46 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated", 403: "forbidden"}.get(
-            exc.status_code, "http_error"
-        )
+        code = {
+            404: "not_found",
+            405: "method_not_allowed",
+            401: "unauthenticated",
+            403: "forbidden",
+        }.get(exc.status_code, "http_error")
         headers = dict(exc.headers or {})
         if exc.status_code == 401:
             headers.setdefault("WWW-Authenticate", 'Bearer realm="reos"')
-        return JSONResponse({"error": code, "message": str(exc.detail)}, status_code=exc.status_code, headers=headers)
+        return JSONResponse(
+            {"error": code, "message": str(exc.detail)},
+            status_code=exc.status_code,
+            headers=headers,
+        )
 
     @app.exception_handler(BodyTooLarge)
     async def _too_big(request: Request, exc: BodyTooLarge) -> JSONResponse:
         return JSONResponse(
-            {"error": "payload_too_large", "message": "the request body is larger than the configured limit"},
+            {
+                "error": "payload_too_large",
+                "message": "the request body is larger than the configured limit",
+            },
             status_code=413,
         )
 
     @app.exception_handler(TenancyViolation)
     async def _tenancy(request: Request, exc: TenancyViolation) -> JSONResponse:
         log.error("tenancy violation", exc_info=exc)
-        return JSONResponse({"error": "forbidden", "message": "not allowed across organisations"}, status_code=403)
+        return JSONResponse(
+            {"error": "forbidden", "message": "not allowed across organisations"}, status_code=403
+        )
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:
         rid = request.scope.get("state", {}).get("request_id")
         log.error("unhandled error", exc_info=exc)
         return JSONResponse(
-            {"error": "internal_error", "message": f"an internal error occurred (request id {rid})"},
+            {
+                "error": "internal_error",
+                "message": f"an internal error occurred (request id {rid})",
+            },
             status_code=500,
         )

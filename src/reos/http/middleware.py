@@ -25,7 +25,9 @@ CSP = (
 LIMITED_PREFIX = "/api/"
 
 
-def _json_response(status: int, body: dict[str, Any], headers: dict[str, str]) -> tuple[Message, Message]:
+def _json_response(
+    status: int, body: dict[str, Any], headers: dict[str, str]
+) -> tuple[Message, Message]:
     data = json.dumps(body).encode()
     raw = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
     raw += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
@@ -36,7 +38,9 @@ def _json_response(status: int, body: dict[str, Any], headers: dict[str, str]) -
 
 
 class ReosMiddleware:
-    def __init__(self, app: ASGIApp, *, limiter: RateLimiter, ip_limit: int, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, limiter: RateLimiter, ip_limit: int, max_body_bytes: int
+    ) -> None:
         self.app = app
         self.limiter = limiter
         self.ip_limit = ip_limit
@@ -112,7 +116,11 @@ class ReosMiddleware:
         if bad_param is not None:
             return _json_response(
                 422,
-                {"error": "validation_failed", "message": f"{bad_param}: contains a NUL character", "field": bad_param},
+                {
+                    "error": "validation_failed",
+                    "message": f"{bad_param}: contains a NUL character",
+                    "field": bad_param,
+                },
                 {},
             )
         length = headers.get("content-length")
@@ -120,7 +128,9 @@ class ReosMiddleware:
             try:
                 too_big = int(length) > self.max_body_bytes
             except ValueError:
-                return _json_response(400, {"error": "bad_request", "message": "invalid Content-Length"}, {})
+                return _json_response(
+                    400, {"error": "bad_request", "message": "invalid Content-Length"}, {}
+                )
             if too_big:
                 return _json_response(
                     413,
@@ -138,7 +148,10 @@ class ReosMiddleware:
             if not decision.allowed:
                 return _json_response(
                     429,
-                    {"error": "rate_limited", "message": "too many requests from this address; slow down"},
+                    {
+                        "error": "rate_limited",
+                        "message": "too many requests from this address; slow down",
+                    },
                     {"Retry-After": str(decision.reset_s)},
                 )
         return None

@@ -18,6 +18,7 @@ from reos.valuation.schemas import (
     ValuationPage,
     ValuationRequest,
 )
+from reos.valuation.valuation_result import CompEvidence
 
 router = APIRouter(prefix="/api/v1", tags=["valuations"])
 ERRORS = error_responses(401, 403, 422, 429)
@@ -33,7 +34,7 @@ def to_out(row: Valuation) -> ValuationOut:
         confidence=row.confidence,
         valuation_date=row.valuation_date,
         model_version=row.model_version,
-        comps=body.get("comps", []),
+        comps=[CompEvidence(**c) for c in body.get("comps", [])],
         drivers=body.get("drivers", {}),
         n_comps=int(body.get("n_comps", 0)),
         method=body.get("method", {}),
@@ -56,7 +57,7 @@ def create_valuation(body: ValuationRequest, session: WriteSession) -> Valuation
     else:
         assert body.subject is not None
         subject = body.subject.model_dump(exclude_none=True)
-        subject["property_type"] = str(body.subject.property_type.value)
+        subject["property_type"] = str(body.subject.property_type or "single_family")
         row = service.value_subject(session, subject, body.as_of)
     return to_out(row)
 

@@ -8,26 +8,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from reos.properties.schemas import InputModel, PropertyType
+from reos.properties.schemas import InputModel, PropertyFields, PropertyType
+from reos.valuation.valuation_result import CompEvidence
 
 
-class SubjectIn(InputModel):
+class SubjectIn(PropertyFields):
     """A property not in the store: its address and whatever attributes are known."""
 
     address: str = Field(min_length=3, max_length=500)
-    city: str | None = Field(default=None, max_length=100)
-    state: str | None = Field(default=None, pattern=r"^[A-Za-z]{2}$")
-    zip: str | None = Field(default=None, pattern=r"^\d{5}(-?\d{4})?$")
-    latitude: float | None = Field(default=None, ge=-90, le=90)
-    longitude: float | None = Field(default=None, ge=-180, le=180)
-    property_type: PropertyType = PropertyType.SINGLE_FAMILY
-    living_area_sqft: float | None = Field(default=None, gt=0, le=1_000_000)
-    lot_size_sqft: float | None = Field(default=None, gt=0, le=1_000_000_000)
-    beds: int | None = Field(default=None, ge=0, le=50)
-    baths_full: int | None = Field(default=None, ge=0, le=50)
-    baths_half: int | None = Field(default=None, ge=0, le=50)
-    year_built: int | None = Field(default=None, ge=1700, le=2100)
-    stories: float | None = Field(default=None, gt=0, le=200)
+    property_type: PropertyType | None = PropertyType.SINGLE_FAMILY
     quality: int | None = Field(default=None, ge=1, le=10)
     condition: int | None = Field(default=None, ge=1, le=10)
     garage_spaces: float | None = Field(default=None, ge=0, le=100)
@@ -46,21 +35,6 @@ class ValuationRequest(InputModel):
         return self
 
 
-class CompOut(BaseModel):
-    sale_id: str
-    property_id: str
-    address: str | None
-    distance_m: float
-    close_date: str
-    sale_price: float
-    time_adjusted_price: float
-    adjustments: dict[str, float]
-    adjusted_price: float
-    weight: float
-    gross_adjustment_pct: float
-    net_adjustment_pct: float
-
-
 class ValuationOut(BaseModel):
     id: uuid.UUID
     property_id: uuid.UUID | None
@@ -69,7 +43,7 @@ class ValuationOut(BaseModel):
     confidence: str
     valuation_date: date
     model_version: str
-    comps: list[CompOut]
+    comps: list[CompEvidence]
     drivers: dict[str, float]
     n_comps: int
     method: dict[str, Any] = Field(default_factory=dict)

@@ -33,28 +33,10 @@ from reos.errors import InsufficientData, NotFound, ValidationFailed
 from reos.models import AvmModelVersion, Property, Sale, Valuation
 from reos.valuation import engine
 from reos.valuation.ratio_study import RatioStudy, ratio_study
+from reos.valuation.schema import CATEGORICAL_ATTRIBUTES, NUMERIC_ATTRIBUTES
 from reos.valuation.valuation_result import Valuation as EngineValuation
 
-PROPERTY_COLUMNS = (
-    "latitude",
-    "longitude",
-    "zip",
-    "neighborhood",
-    "property_type",
-    "living_area_sqft",
-    "lot_size_sqft",
-    "beds",
-    "baths_full",
-    "baths_half",
-    "year_built",
-    "year_remodeled",
-    "stories",
-    "quality",
-    "condition",
-    "garage_spaces",
-    "basement_area_sqft",
-    "pool",
-)
+PROPERTY_COLUMNS = (*NUMERIC_ATTRIBUTES, *CATEGORICAL_ATTRIBUTES, "pool")
 SALE_COLUMNS = (
     "close_date",
     "close_date_precision",
