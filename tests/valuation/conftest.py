@@ -24,9 +24,9 @@ def ames() -> pd.DataFrame:
 
 @pytest.fixture(scope="session")
 def ames_small(ames: pd.DataFrame) -> pd.DataFrame:
-    """A 1,200-sale subset (2008-01 to 2010-07) for fast end-to-end tests."""
+    """A 900-sale subset (2008-01 to 2010-07) for fast end-to-end tests."""
     recent = ames[ames["close_date"] >= "2008-01-01"]
-    return recent.sample(n=1200, random_state=3).reset_index(drop=True)
+    return recent.sample(n=900, random_state=3).reset_index(drop=True)
 
 
 @pytest.fixture(scope="session")

@@ -44,7 +44,7 @@ from reos.errors import InsufficientData, ValidationFailed
 from reos.valuation.adjustments import split_dollars
 from reos.valuation.features import learn_feature_spec
 from reos.valuation.geo import fill_from_zip, zip_centroids
-from reos.valuation.hedonic import HedonicModel, fit_booster
+from reos.valuation.hedonic import HedonicModel, fit_booster, threads_for
 from reos.valuation.market_index import MarketIndex, fit_market_index
 from reos.valuation.pipeline import (
     Core,
@@ -178,7 +178,7 @@ def _oof_residuals(frame: pd.DataFrame, reference_day: float) -> np.ndarray:
     for k in range(3):
         tr, te = folds != k, folds == k
         booster, _ = fit_booster(x[tr], y[tr], spec.categorical_indices, days[tr], params=quick, rounds=200)
-        resid[te] = y[te] - booster.predict(x[te], num_threads=2)
+        resid[te] = y[te] - booster.predict(x[te], num_threads=threads_for(len(y)))
     return resid
 
 

@@ -45,6 +45,12 @@ PARAMS: dict[str, Any] = {
 MAX_ROUNDS = 3000
 
 
+def threads_for(rows: int) -> int:
+    """OpenMP threads for LightGBM: one below ~10k rows, where a second thread costs more in
+    synchronisation than it saves (and collapses when the machine is shared), else two."""
+    return 1 if rows < 10_000 else 2
+
+
 def fit_booster(
     x: np.ndarray,
     y: np.ndarray,
@@ -59,6 +65,7 @@ def fit_booster(
     Returns the booster and the number of rounds used.
     """
     p = dict(PARAMS if params is None else params)
+    p["num_threads"] = threads_for(len(y))
     if rounds is None:
         n = len(y)
         sort = np.argsort(order, kind="stable")
@@ -93,13 +100,13 @@ class HedonicModel:
     def predict_log(self, x: np.ndarray) -> np.ndarray:
         if len(x) == 0:
             return np.zeros(0)
-        return np.asarray(self.booster.predict(x, num_threads=2), dtype="float64")
+        return np.asarray(self.booster.predict(x, num_threads=threads_for(len(x))), dtype="float64")
 
     def contributions(self, x: np.ndarray) -> np.ndarray:
         """TreeSHAP per feature in log price; last column is the base (expected) value."""
         if len(x) == 0:
             return np.zeros((0, len(self.spec.names) + 1))
-        return np.asarray(self.booster.predict(x, pred_contrib=True, num_threads=2), dtype="float64")
+        return np.asarray(self.booster.predict(x, pred_contrib=True, num_threads=threads_for(20 * len(x))), dtype="float64")
 
     def grouped(self, contrib: np.ndarray) -> tuple[list[str], np.ndarray]:
         """Sum feature contributions into display groups (e.g. all location fields)."""

@@ -12,14 +12,21 @@ not a price rise).
 * Periods: a calendar month with at least ``min_period_sales`` (5) sales is its own period;
   thinner months are pooled into their quarter, and thinner quarters into their year.
 * Smoothing: a random-walk prior on period effects, i.e. penalty
-  sigma^2 / (step_sd^2 * gap_months) * (delta_k - delta_{k-1})^2 with step_sd = 1 % per
-  month (monthly moves of metro price indices such as FHFA HPI rarely exceed 1-2 %) and
+  sigma^2 / (step_sd^2 * gap_months) * (delta_k - delta_{k-1})^2 with step_sd = 0.5 % per
+  month (the typical size of monthly moves of seasonally adjusted metro indices such as
+  FHFA HPI or Case-Shiller; a smaller step also steadies the one-sided end point) and
   sigma^2 the robust residual variance. The fit is Huber-weighted (IRLS) so the occasional
   distressed sale does not bend a thin month.
 * Areas (zip or neighbourhood) with at least ``min_area_sales`` sales get their own deviation
   path from the global index, fitted the same way on the global residuals and shrunk to zero
   (prior sd 5 %), so a thin area never drives its own index.
-* Extrapolation: after the last period centre the level is held flat. A damped trend
+* Seasonality: housing prices have a regular within-year cycle (spring/summer above winter;
+  Case-Shiller and FHFA publish seasonally adjusted series for this reason). When the sales
+  span at least 24 months the regression adds two annual harmonics (sin/cos of 1x and 2x
+  the day-of-year angle), so the smoothed trend is seasonally adjusted and the level at any
+  date is trend + seasonal effect of that date.
+* Extrapolation: after the last period centre the *trend* is held flat (the seasonal effect
+  of the target date still applies). A damped trend
   would use the noisiest, least-revised end of the index; over the usual 0-12 month horizon
   its expected gain is small against the risk of extrapolating a turn, and the holdout-
   calibrated interval absorbs the drift. Before the first period it is also held flat.
@@ -59,24 +66,27 @@ class MarketIndex:
     unit: str
     area_column: str | None = None
     area_log_dev: dict[str, np.ndarray] = field(default_factory=dict)
+    seasonal: list[float] = field(default_factory=list)
 
     def log_level_at(self, days: np.ndarray, areas: np.ndarray | None = None) -> np.ndarray:
         """Log level at the given days (flat beyond the ends), plus the area deviation."""
         d = np.asarray(days, dtype="float64")
         level = np.interp(d, self.centre_day, self.log_level)
+        if self.seasonal:
+            level = level + seasonal_terms(d) @ np.asarray(self.seasonal)
         if areas is not None and self.area_log_dev:
             a = np.asarray(areas, dtype=object)
             for name, dev in self.area_log_dev.items():
                 m = a == name
                 if m.any():
                     level[m] += np.interp(d[m], self.centre_day, dev)
-        return level
+        return np.asarray(level, dtype="float64")
 
     def log_factor(
         self, from_days: np.ndarray, to_days: np.ndarray, areas: np.ndarray | None = None
     ) -> np.ndarray:
         """Vectorised log multiplier bringing a price at ``from_days`` to ``to_days``."""
-        return self.log_level_at(to_days, areas) - self.log_level_at(from_days, areas)
+        return np.asarray(self.log_level_at(to_days, areas) - self.log_level_at(from_days, areas), dtype="float64")
 
     def factor(self, from_date: object, to_date: object, area: str | None = None) -> float:
         """Multiplier that brings a price from ``from_date`` to ``to_date`` (area optional)."""
@@ -93,6 +103,7 @@ class MarketIndex:
             "unit": self.unit,
             "area_column": self.area_column,
             "area_log_dev": {k: v.tolist() for k, v in self.area_log_dev.items()},
+            "seasonal": list(self.seasonal),
         }
 
     @classmethod
@@ -105,7 +116,14 @@ class MarketIndex:
             unit=str(data["unit"]),
             area_column=data.get("area_column"),
             area_log_dev={k: np.asarray(v, dtype="float64") for k, v in data["area_log_dev"].items()},
+            seasonal=[float(v) for v in data.get("seasonal", [])],
         )
+
+
+def seasonal_terms(days: np.ndarray) -> np.ndarray:
+    """Two annual harmonics of the day-of-year angle (columns sin1, cos1, sin2, cos2)."""
+    angle = 2.0 * np.pi * (np.asarray(days, dtype="float64") % 365.2425) / 365.2425
+    return np.column_stack([np.sin(angle), np.cos(angle), np.sin(2 * angle), np.cos(2 * angle)])
 
 
 def assign_periods(mid_days: np.ndarray, min_period_sales: int = 5) -> tuple[np.ndarray, list[str]]:
@@ -156,7 +174,7 @@ def hedonic_controls(frame: pd.DataFrame, area_column: str | None) -> np.ndarray
     x = np.column_stack(cols)
     sd = x.std(axis=0)
     x = x[:, sd > 0]
-    return (x - x.mean(axis=0)) / x.std(axis=0)
+    return np.asarray((x - x.mean(axis=0)) / x.std(axis=0), dtype="float64")
 
 
 def _impute(v: np.ndarray) -> list[np.ndarray]:
@@ -198,7 +216,7 @@ def fit_market_index(
     frame: pd.DataFrame,
     *,
     min_period_sales: int = 5,
-    step_sd: float = 0.01,
+    step_sd: float = 0.005,
     min_area_sales: int = 60,
     area_sd: float = 0.05,
 ) -> MarketIndex:
@@ -213,6 +231,9 @@ def fit_market_index(
     n_sales = np.bincount(period, minlength=k)
     gaps = np.maximum(np.diff(centre) / DAYS_PER_MONTH, 0.25)
     x = hedonic_controls(frame, area_column)
+    use_season = (np.nanmax(mid) - np.nanmin(mid)) >= 24 * DAYS_PER_MONTH - 31
+    if use_season:
+        x = np.hstack([x, seasonal_terms(mid)])
     w = np.ones_like(y)
     sigma2 = 0.2**2
     beta, delta = np.zeros(x.shape[1]), np.zeros(k)
@@ -233,6 +254,7 @@ def fit_market_index(
         period_label=labels,
         unit="price_per_sqft" if has_area else "price",
         area_column=area_column,
+        seasonal=[float(v) for v in beta[-4:]] if use_season else [],
     )
     if area_column is not None:
         areas = frame[area_column].astype("string").fillna("_na_").to_numpy(dtype=object)
@@ -257,4 +279,4 @@ def _area_deviation(
         a[j, j - 1] -= p
     b = np.bincount(period, weights=w * resid, minlength=k)
     dev = np.linalg.solve(a, b)
-    return np.asarray(dev - dev[-1] * 0.0, dtype="float64")
+    return np.asarray(dev, dtype="float64")

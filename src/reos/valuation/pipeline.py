@@ -40,7 +40,7 @@ class Core:
         col = self.index.area_column
         if col is None:
             return None
-        return frame[col].astype("string").fillna("_na_").to_numpy(dtype=object)
+        return np.asarray(frame[col].astype("string").fillna("_na_").to_numpy(dtype=object), dtype=object)
 
     def reference_log_shift(self, days: np.ndarray, areas: np.ndarray | None) -> np.ndarray:
         """Log factor from the hedonic reference date to ``days``."""

@@ -20,6 +20,8 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from reos.valuation.hedonic import threads_for
+
 FEATURES = (
     "log_distance_m",
     "months_since_sale",
@@ -58,7 +60,7 @@ GRADE_EDGES = (0.025, 0.05, 0.10, 0.20)
 def attribute_arrays(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     """The per-property columns the pair features compare."""
     def num(c: str) -> np.ndarray:
-        return frame[c].to_numpy(dtype="float64")
+        return np.asarray(frame[c].to_numpy(dtype="float64"), dtype="float64")
 
     baths = num("baths_full") + 0.5 * np.nan_to_num(num("baths_half"))
     return {
@@ -131,7 +133,7 @@ def fit_ranker(features: np.ndarray, labels: np.ndarray, group_sizes: list[int])
     if len(group_sizes) < 20:
         return None
     ds = lgb.Dataset(features, labels, group=group_sizes, free_raw_data=True)
-    return lgb.train(PARAMS, ds, num_boost_round=ROUNDS)
+    return lgb.train(dict(PARAMS, num_threads=threads_for(len(labels))), ds, num_boost_round=ROUNDS)
 
 
 def score(ranker: lgb.Booster | None, features: np.ndarray) -> np.ndarray:
@@ -139,5 +141,6 @@ def score(ranker: lgb.Booster | None, features: np.ndarray) -> np.ndarray:
     if len(features) == 0:
         return np.zeros(0)
     if ranker is None:
-        return -(np.expm1(features[:, 0]) / 800.0 + features[:, 1] / 12.0 + np.nan_to_num(features[:, 3]) / 0.2)
-    return np.asarray(ranker.predict(features, num_threads=2), dtype="float64")
+        fallback = np.expm1(features[:, 0]) / 800.0 + features[:, 1] / 12.0 + np.nan_to_num(features[:, 3]) / 0.2
+        return np.asarray(-fallback, dtype="float64")
+    return np.asarray(ranker.predict(features, num_threads=threads_for(len(features))), dtype="float64")

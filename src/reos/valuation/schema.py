@@ -180,7 +180,7 @@ def to_days(dates: pd.Series | pd.DatetimeIndex) -> np.ndarray:
     values = pd.to_datetime(pd.Series(dates)).to_numpy(dtype="datetime64[D]")
     days = values.astype("int64").astype("float64")
     days[np.isnat(values)] = np.nan
-    return days
+    return np.asarray(days, dtype="float64")
 
 
 def day_of(value: object) -> float:

@@ -1,0 +1,118 @@
+"""End-to-end engine behaviour on a small Ames subset: leakage, refusals, output shape."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reos.errors import InsufficientData, ValidationFailed
+from reos.valuation import AvmModel, train, value, value_many
+from reos.valuation.backtest import format_table, run_backtest
+
+
+def _subject(frame: pd.DataFrame, i: int) -> dict[str, object]:
+    return frame.drop(columns=["sale_price"]).iloc[i].to_dict()
+
+
+def test_comps_are_strictly_before_the_valuation_date_and_never_the_subject(
+    small_model: AvmModel, ames_small: pd.DataFrame
+) -> None:
+    hold = ames_small[ames_small["close_date"] >= "2010-03-01"].head(40)
+    vals = value_many(small_model, hold.drop(columns=["sale_price"]), list(hold["close_date"]), ames_small)
+    by_id = ames_small.set_index("sale_id")
+    for (_, row), v in zip(hold.iterrows(), vals, strict=True):
+        assert v.n_comps > 0
+        for c in v.comps:
+            assert c.sale_id != row["sale_id"] and c.property_id != row["property_id"]
+            # month precision: the whole month of the comp ends before the valuation date
+            comp_month_end = by_id.loc[c.sale_id, "close_date"] + pd.offsets.MonthEnd(0)
+            assert comp_month_end < row["close_date"]
+
+
+def test_holdout_sales_never_train(ames_small: pd.DataFrame) -> None:
+    ames_small = ames_small.head(400)
+    poisoned = ames_small.copy()
+    late = poisoned["close_date"] >= "2010-01-01"
+    poisoned.loc[late, "sale_price"] = poisoned.loc[late, "sale_price"] * 100
+    clean = train(ames_small, "2010-01-01")
+    dirty = train(poisoned, "2010-01-01")
+    assert clean.metadata["rows"] == dirty.metadata["rows"]
+    subject = ames_small[~late].drop(columns=["sale_price"]).head(5)
+    pool = ames_small[~late]
+    a = [v.estimated_value for v in value_many(clean, subject, "2010-01-01", pool)]
+    b = [v.estimated_value for v in value_many(dirty, subject, "2010-01-01", pool)]
+    assert a == b
+
+
+def test_sale_on_valuation_date_is_not_a_comp(small_model: AvmModel, ames_small: pd.DataFrame) -> None:
+    subj = ames_small[ames_small["close_date"] >= "2010-01-01"].iloc[0]
+    twin = ames_small[ames_small["close_date"] < "2010-01-01"].iloc[[0]].copy()
+    twin[["latitude", "longitude", "property_type"]] = subj[["latitude", "longitude", "property_type"]].to_numpy()
+    twin["sale_id"], twin["close_date"], twin["close_date_precision"] = "twin", subj["close_date"], "day"
+    pool = pd.concat([ames_small, twin], ignore_index=True)
+    v = value(small_model, _subject(ames_small, int(subj.name)), subj["close_date"], pool)
+    assert "twin" not in {c.sale_id for c in v.comps}
+
+
+def test_valuation_is_explained_and_serialisable(small_model: AvmModel, ames_small: pd.DataFrame) -> None:
+    v = value(small_model, _subject(ames_small, 0), "2010-06-15", ames_small)
+    d = json.loads(json.dumps(v.to_dict()))
+    assert d["interval_80"][0] < d["estimated_value"] < d["interval_80"][1]
+    assert d["confidence"] in {"A", "B", "C", "D"}
+    base = d["method"]["base_value"]
+    assert sum(d["drivers"].values()) == pytest.approx(d["estimated_value"] - base, rel=0.01, abs=50)
+    for c in d["comps"]:
+        assert c["adjusted_price"] - c["time_adjusted_price"] == pytest.approx(sum(c["adjustments"].values()), abs=50)
+    assert abs(sum(c["weight"] for c in d["comps"]) - 1) < 1e-3
+
+
+def test_save_and_load_give_the_same_value(small_model: AvmModel, ames_small: pd.DataFrame, tmp_path: Path) -> None:
+    small_model.save(tmp_path)
+    loaded = AvmModel.load(tmp_path)
+    a = value(small_model, _subject(ames_small, 3), "2010-05-01", ames_small)
+    b = value(loaded, _subject(ames_small, 3), "2010-05-01", ames_small)
+    assert a.estimated_value == pytest.approx(b.estimated_value, rel=1e-9)
+    assert loaded.metadata["rows"]["trusted"] >= 50
+
+
+def test_too_few_sales_is_refused(ames_small: pd.DataFrame) -> None:
+    with pytest.raises(InsufficientData) as err:
+        train(ames_small.head(30), "2011-01-01")
+    assert "50" in err.value.message
+
+
+def test_bad_subjects_are_refused_clearly(small_model: AvmModel, ames_small: pd.DataFrame) -> None:
+    s = _subject(ames_small, 0)
+    with pytest.raises(ValidationFailed) as err:
+        value(small_model, {**s, "latitude": None, "longitude": None}, "2010-06-01", ames_small)
+    assert err.value.field == "latitude"
+    with pytest.raises(ValidationFailed) as err:
+        value(small_model, {**s, "living_area_sqft": 0}, "2010-06-01", ames_small)
+    assert err.value.field == "living_area_sqft"
+    with pytest.raises(InsufficientData):
+        value(small_model, s, "1999-01-01", ames_small)
+    with pytest.raises(ValidationFailed):
+        value(small_model, s, "not a date", ames_small)
+
+
+def test_nans_and_unseen_type_still_give_a_sane_value(small_model: AvmModel, ames_small: pd.DataFrame) -> None:
+    s = _subject(ames_small, 1)
+    s.update({"beds": np.nan, "lot_size_sqft": 0, "year_built": None, "attr_zoning": "never_seen"})
+    v = value(small_model, s, "2010-06-01", ames_small)
+    assert np.isfinite(v.estimated_value) and v.estimated_value > 0
+    odd = value(small_model, {**s, "property_type": "commercial"}, "2010-06-01", ames_small)
+    assert odd.confidence == "D" and odd.n_comps == 0 and "hedonic model only" in odd.method["note"]
+
+
+def test_small_backtest_meets_a_generous_floor(ames_small: pd.DataFrame) -> None:
+    result = run_backtest(ames_small, "2010-01-01", draws=200)
+    d = result.to_dict()
+    assert d["engine"]["n"] == result.n_holdout_valued > 50
+    assert d["engine"]["mdape"] < 0.12
+    assert 0.85 < d["engine"]["median_ratio"] < 1.15
+    assert set(d["baselines"]) == {"lightgbm_hedonic", "knn_ppsf"}
+    assert "MdAPE" in format_table(result)
