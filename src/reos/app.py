@@ -50,7 +50,11 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
         """The process is alive."""
         return {"status": "ok"}
 
-    @app.get("/ready", tags=["ops"], responses={503: {"description": "database unreachable or schema out of date"}})
+    @app.get(
+        "/ready",
+        tags=["ops"],
+        responses={503: {"description": "database unreachable or schema out of date"}},
+    )
     def ready() -> Any:
         """The database answers and its schema is current."""
         try:
@@ -58,15 +62,23 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
                 conn.execute(text("SELECT 1"))
             current = schema.is_current()
         except Exception as exc:  # the database is down: say so, do not raise
-            return JSONResponse({"status": "unavailable", "message": f"database unreachable: {type(exc).__name__}"}, status_code=503)
+            return JSONResponse(
+                {"status": "unavailable", "message": f"database unreachable: {type(exc).__name__}"},
+                status_code=503,
+            )
         if not current:
-            return JSONResponse({"status": "unavailable", "message": "schema out of date: run `reos db upgrade`"}, status_code=503)
+            return JSONResponse(
+                {"status": "unavailable", "message": "schema out of date: run `reos db upgrade`"},
+                status_code=503,
+            )
         return {"status": "ready"}
 
     @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
     def metrics() -> PlainTextResponse:
         """Prometheus metrics: requests by method, route template and status; latency."""
-        return PlainTextResponse(generate_latest(REGISTRY).decode(), media_type="text/plain; version=0.0.4")
+        return PlainTextResponse(
+            generate_latest(REGISTRY).decode(), media_type="text/plain; version=0.0.4"
+        )
 
     if settings.cors_origins:
         app.add_middleware(
@@ -74,7 +86,13 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
             allow_origins=[o for o in settings.cors_origins if o != "*"],
             allow_credentials=True,
             allow_methods=["GET", "POST", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "X-API-Key", "X-Reos-Org", "Content-Type", "X-Request-ID"],
+            allow_headers=[
+                "Authorization",
+                "X-API-Key",
+                "X-Reos-Org",
+                "Content-Type",
+                "X-Request-ID",
+            ],
         )
     app.add_middleware(
         ReosMiddleware,

@@ -21,7 +21,9 @@ from reos.db import schema
 from reos.db.session import system_session, tenant_session
 from reos.errors import NotFound, ValidationFailed
 
-OrgOption = typer.Option(None, "--org", help="organisation id or slug (default: $REOS_ORG, or the only one)")
+OrgOption = typer.Option(
+    None, "--org", help="organisation id or slug (default: $REOS_ORG, or the only one)"
+)
 JsonOption = typer.Option(False, "--json", help="print JSON instead of a table")
 
 
@@ -33,10 +35,14 @@ def resolve_org_id(org_ref: str | None) -> uuid.UUID:
             return accounts.resolve_org(session, org_ref).id
         orgs = accounts.list_organizations(session)
         if not orgs:
-            raise NotFound("there is no organisation yet: run `reos init` or `reos orgs create NAME`")
+            raise NotFound(
+                "there is no organisation yet: run `reos init` or `reos orgs create NAME`"
+            )
         if len(orgs) > 1:
             names = ", ".join(o.slug for o in orgs)
-            raise ValidationFailed(f"several organisations exist ({names}): choose one with --org", field="org")
+            raise ValidationFailed(
+                f"several organisations exist ({names}): choose one with --org", field="org"
+            )
         return orgs[0].id
 
 
@@ -45,7 +51,12 @@ def org_session(org_ref: str | None) -> Iterator[Session]:
     """A tenant unit of work for a CLI command; the operator acts with the owner's rights."""
     org_id = resolve_org_id(org_ref)
     with tenant_session(org_id) as session:
-        attach(session, Principal(kind="cli", org_id=org_id, role="owner", subject=os.environ.get("USER", "cli")))
+        attach(
+            session,
+            Principal(
+                kind="cli", org_id=org_id, role="owner", subject=os.environ.get("USER", "cli")
+            ),
+        )
         yield session
 
 

@@ -18,7 +18,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REOS_", extra="ignore")
 
-    home: Path = Field(default=Path(".reos"), description="Folder for the embedded store, secrets and models.")
+    home: Path = Field(
+        default=Path(".reos"), description="Folder for the embedded store, secrets and models."
+    )
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default is a SQLite file under REOS_HOME."
     )
@@ -26,7 +28,9 @@ class Settings(BaseSettings):
         default="reos_app",
         description="PostgreSQL role every application transaction switches to (RLS applies to it).",
     )
-    jwt_secret: str | None = Field(default=None, description="HS256 signing secret for access tokens.")
+    jwt_secret: str | None = Field(
+        default=None, description="HS256 signing secret for access tokens."
+    )
     access_token_minutes: int = 30
     refresh_token_days: int = 14
     redis_url: str | None = None

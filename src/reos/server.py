@@ -47,4 +47,11 @@ def serve_command(
     import uvicorn
 
     schema.require_current()
-    uvicorn.run("reos.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="warning")
+    uvicorn.run(
+        "reos.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )

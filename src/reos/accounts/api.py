@@ -17,11 +17,11 @@ from reos.accounts.schemas import (
     ApiKeyCreated,
     ApiKeyOut,
     AuditOut,
-    MeOut,
     MemberCreate,
     MemberOut,
     MembershipOut,
     MemberUpdate,
+    MeOut,
     OrgCreate,
     OrgOut,
     OrgUpdate,
@@ -53,7 +53,9 @@ def _tokens_for(user_id: uuid.UUID, org_id: uuid.UUID | None) -> TokenOut:
     )
 
 
-@router.post("/auth/token", response_model=TokenOut, tags=["auth"], responses=error_responses(401, 422, 429))
+@router.post(
+    "/auth/token", response_model=TokenOut, tags=["auth"], responses=error_responses(401, 422, 429)
+)
 def login(
     username: Annotated[str, Form(description="the user's email")],
     password: Annotated[str, Form()],
@@ -66,7 +68,12 @@ def login(
         return _tokens_for(user.id, org_id)
 
 
-@router.post("/auth/refresh", response_model=TokenOut, tags=["auth"], responses=error_responses(401, 422, 429))
+@router.post(
+    "/auth/refresh",
+    response_model=TokenOut,
+    tags=["auth"],
+    responses=error_responses(401, 422, 429),
+)
 def refresh(body: RefreshIn) -> TokenOut:
     """A new access token (and a new refresh token) for a valid refresh token."""
     claims = tokens.verify_local(get_settings(), body.refresh_token, "refresh")
@@ -96,12 +103,18 @@ def me(principal: CurrentPrincipal) -> MeOut:
             email=email,
             current_org=principal.org_id,
             current_role=principal.role,  # type: ignore[arg-type]
-            organizations=[MembershipOut(org=OrgOut.model_validate(o), role=r) for o, r in memberships],  # type: ignore[arg-type]
+            organizations=[
+                MembershipOut(org=OrgOut.model_validate(o), role=r) for o, r in memberships
+            ],  # type: ignore[arg-type]
         )
 
 
 @router.post(
-    "/orgs", response_model=OrgOut, status_code=status.HTTP_201_CREATED, tags=["organisations"], responses=AUTH_ERRORS | error_responses(409)
+    "/orgs",
+    response_model=OrgOut,
+    status_code=status.HTTP_201_CREATED,
+    tags=["organisations"],
+    responses=AUTH_ERRORS | error_responses(409),
 )
 def create_org(body: OrgCreate, principal: CurrentPrincipal, request: Request) -> OrgOut:
     """Create a new organisation; the calling user becomes its owner."""
@@ -126,7 +139,14 @@ def update_current_org(body: OrgUpdate, session: ManageOrg) -> OrgOut:
 
 
 def _member_out(m: Membership, u: User) -> MemberOut:
-    return MemberOut(id=m.id, user_id=u.id, email=u.email, full_name=u.full_name, role=m.role, created_at=m.created_at)  # type: ignore[arg-type]
+    return MemberOut(
+        id=m.id,
+        user_id=u.id,
+        email=u.email,
+        full_name=u.full_name,
+        role=m.role,
+        created_at=m.created_at,
+    )  # type: ignore[arg-type]
 
 
 @router.get("/members", response_model=list[MemberOut], tags=["members"], responses=AUTH_ERRORS)
@@ -134,20 +154,36 @@ def list_members(session: ManageMembers) -> list[MemberOut]:
     return [_member_out(m, u) for m, u in accounts.list_members(session)]
 
 
-@router.post("/members", response_model=MemberOut, status_code=201, tags=["members"], responses=AUTH_ERRORS | error_responses(409))
+@router.post(
+    "/members",
+    response_model=MemberOut,
+    status_code=201,
+    tags=["members"],
+    responses=AUTH_ERRORS | error_responses(409),
+)
 def add_member(body: MemberCreate, session: ManageMembers) -> MemberOut:
     """Add a user (created if new) to this organisation with a role."""
     m, u = accounts.add_member(session, body.email, body.role.value, body.password, body.full_name)
     return _member_out(m, u)
 
 
-@router.patch("/members/{member_id}", response_model=MemberOut, tags=["members"], responses=AUTH_ERRORS | error_responses(404, 409))
+@router.patch(
+    "/members/{member_id}",
+    response_model=MemberOut,
+    tags=["members"],
+    responses=AUTH_ERRORS | error_responses(404, 409),
+)
 def update_member(member_id: uuid.UUID, body: MemberUpdate, session: ManageMembers) -> MemberOut:
     m, u = accounts.change_role(session, member_id, body.role.value)
     return _member_out(m, u)
 
 
-@router.delete("/members/{member_id}", status_code=204, tags=["members"], responses=AUTH_ERRORS | error_responses(404, 409))
+@router.delete(
+    "/members/{member_id}",
+    status_code=204,
+    tags=["members"],
+    responses=AUTH_ERRORS | error_responses(404, 409),
+)
 def delete_member(member_id: uuid.UUID, session: ManageMembers) -> None:
     accounts.remove_member(session, member_id)
 
@@ -157,14 +193,25 @@ def list_keys(session: ManageKeys) -> list[ApiKeyOut]:
     return [ApiKeyOut.model_validate(k) for k in accounts.list_api_keys(session)]
 
 
-@router.post("/api-keys", response_model=ApiKeyCreated, status_code=201, tags=["api keys"], responses=AUTH_ERRORS)
+@router.post(
+    "/api-keys",
+    response_model=ApiKeyCreated,
+    status_code=201,
+    tags=["api keys"],
+    responses=AUTH_ERRORS,
+)
 def create_key(body: ApiKeyCreate, session: ManageKeys) -> ApiKeyCreated:
     """Create an API key bound to this organisation and a role. The key is shown only here."""
     key, plaintext = accounts.create_api_key(session, body.name, body.role.value)
     return ApiKeyCreated(**ApiKeyOut.model_validate(key).model_dump(), key=plaintext)
 
 
-@router.delete("/api-keys/{key_id}", response_model=ApiKeyOut, tags=["api keys"], responses=AUTH_ERRORS | error_responses(404))
+@router.delete(
+    "/api-keys/{key_id}",
+    response_model=ApiKeyOut,
+    tags=["api keys"],
+    responses=AUTH_ERRORS | error_responses(404),
+)
 def revoke_key(key_id: uuid.UUID, session: ManageKeys) -> ApiKeyOut:
     return ApiKeyOut.model_validate(accounts.revoke_api_key(session, key_id))
 
@@ -177,5 +224,7 @@ def list_audit(
     entity_type: Annotated[str | None, Query(max_length=50, pattern=r"^[a-z_]+$")] = None,
 ) -> list[AuditOut]:
     """Every write in this organisation, newest first (owners and admins)."""
-    return [AuditOut.model_validate(e) for e in audit.list_entries(session, limit=limit, offset=offset, entity_type=entity_type)]
-
+    return [
+        AuditOut.model_validate(e)
+        for e in audit.list_entries(session, limit=limit, offset=offset, entity_type=entity_type)
+    ]

@@ -38,7 +38,12 @@ def record(
         action=action,
         entity_type=entity_type,
         entity_id=entity_id,
-        changes={k: _jsonable(v) if not isinstance(v, dict) else {kk: _jsonable(vv) for kk, vv in v.items()} for k, v in (changes or {}).items()},
+        changes={
+            k: _jsonable(v)
+            if not isinstance(v, dict)
+            else {kk: _jsonable(vv) for kk, vv in v.items()}
+            for k, v in (changes or {}).items()
+        },
         request_id=session.info.get(REQUEST_ID_KEY),
     )
     session.add(entry)

@@ -30,7 +30,10 @@ def create_org(name: str, slug: str = typer.Option(None, help="short name used i
 def list_orgs(as_json: bool = JsonOption) -> None:
     schema.require_current()
     with system_session() as session:
-        rows = [{"id": o.id, "slug": o.slug, "name": o.name} for o in accounts.list_organizations(session)]
+        rows = [
+            {"id": o.id, "slug": o.slug, "name": o.name}
+            for o in accounts.list_organizations(session)
+        ]
     print_json(rows) if as_json else print_table(rows, ["id", "slug", "name"])
 
 
@@ -53,7 +56,10 @@ def create_user(
 @users_app.command("list")
 def list_users(org: str = OrgOption, as_json: bool = JsonOption) -> None:
     with org_session(org) as session:
-        rows = [{"id": m.id, "email": u.email, "role": m.role} for m, u in accounts.list_members(session)]
+        rows = [
+            {"id": m.id, "email": u.email, "role": m.role}
+            for m, u in accounts.list_members(session)
+        ]
     print_json(rows) if as_json else print_table(rows, ["id", "email", "role"])
 
 
@@ -66,7 +72,9 @@ def create_key(
     """Create an API key; the key is printed alone on the last line, once."""
     with org_session(org) as session:
         key, plaintext = accounts.create_api_key(session, name, role)
-        typer.echo(f"API key {key.name!r} ({key.role}, id {key.id}); store it now, it is not shown again:")
+        typer.echo(
+            f"API key {key.name!r} ({key.role}, id {key.id}); store it now, it is not shown again:"
+        )
         typer.echo(plaintext)
 
 
@@ -75,7 +83,9 @@ def revoke_key(key_id: str, org: str = OrgOption) -> None:
     try:
         ident = uuid.UUID(key_id)
     except ValueError:
-        raise ValidationFailed(f"{key_id!r} is not an API key id (a UUID from `reos apikeys list`)", field="key_id") from None
+        raise ValidationFailed(
+            f"{key_id!r} is not an API key id (a UUID from `reos apikeys list`)", field="key_id"
+        ) from None
     with org_session(org) as session:
         key = accounts.revoke_api_key(session, ident)
         typer.echo(f"revoked {key.name!r} ({key.id})")
@@ -85,8 +95,16 @@ def revoke_key(key_id: str, org: str = OrgOption) -> None:
 def list_keys(org: str = OrgOption, as_json: bool = JsonOption) -> None:
     with org_session(org) as session:
         rows = [
-            {"id": k.id, "name": k.name, "prefix": k.prefix, "role": k.role, "last_used_at": k.last_used_at, "revoked_at": k.revoked_at}
+            {
+                "id": k.id,
+                "name": k.name,
+                "prefix": k.prefix,
+                "role": k.role,
+                "last_used_at": k.last_used_at,
+                "revoked_at": k.revoked_at,
+            }
             for k in accounts.list_api_keys(session)
         ]
-    print_json(rows) if as_json else print_table(rows, ["id", "name", "prefix", "role", "last_used_at", "revoked_at"])
-
+    print_json(rows) if as_json else print_table(
+        rows, ["id", "name", "prefix", "role", "last_used_at", "revoked_at"]
+    )

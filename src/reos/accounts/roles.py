@@ -48,7 +48,9 @@ def parse_role(value: str) -> Role:
         return Role(value.strip().lower())
     except ValueError:
         allowed = ", ".join(r.value for r in Role)
-        raise ValidationFailed(f"unknown role {value!r}; use one of: {allowed}", field="role") from None
+        raise ValidationFailed(
+            f"unknown role {value!r}; use one of: {allowed}", field="role"
+        ) from None
 
 
 def check(role: str, permission: Permission) -> None:

@@ -162,11 +162,17 @@ def principal_for_api_key(session: Session, key: str) -> Principal:
     if last is None or (last.replace(tzinfo=last.tzinfo or UTC) < now - LAST_USED_RESOLUTION):
         api_key.last_used_at = now
     return Principal(
-        kind="api_key", org_id=api_key.org_id, role=api_key.role, api_key_id=api_key.id, subject=api_key.name
+        kind="api_key",
+        org_id=api_key.org_id,
+        role=api_key.role,
+        api_key_id=api_key.id,
+        subject=api_key.name,
     )
 
 
-def principal_for_oidc(session: Session, org_ref: str, roles: Sequence[str], subject: str) -> Principal:
+def principal_for_oidc(
+    session: Session, org_ref: str, roles: Sequence[str], subject: str
+) -> Principal:
     org = resolve_org(session, org_ref)
     ranked = [r for r in (Role.OWNER, Role.ADMIN, Role.ANALYST, Role.SERVICE) if r.value in roles]
     if not ranked:
@@ -186,12 +192,21 @@ def list_members(session: Session) -> list[tuple[Membership, User]]:
 
 def _guard_owner_grant(session: Session, role: Role) -> None:
     actor = actor_of(session)
-    if role == Role.OWNER and actor is not None and actor.kind != "cli" and actor.role != Role.OWNER:
+    if (
+        role == Role.OWNER
+        and actor is not None
+        and actor.kind != "cli"
+        and actor.role != Role.OWNER
+    ):
         raise Forbidden("only an owner may grant the owner role")
 
 
 def add_member(
-    session: Session, email: str, role: str, password: str | None = None, full_name: str | None = None
+    session: Session,
+    email: str,
+    role: str,
+    password: str | None = None,
+    full_name: str | None = None,
 ) -> tuple[Membership, User]:
     parsed = parse_role(role)
     _guard_owner_grant(session, parsed)
@@ -204,7 +219,9 @@ def add_member(
     if user.default_org_id is None:
         user.default_org_id = current_org(session)
     session.flush()
-    audit.record(session, "create", "membership", membership.id, {"email": user.email, "role": parsed.value})
+    audit.record(
+        session, "create", "membership", membership.id, {"email": user.email, "role": parsed.value}
+    )
     return membership, user
 
 
@@ -220,9 +237,9 @@ def get_member(session: Session, membership_id: uuid.UUID) -> tuple[Membership, 
 def _owners_left(session: Session, excluding: uuid.UUID) -> int:
     return int(
         session.scalar(
-            select(func.count()).select_from(Membership).where(
-                Membership.role == Role.OWNER.value, Membership.id != excluding
-            )
+            select(func.count())
+            .select_from(Membership)
+            .where(Membership.role == Role.OWNER.value, Membership.id != excluding)
         )
         or 0
     )
@@ -239,7 +256,13 @@ def change_role(session: Session, membership_id: uuid.UUID, role: str) -> tuple[
     before = membership.role
     membership.role = parsed.value
     session.flush()
-    audit.record(session, "update", "membership", membership.id, {"role": {"from": before, "to": parsed.value}})
+    audit.record(
+        session,
+        "update",
+        "membership",
+        membership.id,
+        {"role": {"from": before, "to": parsed.value}},
+    )
     return membership, user
 
 

@@ -14,7 +14,9 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 def upgrade() -> None:
     """Apply every migration the database lacks."""
     schema.upgrade()
-    typer.echo(f"schema is at {schema.current_revision()} ({get_engine().url.render_as_string(hide_password=True)})")
+    typer.echo(
+        f"schema is at {schema.current_revision()} ({get_engine().url.render_as_string(hide_password=True)})"
+    )
 
 
 @db_app.command("check")

@@ -68,13 +68,13 @@ def _scope_queries(state: ORMExecuteState) -> None:
     if org is None:
         # fail closed: no organisation, no tenant rows
         state.statement = state.statement.options(
-            with_loader_criteria(TenantScoped, lambda cls: cls.org_id.is_(None), include_aliases=True)
+            with_loader_criteria(
+                TenantScoped, lambda cls: cls.org_id.is_(None), include_aliases=True
+            )
         )
         return
     state.statement = state.statement.options(
-        with_loader_criteria(
-            TenantScoped, lambda cls: cls.org_id == org, include_aliases=True
-        )
+        with_loader_criteria(TenantScoped, lambda cls: cls.org_id == org, include_aliases=True)
     )
 
 
@@ -86,7 +86,9 @@ def _stamp_new_rows(session: Session, _ctx: Any, _instances: Any) -> None:
     for obj in session.new:
         if isinstance(obj, TenantScoped):
             if org is None:
-                raise TenancyViolation(f"cannot create {type(obj).__name__} without an organisation")
+                raise TenancyViolation(
+                    f"cannot create {type(obj).__name__} without an organisation"
+                )
             if obj.org_id is None:
                 obj.org_id = org
             elif obj.org_id != org:

@@ -21,4 +21,6 @@ class AuditEntry(IdMixin, TenantScoped, Base):
     entity_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     request_id: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )

@@ -84,7 +84,9 @@ class Sale(IdMixin, TenantScoped, TimestampMixin, Base):
         Index("ix_sales_org_property_date", "org_id", "property_id", "close_date"),
         Index("ix_sales_org_close_date", "org_id", "close_date"),
     )
-    property_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("properties.id", ondelete="CASCADE"))
+    property_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("properties.id", ondelete="CASCADE")
+    )
     sale_record_id: Mapped[str | None] = mapped_column(String(128))
     close_date: Mapped[date] = mapped_column(Date)
     close_date_precision: Mapped[str] = mapped_column(String(8), default="day")
