@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -19,6 +21,7 @@ from reos.http import errors
 from reos.http.metrics import REGISTRY
 from reos.http.middleware import ReosMiddleware
 from reos.http.ratelimit import make_limiter
+from reos.jobs.worker import start_inprocess_worker, stop_inprocess_worker
 from reos.logging import configure as configure_logging
 from reos.properties.api import router as properties_router
 
@@ -36,7 +39,19 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     configure_logging(settings.log_level)
     if check_schema and not settings.skip_schema_check:
         schema.require_current()
-    app = FastAPI(title="Real Estate OS", version=__version__, description=DESCRIPTION)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.inprocess_worker:
+            start_inprocess_worker(app)
+        try:
+            yield
+        finally:
+            stop_inprocess_worker(app)
+
+    app = FastAPI(
+        title="Real Estate OS", version=__version__, description=DESCRIPTION, lifespan=lifespan
+    )
     app.state.settings = settings
     app.state.limiter = make_limiter(settings.redis_url)
     errors.install(app)

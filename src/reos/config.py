@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     oidc_roles_claim: str = "reos_roles"
     log_level: str = "INFO"
     skip_schema_check: bool = False
+    inprocess_worker: bool = Field(
+        default=True,
+        description="Run background jobs (imports) in a thread of the API process; turn off "
+        "when separate `reos worker` processes share the queue.",
+    )
 
     @property
     def effective_database_url(self) -> str:

@@ -101,7 +101,6 @@ def backtest(
 def _scratch_frame(file: Path, mapping: Path | None) -> tuple[Any, str]:
     """Import a file into a throwaway embedded store and load its sales frame."""
     from reos.accounts import service as accounts
-    from reos.accounts.principal import Principal, attach
     from reos.db import schema
     from reos.db.engine import make_engine
     from reos.db.session import system_session, tenant_session
@@ -117,9 +116,9 @@ def _scratch_frame(file: Path, mapping: Path | None) -> tuple[Any, str]:
                 org_id = accounts.create_organization(
                     s, "backtest", f"backtest-{uuid.uuid4().hex[:8]}"
                 ).id
-            with tenant_session(org_id, engine) as s:
-                attach(s, Principal(kind="cli", org_id=org_id, role="owner", subject="backtest"))
-                report = ingest_service.import_file(s, file, "sales", mapping_path=mapping)
+            report = ingest_service.import_file(
+                file, "sales", org_id=org_id, engine=engine, mapping_path=mapping, created_by="backtest"
+            )
             with tenant_session(org_id, engine) as s:
                 frame = service.sales_frame(s)
         finally:
