@@ -1,0 +1,811 @@
+"""Write one validated chunk to the database: upserts, history, provenance, quarantine.
+
+The import service calls :func:`apply_chunk` once per chunk inside the chunk's transaction.
+Per chunk it runs one scoped query per identifying key to load the records the chunk may
+touch, decides in memory what each row does (insert / update / unchanged / quarantine),
+then writes with bulk Core statements: inserts for new rows (``tenancy.stamp`` sets
+``org_id``), one executemany UPDATE for the changed rows only, and bulk inserts of the
+field changes and quarantined rows. Memory is bounded by the chunk.
+
+Matching (all within the organisation):
+
+* property: the mapping's key when it is a property key (``parcel_number`` /
+  ``source_record_id``), then parcel number, source record id, and finally the normalised
+  address key. A fallback match is refused when both sides carry different parcel numbers.
+* sale: the same ``sale_record_id``, else the same property + close date + price (the same
+  sale seen in two sources is one sale).
+* owner record: ``owner_record_id``.
+
+Precedence: the newest observation wins. Every value carries its provenance
+(``{import_id, source, file, row, observed_at}``) and a value observed at or after the
+stored one replaces it; the replaced value and its provenance go to ``field_changes``. An
+empty cell never erases a stored value (a source that lacks a field says nothing about it).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.orm import Session
+
+from reos.db import tenancy
+from reos.ingest.addresses import normalize_address
+from reos.ingest.fields import Entity, fields_for
+from reos.ingest.validation import Validated
+from reos.models import FieldChange, OwnerRecord, Property, Sale
+from reos.models.imports import QuarantinedRow
+from reos.properties.service import cell_columns
+
+#: Canonical property columns an import fills (address parts included).
+PROPERTY_FIELDS: tuple[str, ...] = tuple(f.name for f in fields_for(Entity.PROPERTY))
+#: Derived columns: normalised address and H3 cells; they carry no provenance of their own.
+PROPERTY_DERIVED: tuple[str, ...] = (
+    "address_normalized",
+    "address_key",
+    "h3_cell",
+    "h3_cell_r7",
+    "h3_cell_r5",
+)
+SALE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields_for(Entity.SALE))
+OWNER_FIELDS: tuple[str, ...] = tuple(f.name for f in fields_for(Entity.OWNER))
+#: ``attr.sale.<name>`` in a mapping lands in ``Sale.attributes[<name>]``; every other
+#: ``attr.*`` of a sales file describes the property and lands in ``Property.attributes``.
+SALE_ATTRIBUTE_PREFIX = "sale."
+#: Bind parameters per IN list: under SQLite's limit of 32,766 with room for the rest.
+IN_BATCH = 5_000
+MAX_WARNING_KINDS = 50
+
+
+@dataclass(frozen=True)
+class ImportContext:
+    """What every stored value's provenance records about this import."""
+
+    import_id: uuid.UUID
+    source_name: str
+    filename: str
+    observed_at: str  # ISO 8601; the time the file was received
+    record: str  # sale | property | owner
+    key: str
+
+    def provenance(self, row_number: int) -> dict[str, Any]:
+        return {
+            "import_id": str(self.import_id),
+            "source": self.source_name,
+            "file": self.filename,
+            "row": row_number,
+            "observed_at": self.observed_at,
+        }
+
+
+@dataclass
+class ChunkResult:
+    rows: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    warnings: Counter[str] = field(default_factory=Counter)
+    warning_rows: dict[str, int] = field(default_factory=dict)
+    unlinked_owners: int = 0
+    ambiguous_owners: int = 0
+    resolved: list[int] = field(default_factory=list)  # row numbers that passed (for retry)
+
+    def warn(self, message: str, row_number: int) -> None:
+        if message not in self.warnings and len(self.warnings) >= MAX_WARNING_KINDS:
+            message = "other warnings"
+        self.warnings[message] += 1
+        self.warning_rows.setdefault(message, row_number)
+
+
+@dataclass
+class _Record:
+    """One property, sale or owner record as the chunk sees it (loaded or new)."""
+
+    id: uuid.UUID
+    values: dict[str, Any]
+    provenance: dict[str, Any]
+    attributes: dict[str, Any]
+    warnings: list[Any]
+    new: bool = False
+    dirty: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _plain(value: Any) -> Any:
+    """A value as JSON stores it and as comparisons see it (Decimal -> float, date -> text)."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+def _same(old: Any, new: Any) -> bool:
+    if old is None or new is None:
+        return old is new
+    if isinstance(old, Decimal) or isinstance(new, Decimal):
+        return float(old) == float(new)
+    if isinstance(old, bool) or isinstance(new, bool):
+        return bool(old) == bool(new) and type(old) is type(new)
+    if isinstance(old, int | float) and isinstance(new, int | float):
+        return float(old) == float(new)
+    return bool(old == new)
+
+
+def _in_batches(values: Iterable[Any]) -> list[list[Any]]:
+    items = sorted({v for v in values if v not in (None, "")}, key=str)
+    return [items[i : i + IN_BATCH] for i in range(0, len(items), IN_BATCH)]
+
+
+def _issues(items: Sequence[Any]) -> list[dict[str, Any]]:
+    return [i.to_dict() for i in items]
+
+
+class _Writer:
+    """Accumulates one chunk's writes, then flushes them as bulk statements."""
+
+    def __init__(self, session: Session, ctx: ImportContext) -> None:
+        self.session = session
+        self.ctx = ctx
+        self.now = datetime.now(UTC)
+        self.field_changes: list[dict[str, Any]] = []
+        self.quarantine: list[dict[str, Any]] = []
+
+    def merge(
+        self,
+        record: _Record,
+        entity_type: str,
+        incoming: dict[str, Any],
+        attributes: dict[str, Any],
+        row_number: int,
+        prov: dict[str, Any],
+    ) -> bool:
+        """Apply newer values to ``record``; True when anything changed."""
+        changed = False
+        for name, value in incoming.items():
+            if value is None:
+                continue
+            old = record.values.get(name)
+            if _same(old, value):
+                if name not in record.provenance:
+                    record.provenance[name] = prov
+                continue
+            old_prov = record.provenance.get(name) or {}
+            if old is not None and str(old_prov.get("observed_at", "")) > self.ctx.observed_at:
+                continue  # a newer observation is stored: it wins
+            if old is not None:
+                self._change(record, entity_type, name, old, old_prov, value, prov, row_number)
+            record.values[name] = value
+            record.provenance[name] = prov
+            changed = True
+        for name, value in attributes.items():
+            if value is None:
+                continue
+            key = f"attr.{name}"
+            old = record.attributes.get(name)
+            if _same(old, value) and type(old) is type(value):
+                continue
+            old_prov = record.provenance.get(key) or {}
+            if old is not None and str(old_prov.get("observed_at", "")) > self.ctx.observed_at:
+                continue
+            if old is not None:
+                self._change(record, entity_type, key, old, old_prov, value, prov, row_number)
+            record.attributes = {**record.attributes, name: value}
+            record.provenance[key] = prov
+            changed = True
+        if changed:
+            record.dirty = True
+        return changed
+
+    def _change(
+        self,
+        record: _Record,
+        entity_type: str,
+        name: str,
+        old: Any,
+        old_prov: dict[str, Any],
+        new: Any,
+        prov: dict[str, Any],
+        row_number: int,
+    ) -> None:
+        self.field_changes.append(
+            {
+                "id": uuid.uuid4(),
+                "entity_type": entity_type,
+                "entity_id": record.id,
+                "field": name,
+                "old_value": {"value": _plain(old), **old_prov},
+                "new_value": {"value": _plain(new), **prov},
+                "import_id": self.ctx.import_id,
+                "row_number": row_number,
+                "changed_at": self.now,
+            }
+        )
+
+    def quarantine_row(self, item: Validated) -> None:
+        self.quarantine.append(
+            {
+                "id": uuid.uuid4(),
+                "import_id": self.ctx.import_id,
+                "row_number": item.row_number,
+                "raw": item.raw,
+                "reasons": _issues(item.errors),
+                "status": "open",
+                "resolved_by_import_id": None,
+                "created_at": self.now,
+                "updated_at": self.now,
+            }
+        )
+
+    # --- bulk writes ------------------------------------------------------------------
+
+    def insert(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self.session.connection().execute(insert(table), tenancy.stamp(self.session, rows))
+
+    def update(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        """One executemany UPDATE by primary key; every row dict has the same keys."""
+        if not rows:
+            return
+        columns = [c for c in rows[0] if c != "id"]
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .where(table.c.org_id == tenancy.current_org(self.session))
+            .values({c: bindparam(f"b_{c}") for c in columns})
+        )
+        params = [{f"b_{k}": v for k, v in row.items()} for row in rows]
+        self.session.connection().execute(stmt, params)
+
+    def flush_side_tables(self) -> None:
+        self.insert(FieldChange.__table__, self.field_changes)  # type: ignore[arg-type]
+        self.insert(QuarantinedRow.__table__, self.quarantine)  # type: ignore[arg-type]
+
+
+# --- properties ------------------------------------------------------------------------
+
+_PROPERTY_LOAD = ("id", *PROPERTY_FIELDS, *PROPERTY_DERIVED, "attributes", "warnings", "provenance")
+
+
+class _PropertyIndex:
+    """Existing and new properties of a chunk, findable by each identifying key."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[uuid.UUID, _Record] = {}
+        self.by_parcel: dict[str, _Record] = {}
+        self.by_source: dict[str, _Record] = {}
+        self.by_address: dict[str, _Record] = {}
+
+    def add(self, record: _Record) -> None:
+        self.by_id[record.id] = record
+        self.reindex(record)
+
+    def reindex(self, record: _Record) -> None:
+        values = record.values
+        for index, name in (
+            (self.by_parcel, "parcel_number"),
+            (self.by_source, "source_record_id"),
+            (self.by_address, "address_key"),
+        ):
+            key = values.get(name)
+            if key and key not in index:
+                index[key] = record
+
+    def load(
+        self, session: Session, rows: list[dict[str, Any]], extra_ids: Iterable[Any] = ()
+    ) -> None:
+        columns = [getattr(Property, c) for c in _PROPERTY_LOAD]
+        for name, index_name in (
+            ("parcel_number", "parcel_number"),
+            ("source_record_id", "source_record_id"),
+            ("address_key", "address_key"),
+        ):
+            for batch in _in_batches(r.get(name) for r in rows):
+                stmt = (
+                    select(*columns)
+                    .where(getattr(Property, index_name).in_(batch))
+                    .order_by(Property.created_at, Property.id)
+                )
+                self._take(session.execute(stmt))
+        for batch in _in_batches(i for i in extra_ids if i not in self.by_id):
+            self._take(session.execute(select(*columns).where(Property.id.in_(batch))))
+
+    def _take(self, result: Any) -> None:
+        for row in result:
+            data = row._asdict()
+            if data["id"] in self.by_id:
+                continue
+            self.add(
+                _Record(
+                    id=data["id"],
+                    values={k: data[k] for k in (*PROPERTY_FIELDS, *PROPERTY_DERIVED)},
+                    provenance=dict(data["provenance"] or {}),
+                    attributes=dict(data["attributes"] or {}),
+                    warnings=list(data["warnings"] or []),
+                )
+            )
+
+    def find(self, values: dict[str, Any], key: str) -> _Record | None:
+        order = ["parcel_number", "source_record_id", "address_key"]
+        if key in order:
+            order.remove(key)
+            order.insert(0, key)
+        for name in order:
+            wanted = values.get(name)
+            if not wanted:
+                continue
+            index = {
+                "parcel_number": self.by_parcel,
+                "source_record_id": self.by_source,
+                "address_key": self.by_address,
+            }[name]
+            found = index.get(wanted)
+            if found is None:
+                continue
+            theirs, ours = found.values.get("parcel_number"), values.get("parcel_number")
+            if name != "parcel_number" and theirs and ours and theirs != ours:
+                continue  # same address or id, different parcel: a different property
+            return found
+        return None
+
+
+def _property_values(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: values.get(k) for k in PROPERTY_FIELDS if values.get(k) is not None}
+
+
+def _split_attributes(
+    attributes: dict[str, Any], record: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    if record != "sale":
+        return attributes, {}
+    prop: dict[str, Any] = {}
+    sale: dict[str, Any] = {}
+    for name, value in attributes.items():
+        if name.startswith(SALE_ATTRIBUTE_PREFIX):
+            sale[name[len(SALE_ATTRIBUTE_PREFIX) :]] = value
+        else:
+            prop[name] = value
+    return prop, sale
+
+
+def _upsert_property(
+    writer: _Writer,
+    index: _PropertyIndex,
+    item: Validated,
+    attributes: dict[str, Any],
+    prov: dict[str, Any],
+    *,
+    found: _Record | None = None,
+) -> tuple[_Record, str]:
+    """The property of a row, created or updated; returns it and inserted/updated/unchanged."""
+    incoming = _property_values(item.values)
+    record = found or index.find(item.values, writer.ctx.key)
+    warnings = _issues(item.warnings)
+    if record is None:
+        record = _Record(
+            id=uuid.uuid4(),
+            values=dict.fromkeys((*PROPERTY_FIELDS, *PROPERTY_DERIVED)),
+            provenance={},
+            attributes={},
+            warnings=warnings,
+            new=True,
+        )
+        writer.merge(record, "property", incoming, attributes, item.row_number, prov)
+        _derive(record, item.values)
+        index.add(record)
+        return record, "inserted"
+    before = (
+        record.values.get("latitude"),
+        record.values.get("longitude"),
+        record.values.get("address"),
+    )
+    if writer.merge(record, "property", incoming, attributes, item.row_number, prov):
+        record.warnings = warnings
+        after = (
+            record.values.get("latitude"),
+            record.values.get("longitude"),
+            record.values.get("address"),
+        )
+        if after != before or not record.values.get("address_key"):
+            _derive(record, item.values)
+        index.reindex(record)
+        return record, "updated"
+    return record, "unchanged"
+
+
+def _derive(record: _Record, values: dict[str, Any]) -> None:
+    """H3 cells from the stored coordinates; the address key of the row's address when it
+    is the stored one (or none is stored yet)."""
+    record.values.update(
+        cell_columns(record.values.get("latitude"), record.values.get("longitude"))
+    )
+    key = values.get("address_key")
+    if key and (
+        values.get("address") == record.values.get("address")
+        or not record.values.get("address_key")
+    ):
+        record.values["address_key"] = key
+        record.values["address_normalized"] = values.get("address_normalized")
+
+
+def _property_rows(
+    writer: _Writer, index: _PropertyIndex
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    inserts, updates = [], []
+    for record in index.by_id.values():
+        if not (record.new or record.dirty):
+            continue
+        row: dict[str, Any] = {"id": record.id}
+        for name in (*PROPERTY_FIELDS, *PROPERTY_DERIVED):
+            row[name] = record.values.get(name)
+        row["attributes"] = record.attributes
+        row["warnings"] = record.warnings
+        row["provenance"] = record.provenance
+        row["updated_at"] = writer.now
+        if record.new:
+            row["created_at"] = writer.now
+            inserts.append(row)
+        else:
+            updates.append(row)
+    return inserts, updates
+
+
+# --- sales -----------------------------------------------------------------------------
+
+_SALE_LOAD = ("id", "property_id", *SALE_FIELDS, "source", "attributes", "warnings", "provenance")
+
+
+class _SaleIndex:
+    def __init__(self) -> None:
+        self.by_id: dict[uuid.UUID, _Record] = {}
+        self.by_record: dict[str, _Record] = {}
+        self.by_content: dict[tuple[Any, ...], _Record] = {}
+
+    @staticmethod
+    def content_key(property_id: Any, close_date: Any, price: Any) -> tuple[Any, ...]:
+        return (property_id, close_date, None if price is None else round(float(price), 2))
+
+    def add(self, record: _Record) -> None:
+        self.by_id[record.id] = record
+        self.reindex(record)
+
+    def reindex(self, record: _Record) -> None:
+        rid = record.values.get("sale_record_id")
+        if rid and rid not in self.by_record:
+            self.by_record[rid] = record
+        key = self.content_key(
+            record.extra["property_id"],
+            record.values.get("close_date"),
+            record.values.get("sale_price"),
+        )
+        self.by_content.setdefault(key, record)
+
+    def load_by_records(self, session: Session, record_ids: Iterable[Any]) -> None:
+        columns = [getattr(Sale, c) for c in _SALE_LOAD]
+        for batch in _in_batches(record_ids):
+            stmt = (
+                select(*columns)
+                .where(Sale.sale_record_id.in_(batch))
+                .order_by(Sale.created_at, Sale.id)
+            )
+            self._take(session.execute(stmt))
+
+    def load_by_properties(self, session: Session, property_ids: Iterable[Any]) -> None:
+        columns = [getattr(Sale, c) for c in _SALE_LOAD]
+        for batch in _in_batches(property_ids):
+            stmt = (
+                select(*columns)
+                .where(Sale.property_id.in_(batch))
+                .order_by(Sale.created_at, Sale.id)
+            )
+            self._take(session.execute(stmt))
+
+    def _take(self, result: Any) -> None:
+        for row in result:
+            data = row._asdict()
+            if data["id"] in self.by_id:
+                continue
+            self.add(
+                _Record(
+                    id=data["id"],
+                    values={k: data[k] for k in SALE_FIELDS},
+                    provenance=dict(data["provenance"] or {}),
+                    attributes=dict(data["attributes"] or {}),
+                    warnings=list(data["warnings"] or []),
+                    extra={"property_id": data["property_id"], "source": data["source"]},
+                )
+            )
+
+    def find(self, values: dict[str, Any], property_id: uuid.UUID) -> _Record | None:
+        rid = values.get("sale_record_id")
+        if rid and rid in self.by_record:
+            return self.by_record[rid]
+        found = self.by_content.get(
+            self.content_key(property_id, values.get("close_date"), values.get("sale_price"))
+        )
+        if found is not None and rid and found.values.get("sale_record_id") not in (None, rid):
+            # same property, day and price but two record ids of one source: two sales
+            if found.provenance.get("sale_record_id", {}).get("source") == values.get("_source"):
+                return None
+        return found
+
+
+def _apply_sales(writer: _Writer, items: list[Validated], result: ChunkResult) -> None:
+    session, ctx = writer.session, writer.ctx
+    props = _PropertyIndex()
+    sales = _SaleIndex()
+    valid = [i for i in items if not i.errors]
+    sales.load_by_records(session, (i.values.get("sale_record_id") for i in valid))
+    props.load(
+        session,
+        [i.values for i in valid],
+        extra_ids=(r.extra["property_id"] for r in sales.by_id.values()),
+    )
+    sales.load_by_properties(session, props.by_id)
+    for item in items:
+        if item.errors:
+            writer.quarantine_row(item)
+            result.quarantined += 1
+            continue
+        prov = ctx.provenance(item.row_number)
+        prop_attrs, sale_attrs = _split_attributes(item.values.get("attributes") or {}, "sale")
+        values = {**item.values, "_source": ctx.source_name}
+        existing_sale = sales.by_record.get(values.get("sale_record_id") or "")
+        found_prop = props.by_id.get(existing_sale.extra["property_id"]) if existing_sale else None
+        prop, prop_outcome = _upsert_property(
+            writer, props, item, prop_attrs, prov, found=found_prop
+        )
+        sale = existing_sale or sales.find(values, prop.id)
+        incoming = {k: item.values.get(k) for k in SALE_FIELDS if item.values.get(k) is not None}
+        if sale is None:
+            sale = _Record(
+                id=uuid.uuid4(),
+                values=dict.fromkeys(SALE_FIELDS),
+                provenance={},
+                attributes={},
+                warnings=_issues(item.warnings),
+                new=True,
+                extra={"property_id": prop.id, "source": ctx.source_name},
+            )
+            writer.merge(sale, "sale", incoming, sale_attrs, item.row_number, prov)
+            sales.add(sale)
+            outcome = "inserted"
+        else:
+            changed = writer.merge(sale, "sale", incoming, sale_attrs, item.row_number, prov)
+            if changed:
+                sale.warnings = _issues(item.warnings)
+                sales.reindex(sale)
+            outcome = "updated" if changed or prop_outcome != "unchanged" else "unchanged"
+        _count(result, outcome, item)
+    prop_inserts, prop_updates = _property_rows(writer, props)
+    writer.insert(Property.__table__, prop_inserts)  # type: ignore[arg-type]
+    writer.update(Property.__table__, prop_updates)  # type: ignore[arg-type]
+    sale_inserts, sale_updates = [], []
+    for record in sales.by_id.values():
+        if not (record.new or record.dirty):
+            continue
+        row: dict[str, Any] = {"id": record.id, "property_id": record.extra["property_id"]}
+        for name in SALE_FIELDS:
+            row[name] = record.values.get(name)
+        row["close_date_precision"] = row["close_date_precision"] or "day"
+        row["source"] = record.extra.get("source")
+        row["attributes"] = record.attributes
+        row["warnings"] = record.warnings
+        row["provenance"] = record.provenance
+        row["updated_at"] = writer.now
+        if record.new:
+            row["created_at"] = writer.now
+            sale_inserts.append(row)
+        else:
+            sale_updates.append(row)
+    writer.insert(Sale.__table__, sale_inserts)  # type: ignore[arg-type]
+    writer.update(Sale.__table__, sale_updates)  # type: ignore[arg-type]
+
+
+def _count(result: ChunkResult, outcome: str, item: Validated) -> None:
+    result.resolved.append(item.row_number)
+    if outcome == "inserted":
+        result.inserted += 1
+    elif outcome == "updated":
+        result.updated += 1
+    else:
+        result.unchanged += 1
+    for issue in item.warnings:
+        result.warn(f"{issue.field}: {issue.reason}", item.row_number)
+
+
+def _apply_properties(writer: _Writer, items: list[Validated], result: ChunkResult) -> None:
+    props = _PropertyIndex()
+    props.load(writer.session, [i.values for i in items if not i.errors])
+    for item in items:
+        if item.errors:
+            writer.quarantine_row(item)
+            result.quarantined += 1
+            continue
+        attrs = item.values.get("attributes") or {}
+        _record, outcome = _upsert_property(
+            writer, props, item, attrs, writer.ctx.provenance(item.row_number)
+        )
+        _count(result, outcome, item)
+    inserts, updates = _property_rows(writer, props)
+    writer.insert(Property.__table__, inserts)  # type: ignore[arg-type]
+    writer.update(Property.__table__, updates)  # type: ignore[arg-type]
+
+
+# --- owners ----------------------------------------------------------------------------
+
+_OWNER_LOAD = (
+    "id", *OWNER_FIELDS, "mailing_address_key", "property_id", "property_ref", "link_status",
+    "attributes", "warnings", "provenance",
+)  # fmt: skip
+_OWNER_COLUMNS = (
+    *OWNER_FIELDS,
+    "mailing_address_key",
+    "property_id",
+    "property_ref",
+    "link_status",
+)
+
+
+def _link_candidates(
+    session: Session, items: list[Validated]
+) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
+    """Property ids by parcel number and by address key, for the chunk's owner rows."""
+    by_parcel: dict[str, list[Any]] = {}
+    by_address: dict[str, list[Any]] = {}
+    for name, target in (("parcel_number", by_parcel), ("address_key", by_address)):
+        column = getattr(Property, name)
+        for batch in _in_batches(i.values.get(name) for i in items):
+            for pid, value in session.execute(select(Property.id, column).where(column.in_(batch))):
+                target.setdefault(value, []).append(pid)
+    return by_parcel, by_address
+
+
+def _link(
+    values: dict[str, Any], by_parcel: dict[str, list[Any]], by_address: dict[str, list[Any]]
+) -> tuple[Any, str]:
+    for name, index in (("parcel_number", by_parcel), ("address_key", by_address)):
+        wanted = values.get(name)
+        if not wanted:
+            continue
+        found = index.get(wanted, [])
+        if len(found) == 1:
+            return found[0], "linked"
+        if len(found) > 1:
+            return None, "ambiguous"
+    return None, "unlinked"
+
+
+def _apply_owners(writer: _Writer, items: list[Validated], result: ChunkResult) -> None:
+    session = writer.session
+    valid = [i for i in items if not i.errors]
+    owners: dict[str, _Record] = {}
+    columns = [getattr(OwnerRecord, c) for c in _OWNER_LOAD]
+    for batch in _in_batches(i.values.get("owner_record_id") for i in valid):
+        stmt = (
+            select(*columns)
+            .where(OwnerRecord.owner_record_id.in_(batch))
+            .order_by(OwnerRecord.created_at)
+        )
+        for row in session.execute(stmt):
+            data = row._asdict()
+            owners.setdefault(
+                data["owner_record_id"],
+                _Record(
+                    id=data["id"],
+                    values={k: data[k] for k in _OWNER_COLUMNS},
+                    provenance=dict(data["provenance"] or {}),
+                    attributes=dict(data["attributes"] or {}),
+                    warnings=list(data["warnings"] or []),
+                ),
+            )
+    by_parcel, by_address = _link_candidates(session, valid)
+    for item in items:
+        if item.errors:
+            writer.quarantine_row(item)
+            result.quarantined += 1
+            continue
+        values = item.values
+        prov = writer.ctx.provenance(item.row_number)
+        incoming: dict[str, Any] = {
+            k: values.get(k) for k in OWNER_FIELDS if values.get(k) is not None
+        }
+        mailing = normalize_address(
+            values.get("mailing_address"),
+            values.get("mailing_address_2"),
+            values.get("mailing_city"),
+            values.get("mailing_state"),
+            values.get("mailing_zip"),
+            values.get("mailing_country"),
+        )
+        if values.get("mailing_address"):
+            incoming["mailing_address_key"] = mailing.key
+        property_id, status = _link(values, by_parcel, by_address)
+        incoming["link_status"] = status
+        incoming["property_id"] = property_id
+        incoming["property_ref"] = {
+            k: _plain(values.get(k))
+            for k in ("parcel_number", "source_record_id", "address", "address_key")
+            if values.get(k) is not None
+        }
+        if status == "unlinked":
+            result.unlinked_owners += 1
+        elif status == "ambiguous":
+            result.ambiguous_owners += 1
+        rid = str(values["owner_record_id"])
+        record = owners.get(rid)
+        warnings = _issues(item.warnings)
+        if record is None:
+            record = _Record(
+                id=uuid.uuid4(),
+                values=dict.fromkeys(_OWNER_COLUMNS),
+                provenance={},
+                attributes={},
+                warnings=warnings,
+                new=True,
+                extra={"row_number": item.row_number},
+            )
+            writer.merge(
+                record, "owner", incoming, values.get("attributes") or {}, item.row_number, prov
+            )
+            owners[rid] = record
+            outcome = "inserted"
+        else:
+            if record.values.get("property_id") is not None and property_id is None:
+                # a link made earlier is not undone by a row that cannot be linked now
+                incoming.pop("property_id")
+                incoming.pop("link_status")
+            changed = writer.merge(
+                record, "owner", incoming, values.get("attributes") or {}, item.row_number, prov
+            )
+            if changed:
+                record.warnings = warnings
+            outcome = "updated" if changed else "unchanged"
+        _count(result, outcome, item)
+    inserts, updates = [], []
+    for record in owners.values():
+        if not (record.new or record.dirty):
+            continue
+        out: dict[str, Any] = {"id": record.id}
+        for name in _OWNER_COLUMNS:
+            out[name] = record.values.get(name)
+        out["property_ref"] = out["property_ref"] or {}
+        out["link_status"] = out["link_status"] or "unlinked"
+        out["attributes"] = record.attributes
+        out["warnings"] = record.warnings
+        out["provenance"] = record.provenance
+        out["updated_at"] = writer.now
+        if record.new:
+            out["import_id"] = writer.ctx.import_id
+            out["row_number"] = record.extra.get("row_number")
+            out["created_at"] = writer.now
+            out["entity_id"] = None
+            out["match_probability"] = None
+            inserts.append(out)
+        else:
+            updates.append(out)
+    writer.insert(OwnerRecord.__table__, inserts)  # type: ignore[arg-type]
+    writer.update(OwnerRecord.__table__, updates)  # type: ignore[arg-type]
+
+
+def apply_chunk(session: Session, ctx: ImportContext, items: list[Validated]) -> ChunkResult:
+    """Write one chunk of validated rows; the caller commits (with the checkpoint)."""
+    writer = _Writer(session, ctx)
+    result = ChunkResult(rows=len(items))
+    if ctx.record == "sale":
+        _apply_sales(writer, items, result)
+    elif ctx.record == "owner":
+        _apply_owners(writer, items, result)
+    else:
+        _apply_properties(writer, items, result)
+    writer.flush_side_tables()
+    return result
