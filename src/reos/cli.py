@@ -5,11 +5,17 @@ A user mistake prints one line and exits non-zero; a bug prints its traceback.
 
 from __future__ import annotations
 
+import importlib
 import sys
 import traceback
 from typing import Any
 
 import typer
+
+# Typer ships its own copy of Click; its command and exception classes live here.
+from typer._click.core import Command, Context
+from typer._click.exceptions import ClickException
+from typer.core import TyperGroup
 
 from reos.accounts.commands import apikeys_app, orgs_app, users_app
 from reos.db.commands import db_app
@@ -17,8 +23,47 @@ from reos.errors import ReosError
 from reos.properties.commands import properties_app
 from reos.server import init_command, serve_command
 
+# Domain commands load on first use: the valuation and owner libraries (LightGBM, Splink,
+# DuckDB) cost seconds and ~150 MB to import, which `reos import` or `reos users` never need.
+LAZY_COMMANDS: dict[str, str] = {
+    "import": "reos.ingest.commands",
+    "quarantine": "reos.ingest.commands",
+    "fields": "reos.ingest.commands",
+    "worker": "reos.ingest.commands",
+    "avm": "reos.valuation.commands",
+    "value": "reos.valuation.commands",
+    "owners": "reos.owners.commands",
+}
+
+
+class LazyGroup(TyperGroup):
+    """The root group: built-in commands plus domain commands imported on demand.
+
+    A domain command module exposes ``mount(app: typer.Typer)``; it is mounted on a
+    throwaway Typer app the first time one of its commands is asked for."""
+
+    _loaded: dict[str, TyperGroup] = {}
+
+    def list_commands(self, ctx: Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        module_name = LAZY_COMMANDS.get(cmd_name)
+        if module_name is None:
+            return super().get_command(ctx, cmd_name)
+        group = self._loaded.get(module_name)
+        if group is None:
+            holder = typer.Typer()
+            importlib.import_module(module_name).mount(holder)
+            built = typer.main.get_command(holder)
+            assert isinstance(built, TyperGroup)
+            group = self._loaded[module_name] = built
+        return group.get_command(ctx, cmd_name)
+
+
 app = typer.Typer(
     name="reos",
+    cls=LazyGroup,
     help="Real Estate OS: find properties, value them, reach their owners.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -33,25 +78,12 @@ app.add_typer(apikeys_app, name="apikeys")
 app.add_typer(properties_app, name="properties")
 
 
-def _mount_domains() -> None:
-    import importlib
-
-    for name in ("reos.ingest.commands", "reos.valuation.commands", "reos.owners.commands"):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        module.mount(app)
-
-
-_mount_domains()
-
-
 def main(argv: list[str] | None = None) -> Any:
-    debug = "--debug" in (argv if argv is not None else sys.argv)
-    args = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--debug"]
+    """Run the CLI. A user mistake prints one line and exits non-zero; a bug prints its
+    traceback (and ``--debug`` adds the traceback to user mistakes too)."""
+    raw = argv if argv is not None else sys.argv[1:]
+    debug = "--debug" in raw
+    args = [a for a in raw if a != "--debug"]
     try:
         return app(args=args, standalone_mode=False)
     except ReosError as exc:
@@ -63,15 +95,11 @@ def main(argv: list[str] | None = None) -> Any:
     except typer.Abort:
         typer.echo("aborted", err=True)
         sys.exit(130)
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
-        raise
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
 
 
 if __name__ == "__main__":
