@@ -21,9 +21,17 @@ AS_OF = date(2024, 1, 1)
 
 
 def test_owner_occupied_despite_format_differences() -> None:
-    row = record("1", "SMITH JOHN", line1="123 Main Street Apt 4", zip_code="78701-1234",
-                 property_address="123 MAIN ST #4", property_city="AUSTIN",
-                 property_state="TX", property_zip="78701", last_sale_date="2014-01-01")
+    row = record(
+        "1",
+        "SMITH JOHN",
+        line1="123 Main Street Apt 4",
+        zip_code="78701-1234",
+        property_address="123 MAIN ST #4",
+        property_city="AUSTIN",
+        property_state="TX",
+        property_zip="78701",
+        last_sale_date="2014-01-01",
+    )
     flags = owner_flags(row, as_of=AS_OF)
     assert flags.owner_occupied is True and flags.absentee is False
     assert flags.out_of_state is False
@@ -32,9 +40,16 @@ def test_owner_occupied_despite_format_differences() -> None:
 
 
 def test_absentee_out_of_state_corporate_po_box() -> None:
-    row = record("2", "ACME HOLDINGS LLC", line1="PO BOX 55", zip_code="80202",
-                 property_address="9 ELM ST", property_city="AUSTIN", property_state="TX",
-                 property_zip="78702")
+    row = record(
+        "2",
+        "ACME HOLDINGS LLC",
+        line1="PO BOX 55",
+        zip_code="80202",
+        property_address="9 ELM ST",
+        property_city="AUSTIN",
+        property_state="TX",
+        property_zip="78702",
+    )
     row["mailing_city"], row["mailing_state"] = "DENVER", "CO"
     flags = owner_flags(row, as_of=AS_OF)
     assert flags.absentee is True and flags.owner_occupied is False
@@ -44,10 +59,16 @@ def test_absentee_out_of_state_corporate_po_box() -> None:
 
 
 def test_foreign_mailing_and_unknowns() -> None:
-    row = record("3", "SMITH FAMILY TRUST", line1="45 HIGH STREET", zip_code=None,
-                 property_address="9 ELM ST", property_state="TX", last_sale_date="not a date")
-    row.update(mailing_city="LONDON SW1A 1AA", mailing_state=None,
-               mailing_country="UNITED KINGDOM")
+    row = record(
+        "3",
+        "SMITH FAMILY TRUST",
+        line1="45 HIGH STREET",
+        zip_code=None,
+        property_address="9 ELM ST",
+        property_state="TX",
+        last_sale_date="not a date",
+    )
+    row.update(mailing_city="LONDON SW1A 1AA", mailing_state=None, mailing_country="UNITED KINGDOM")
     flags = owner_flags(row, as_of=AS_OF)
     assert flags.foreign_mailing and flags.trust_owner and flags.out_of_state is True
     assert flags.years_owned is None
@@ -56,24 +77,46 @@ def test_foreign_mailing_and_unknowns() -> None:
 
 
 def test_flags_frame_one_row_per_record() -> None:
-    frame = owner_flags_frame(pd.DataFrame([record("a", "CITY OF AUSTIN"),
-                                            record("b", "SMITH JOHN")]), as_of=AS_OF)
+    frame = owner_flags_frame(
+        pd.DataFrame([record("a", "CITY OF AUSTIN"), record("b", "SMITH JOHN")]), as_of=AS_OF
+    )
     assert frame["record_id"].tolist() == ["a", "b"]
     assert frame["government_owner"].tolist() == [True, False]
 
 
 def test_graph_portfolio_related_and_rank() -> None:
     office = {"line1": "500 CONGRESS AVE STE 10", "zip_code": "78701"}
-    records = pd.DataFrame([
-        record("a", "MAPLE HOLDINGS LLC", **office, property_id="p1", estimated_value=100.0,
-               property_city="AUSTIN", property_state="TX"),
-        record("b", "MAPLE HOLDINGS, L.L.C.", **office, property_id="p2",
-               estimated_value=200.0, property_city="AUSTIN", property_state="TX"),
-        record("c", "OAK RENTALS LLC", **office, property_id="p3", estimated_value=None),
-        record("d", "JOHN SMITH REVOCABLE TRUST", line1="9 ELM ST", zip_code="78702",
-               property_id="p4"),
-        record("e", "SMITH JOHN", line1="77 PINE RD", zip_code="78703", property_id="p5"),
-    ])
+    records = pd.DataFrame(
+        [
+            record(
+                "a",
+                "MAPLE HOLDINGS LLC",
+                **office,
+                property_id="p1",
+                estimated_value=100.0,
+                property_city="AUSTIN",
+                property_state="TX",
+            ),
+            record(
+                "b",
+                "MAPLE HOLDINGS, L.L.C.",
+                **office,
+                property_id="p2",
+                estimated_value=200.0,
+                property_city="AUSTIN",
+                property_state="TX",
+            ),
+            record("c", "OAK RENTALS LLC", **office, property_id="p3", estimated_value=None),
+            record(
+                "d",
+                "JOHN SMITH REVOCABLE TRUST",
+                line1="9 ELM ST",
+                zip_code="78702",
+                property_id="p4",
+            ),
+            record("e", "SMITH JOHN", line1="77 PINE RD", zip_code="78703", property_id="p5"),
+        ]
+    )
     result = resolve_owners(records)
     assert result.assignments["a"] == result.assignments["b"]
     assert result.assignments["c"] != result.assignments["a"]

@@ -16,8 +16,11 @@ from reos.owners.names import (
 
 def people(raw: str, raw2: str | None = None) -> list[tuple[str | None, str | None, str | None]]:
     parsed = parse_owner_name(raw, raw2)
-    return [(p.person.first, p.person.middle, p.person.last) for p in parsed.owners
-            if p.person is not None]
+    return [
+        (p.person.first, p.person.middle, p.person.last)
+        for p in parsed.owners
+        if p.person is not None
+    ]
 
 
 @pytest.mark.parametrize(
@@ -37,14 +40,18 @@ def people(raw: str, raw2: str | None = None) -> list[tuple[str | None, str | No
         ("DE LA CRUZ JUAN CARLOS", [("JUAN", "CARLOS", "DE LA CRUZ")]),
         ("O'BRIEN PATRICK J", [("PATRICK", "J", "O'BRIEN")]),
         ("JOHNSON ROBERT H/W", [("ROBERT", None, "JOHNSON")]),
-        ("SMITH JOHN 1/2 INT & JONES BOB 1/2 INT", [("JOHN", None, "SMITH"),
-                                                   ("BOB", None, "JONES")]),
+        (
+            "SMITH JOHN 1/2 INT & JONES BOB 1/2 INT",
+            [("JOHN", None, "SMITH"), ("BOB", None, "JONES")],
+        ),
         ("JOHNNY KIM", [("JOHNNY", None, "KIM")]),
         ("SMITH JOHN & JONES MARY", [("JOHN", None, "SMITH"), ("MARY", None, "JONES")]),
         ("LE THI HOA", [("HOA", "THI", "LE")]),
         ("NGUYEN VAN MINH", [("MINH", "VAN", "NGUYEN")]),
-        ("MARTINEZ JOSE L JR & MARTINEZ ROSA", [("JOSE", "L", "MARTINEZ"),
-                                               ("ROSA", None, "MARTINEZ")]),
+        (
+            "MARTINEZ JOSE L JR & MARTINEZ ROSA",
+            [("JOSE", "L", "MARTINEZ"), ("ROSA", None, "MARTINEZ")],
+        ),
     ],
 )
 def test_person_names(raw: str, expected: list[tuple[str | None, ...]]) -> None:
@@ -53,8 +60,7 @@ def test_person_names(raw: str, expected: list[tuple[str | None, ...]]) -> None:
 
 def test_second_owner_line_bare_given_name_shares_surname() -> None:
     assert people("SMITH JOHN A", "MARY") == [("JOHN", "A", "SMITH"), ("MARY", None, "SMITH")]
-    assert people("SMITH JOHN A", "JONES MARY") == [("JOHN", "A", "SMITH"),
-                                                     ("MARY", None, "JONES")]
+    assert people("SMITH JOHN A", "JONES MARY") == [("JOHN", "A", "SMITH"), ("MARY", None, "JONES")]
 
 
 def test_suffix_kept() -> None:
@@ -112,14 +118,22 @@ def test_person_extracted_from_trust(raw: str, person: tuple[str | None, str]) -
 
 def test_trust_with_two_trustees_names_both() -> None:
     party = parse_owner_name("SMITH JOHN A & MARY B TRS").owners[0]
-    assert [(p.first, p.last) for p in party.named_persons] == [("JOHN", "SMITH"),
-                                                                 ("MARY", "SMITH")]
+    assert [(p.first, p.last) for p in party.named_persons] == [
+        ("JOHN", "SMITH"),
+        ("MARY", "SMITH"),
+    ]
 
 
 @pytest.mark.parametrize(
     "variant",
-    ["ACME HOLDINGS LLC", "Acme Holdings, L.L.C.", "THE ACME HOLDINGS LLC",
-     "ACME HOLDINGS LIMITED LIABILITY COMPANY", "ACME HLDGS LLC", "acme holdings l l c"],
+    [
+        "ACME HOLDINGS LLC",
+        "Acme Holdings, L.L.C.",
+        "THE ACME HOLDINGS LLC",
+        "ACME HOLDINGS LIMITED LIABILITY COMPANY",
+        "ACME HLDGS LLC",
+        "acme holdings l l c",
+    ],
 )
 def test_org_standard_form(variant: str) -> None:
     assert standardize_org_name(variant) == "ACME HOLDINGS LLC"
@@ -149,9 +163,20 @@ def test_care_of_is_a_contact_not_an_owner() -> None:
 
 @pytest.mark.parametrize(
     ("nick", "canonical"),
-    [("BOB", "ROBERT"), ("BOBBY", "ROBERT"), ("ROB", "ROBERT"), ("BILL", "WILLIAM"),
-     ("WILL", "WILLIAM"), ("LIZ", "ELIZABETH"), ("BETH", "ELIZABETH"), ("PEGGY", "MARGARET"),
-     ("JIM", "JAMES"), ("DICK", "RICHARD"), ("MARY", "MARY"), ("XAVIER", "XAVIER")],
+    [
+        ("BOB", "ROBERT"),
+        ("BOBBY", "ROBERT"),
+        ("ROB", "ROBERT"),
+        ("BILL", "WILLIAM"),
+        ("WILL", "WILLIAM"),
+        ("LIZ", "ELIZABETH"),
+        ("BETH", "ELIZABETH"),
+        ("PEGGY", "MARGARET"),
+        ("JIM", "JAMES"),
+        ("DICK", "RICHARD"),
+        ("MARY", "MARY"),
+        ("XAVIER", "XAVIER"),
+    ],
 )
 def test_nicknames(nick: str, canonical: str) -> None:
     assert canonical_given_name(nick) == canonical

@@ -33,8 +33,9 @@ def resolved(roster: pd.DataFrame):  # type: ignore[no-untyped-def]
 
 
 def test_labelled_roster_precision_recall_floor(roster: pd.DataFrame, resolved) -> None:  # type: ignore[no-untyped-def]
-    scores = score_clusters(resolved.assignments, dict(zip(roster.record_id, roster.true_entity,
-                                                           strict=True)))
+    scores = score_clusters(
+        resolved.assignments, dict(zip(roster.record_id, roster.true_entity, strict=True))
+    )
     assert resolved.report.method == "splink"
     assert scores.pairwise_precision >= 0.95
     assert scores.pairwise_recall >= 0.75
@@ -49,9 +50,11 @@ def test_landlord_llcs_stay_separate_entities(roster: pd.DataFrame, resolved) ->
     assert len(siblings) > 0
     for _, row in siblings.iterrows():
         parent = roster[roster.true_entity == row.true_group].record_id.iloc[0]
-        assert resolved.assignments[row.record_id] != resolved.assignments[parent] or \
-            row.owner_name.split()[0] in roster[roster.true_entity == row.true_group
-                                                ].owner_name.iloc[0]
+        assert (
+            resolved.assignments[row.record_id] != resolved.assignments[parent]
+            or row.owner_name.split()[0]
+            in roster[roster.true_entity == row.true_group].owner_name.iloc[0]
+        )
 
 
 def test_entity_ids_are_stable_and_every_record_assigned(roster: pd.DataFrame, resolved) -> None:  # type: ignore[no-untyped-def]
@@ -65,12 +68,14 @@ def test_entity_ids_are_stable_and_every_record_assigned(roster: pd.DataFrame, r
 
 
 def test_couple_and_single_spouse_are_one_entity() -> None:
-    records = pd.DataFrame([
-        record("a", "SMITH JOHN A & MARY B"),
-        record("b", "Mary B Smith", zip_code="78701-1234"),
-        record("c", "SMITH JOHN A"),
-        record("d", "JONES PETER", line1="9 ELM ST", zip_code="78702"),
-    ])
+    records = pd.DataFrame(
+        [
+            record("a", "SMITH JOHN A & MARY B"),
+            record("b", "Mary B Smith", zip_code="78701-1234"),
+            record("c", "SMITH JOHN A"),
+            record("d", "JONES PETER", line1="9 ELM ST", zip_code="78702"),
+        ]
+    )
     result = resolve_owners(records)
     assert result.assignments["a"] == result.assignments["b"] == result.assignments["c"]
     assert result.assignments["d"] != result.assignments["a"]
@@ -88,8 +93,9 @@ def test_overrides_are_respected(roster: pd.DataFrame, resolved) -> None:  # typ
     assert result.assignments[x] == result.assignments[y]
     assert result.entity(result.assignments[x]).members[0].match_probability == 1.0
     assert result.report.overrides_applied == len(overrides)
-    conflicting = resolve_owners(_inputs(roster), model=resolved.model,
-                                 overrides=[cannot_link(x, y), must_link(x, y)])
+    conflicting = resolve_owners(
+        _inputs(roster), model=resolved.model, overrides=[cannot_link(x, y), must_link(x, y)]
+    )
     assert conflicting.report.overrides_rejected
     assert conflicting.assignments[x] != conflicting.assignments[y]
 
@@ -149,10 +155,16 @@ def test_identical_records_fall_back_or_merge_without_crash() -> None:
 
 
 def test_blank_and_odd_names_are_singletons() -> None:
-    records = pd.DataFrame([
-        record("blank", ""), record("punct", "&&& ,,,"), record("none", None),
-        record("long", "X" * 5000), record("cjk", "李小龙"), record("cjk2", "李小龙"),
-    ])
+    records = pd.DataFrame(
+        [
+            record("blank", ""),
+            record("punct", "&&& ,,,"),
+            record("none", None),
+            record("long", "X" * 5000),
+            record("cjk", "李小龙"),
+            record("cjk2", "李小龙"),
+        ]
+    )
     result = resolve_owners(records)
     assert len({result.assignments[r] for r in ("blank", "punct", "none")}) == 3
     assert result.assignments["cjk"] == result.assignments["cjk2"]
@@ -167,6 +179,7 @@ def test_bad_input_is_a_validation_error() -> None:
 
 
 def test_threshold_is_configurable(roster: pd.DataFrame, resolved) -> None:  # type: ignore[no-untyped-def]
-    loose = resolve_owners(_inputs(roster), model=resolved.model,
-                           config=ResolutionConfig(threshold=0.5))
+    loose = resolve_owners(
+        _inputs(roster), model=resolved.model, config=ResolutionConfig(threshold=0.5)
+    )
     assert loose.report.entities <= resolved.report.entities

@@ -75,7 +75,7 @@ def test_value_a_stored_property_shows_its_work(client: Any, ames: dict[str, Any
         # the grid reconciles: each line is rounded to cents, so allow a few dollars
         assert comp["adjusted_price"] == pytest.approx(comp["time_adjusted_price"] + sum(comp["adjustments"].values()), abs=5.0)
         assert comp["distance_m"] >= 0
-    assert sum(c["weight"] for c in v["comps"]) == pytest.approx(1.0, abs=1e-6)
+    assert sum(c["weight"] for c in v["comps"]) == pytest.approx(1.0, abs=1e-3)
     assert v["drivers"] and all(isinstance(x, float) for x in v["drivers"].values())
     got = client.get(f"/api/v1/valuations/{v['id']}", headers=ames["headers"]).json()
     assert got["estimated_value"] == v["estimated_value"]

@@ -73,8 +73,13 @@ def owner_flags(row: dict[Any, Any], *, as_of: date | None = None) -> OwnerFlags
     as_of = as_of or date.today()
     mailing = mailing_address_of(row)
     prop_line = _text(row.get("property_address"))
-    prop = normalize_address(prop_line, None, _text(row.get("property_city")),
-                             _text(row.get("property_state")), _text(row.get("property_zip")))
+    prop = normalize_address(
+        prop_line,
+        None,
+        _text(row.get("property_city")),
+        _text(row.get("property_state")),
+        _text(row.get("property_zip")),
+    )
     occupied = same_address(mailing, prop) if prop_line else None
     if mailing.country != "US" and occupied is not None:
         occupied = False

@@ -49,13 +49,18 @@ class RelatedEntity:
     reason: str  # "shared mailing address: <key>" | "shared person: <name>"
 
 
-def build_owner_graph(records: pd.DataFrame, result: ResolutionResult,
-                      value_column: str = "estimated_value") -> nx.Graph:
+def build_owner_graph(
+    records: pd.DataFrame, result: ResolutionResult, value_column: str = "estimated_value"
+) -> nx.Graph:
     """Graph of entities, properties, addresses and named people for resolved records."""
     graph = nx.Graph()
     for entity in result.entities:
-        graph.add_node(f"entity:{entity.entity_id}", kind="entity", owner_kind=entity.kind,
-                       name=entity.display_name)
+        graph.add_node(
+            f"entity:{entity.entity_id}",
+            kind="entity",
+            owner_kind=entity.kind,
+            name=entity.display_name,
+        )
     for row in records.to_dict("records"):
         rid = str(row["record_id"])
         entity_id = result.assignments.get(rid)
@@ -64,10 +69,13 @@ def build_owner_graph(records: pd.DataFrame, result: ResolutionResult,
         enode = f"entity:{entity_id}"
         prop_id = _text(row.get("property_id")) or f"record:{rid}"
         value = row.get(value_column)
-        graph.add_node(f"property:{prop_id}", kind="property",
-                       city=_text(row.get("property_city")),
-                       state=_text(row.get("property_state")),
-                       value=None if value is None or pd.isna(value) else float(value))
+        graph.add_node(
+            f"property:{prop_id}",
+            kind="property",
+            city=_text(row.get("property_city")),
+            state=_text(row.get("property_state")),
+            value=None if value is None or pd.isna(value) else float(value),
+        )
         graph.add_edge(enode, f"property:{prop_id}", rel="OWNS")
         address = mailing_address_of(row)
         if address.key:
@@ -75,21 +83,26 @@ def build_owner_graph(records: pd.DataFrame, result: ResolutionResult,
             graph.add_edge(enode, f"address:{address.key}", rel="MAILS_TO")
         parsed = parsed_owner_of(row)
         for party in parsed.parties:
-            named = party.named_persons if party.kind != "person" or party.role == "care_of" \
-                else ()
+            named = party.named_persons if party.kind != "person" or party.role == "care_of" else ()
             for person in named:
                 if person.first and person.last:
                     pnode = f"person:{person.first_canonical} {person.last_std}"
                     graph.add_node(pnode, kind="person")
                     graph.add_edge(enode, pnode, rel="NAMES")
     # a person entity is linked to the person node of its own name, so trusts naming it meet it
+    # (names grouped by record once: filtering the party frame per entity is quadratic)
+    names_of: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    if len(result.parties):
+        for rid, first, last in result.parties[["record_id", "first_name", "last_name"]].itertuples(
+            index=False, name=None
+        ):
+            if first and last:
+                names_of[str(rid)].add((first, last))
     for entity in result.entities:
         if entity.kind != "person":
             continue
-        rows = result.parties[result.parties["record_id"].isin(entity.record_ids)] \
-            if len(result.parties) else pd.DataFrame()
-        for first, last in {(r.first_name, r.last_name) for r in rows.itertuples()
-                            if r.first_name and r.last_name}:
+        names = set().union(*(names_of.get(r, set()) for r in entity.record_ids))
+        for first, last in sorted(names):
             pnode = f"person:{first} {last}"
             if pnode in graph:
                 graph.add_edge(f"entity:{entity.entity_id}", pnode, rel="IS")
@@ -102,16 +115,21 @@ def portfolios(graph: nx.Graph) -> list[Portfolio]:
     for node, data in graph.nodes(data=True):
         if data.get("kind") != "entity":
             continue
-        props = [graph.nodes[n] for n in graph.neighbors(node)
-                 if graph.nodes[n].get("kind") == "property"]
+        props = [
+            graph.nodes[n]
+            for n in graph.neighbors(node)
+            if graph.nodes[n].get("kind") == "property"
+        ]
         values = [p["value"] for p in props if p.get("value") is not None]
-        out.append(Portfolio(
-            entity_id=node.removeprefix("entity:"),
-            property_count=len(props),
-            total_estimated_value=float(sum(values)) if values else None,
-            cities=tuple(sorted({p["city"] for p in props if p.get("city")})),
-            states=tuple(sorted({p["state"] for p in props if p.get("state")})),
-        ))
+        out.append(
+            Portfolio(
+                entity_id=node.removeprefix("entity:"),
+                property_count=len(props),
+                total_estimated_value=float(sum(values)) if values else None,
+                cities=tuple(sorted({p["city"] for p in props if p.get("city")})),
+                states=tuple(sorted({p["state"] for p in props if p.get("state")})),
+            )
+        )
     return sorted(out, key=lambda p: (-p.property_count, p.entity_id))
 
 
@@ -123,18 +141,22 @@ def related_entities(graph: nx.Graph, max_shared: int = 200) -> list[RelatedEnti
     for node, data in graph.nodes(data=True):
         if data.get("kind") not in {"address", "person"}:
             continue
-        entities = sorted(n for n in graph.neighbors(node)
-                          if graph.nodes[n].get("kind") == "entity")
+        entities = sorted(
+            n for n in graph.neighbors(node) if graph.nodes[n].get("kind") == "entity"
+        )
         if len(entities) < 2 or len(entities) > max_shared:
             continue
         label = node.split(":", 1)[1]
-        reason = ("shared mailing address: " if data["kind"] == "address"
-                  else "shared person: ") + label
+        reason = (
+            "shared mailing address: " if data["kind"] == "address" else "shared person: "
+        ) + label
         for i, a in enumerate(entities):
             for b in entities[i + 1 :]:
                 pairs.setdefault((a, b), reason)
-    return [RelatedEntity(a.removeprefix("entity:"), b.removeprefix("entity:"), reason)
-            for (a, b), reason in sorted(pairs.items())]
+    return [
+        RelatedEntity(a.removeprefix("entity:"), b.removeprefix("entity:"), reason)
+        for (a, b), reason in sorted(pairs.items())
+    ]
 
 
 def related_groups(graph: nx.Graph) -> list[list[str]]:
@@ -165,6 +187,9 @@ def most_connected_owners(graph: nx.Graph, top: int = 20) -> list[tuple[str, flo
     if graph.number_of_nodes() == 0:
         return []
     rank = nx.pagerank(graph, alpha=0.85)
-    entities = [(n.removeprefix("entity:"), float(r)) for n, r in rank.items()
-                if graph.nodes[n].get("kind") == "entity"]
+    entities = [
+        (n.removeprefix("entity:"), float(r))
+        for n, r in rank.items()
+        if graph.nodes[n].get("kind") == "entity"
+    ]
     return sorted(entities, key=lambda t: (-t[1], t[0]))[:top]

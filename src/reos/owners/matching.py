@@ -47,10 +47,12 @@ def _name_comparisons(group: str) -> list[Any]:
         output_column_name="first_name",
         comparison_levels=[
             cll.NullLevel("first_name"),
-            cll.ExactMatchLevel("first_name", term_frequency_adjustments=True)
-            .configure(m_probability=0.86, fix_m_probability=True),
-            cll.JaroWinklerLevel("first_name", 0.92)
-            .configure(m_probability=0.04, fix_m_probability=True),
+            cll.ExactMatchLevel("first_name", term_frequency_adjustments=True).configure(
+                m_probability=0.86, fix_m_probability=True
+            ),
+            cll.JaroWinklerLevel("first_name", 0.92).configure(
+                m_probability=0.04, fix_m_probability=True
+            ),
             cll.CustomLevel(
                 "(length(first_name_l) = 1 OR length(first_name_r) = 1) "
                 "AND first_initial_l = first_initial_r",
@@ -103,8 +105,9 @@ def _name_comparisons(group: str) -> list[Any]:
         output_column_name="addr_key",
         comparison_levels=[
             cll.NullLevel("addr_key"),
-            cll.ExactMatchLevel("addr_key", term_frequency_adjustments=True)
-            .configure(m_probability=0.8),
+            cll.ExactMatchLevel("addr_key", term_frequency_adjustments=True).configure(
+                m_probability=0.8
+            ),
             cll.CustomLevel(
                 "addr_line_l = addr_line_r AND (zip5_l IS NULL OR zip5_r IS NULL)",
                 label_for_charts="same street line, a ZIP missing",
@@ -114,10 +117,12 @@ def _name_comparisons(group: str) -> list[Any]:
                 "AND jaro_winkler_similarity(street_name_l, street_name_r) >= 0.88",
                 label_for_charts="same number, similar street, same zip",
             ).configure(m_probability=0.06),
-            cll.CustomLevel("zip5_l = zip5_r", label_for_charts="same zip")
-            .configure(m_probability=0.03),
-            cll.CustomLevel("zip3_l = zip3_r", label_for_charts="same zip3")
-            .configure(m_probability=0.03),
+            cll.CustomLevel("zip5_l = zip5_r", label_for_charts="same zip").configure(
+                m_probability=0.03
+            ),
+            cll.CustomLevel("zip3_l = zip3_r", label_for_charts="same zip3").configure(
+                m_probability=0.03
+            ),
             cll.ElseLevel().configure(m_probability=0.04),
         ],
     )
@@ -162,8 +167,9 @@ def settings_creator(group: str) -> SettingsCreator:
     )
 
 
-def new_linker(parties: pd.DataFrame, group: str, model: dict[str, Any] | None = None
-               ) -> tuple[Linker, DuckDBAPI]:
+def new_linker(
+    parties: pd.DataFrame, group: str, model: dict[str, Any] | None = None
+) -> tuple[Linker, DuckDBAPI]:
     """A linker over one kind group's parties on a private in-memory DuckDB connection."""
     con = duckdb.connect(":memory:")
     db_api = DuckDBAPI(connection=con)
@@ -187,23 +193,29 @@ def owner_term_frequencies(parties: pd.DataFrame) -> dict[str, pd.DataFrame]:
     organisations).
     """
     identity = (
-        parties["first_name"].fillna("") + "|" + parties["last_name"].fillna("") + "|"
+        parties["first_name"].fillna("")
+        + "|"
+        + parties["last_name"].fillna("")
+        + "|"
         + parties["org_std"].fillna("")
     )
-    frame = pd.DataFrame({
-        "identity": identity,
-        "first_name": parties["first_name"],
-        "last_name": parties["last_name"],
-        "addr_key": parties["addr_key"],
-    })
+    frame = pd.DataFrame(
+        {
+            "identity": identity,
+            "first_name": parties["first_name"],
+            "last_name": parties["last_name"],
+            "addr_key": parties["addr_key"],
+        }
+    )
     tables: dict[str, pd.DataFrame] = {}
     for column in TF_COLUMNS:
         key = ["identity", column] if column == "addr_key" else ["identity", "addr_key", column]
         distinct = frame.dropna(subset=[column]).drop_duplicates(subset=key)
         counts = distinct.groupby(column).size()
         total = float(counts.sum()) or 1.0
-        tables[column] = pd.DataFrame({column: counts.index.astype(str),
-                                       f"tf_{column}": (counts / total).to_numpy()})
+        tables[column] = pd.DataFrame(
+            {column: counts.index.astype(str), f"tf_{column}": (counts / total).to_numpy()}
+        )
     return tables
 
 
@@ -227,9 +239,9 @@ def train(linker: Linker, group: str, *, seed: int, u_max_pairs: float) -> None:
     )
 
 
-def scored_pairs(linker: Linker, db_api: DuckDBAPI, threshold: float) -> tuple[
-    pd.DataFrame, dict[str, int], int
-]:
+def scored_pairs(
+    linker: Linker, db_api: DuckDBAPI, threshold: float
+) -> tuple[pd.DataFrame, dict[str, int], int]:
     """All candidate pairs scored; returns the pairs at or above ``threshold``, a histogram of
     match probabilities over all scored pairs (tenths) and the number of pairs scored."""
     predictions = linker.inference.predict(warning_mode="never")

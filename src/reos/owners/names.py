@@ -68,28 +68,167 @@ _SUFFIX_CANON = {"JNR": "JR", "SNR": "SR", "2ND": "II", "3RD": "III"}
 _TITLES = {"MR", "MRS", "MS", "MISS", "DR", "REV", "HON", "PROF", "SGT", "CAPT", "COL", "ATTY"}
 # Tenancy and status boilerplate that names no one.
 _NOISE = {
-    "H/W", "HW", "H&W", "W/H", "JT", "JTWROS", "JTRS", "JTS", "TEN", "TENS", "COM", "ENT",
-    "TIC", "TC", "CP", "CPWROS", "LIFE", "ETAL", "DECD", "DEC'D", "DECEASED",
-    "HUSBAND", "WIFE", "HUS", "WF", "SURV", "SURVIVOR", "RS", "ROS", "WROS", "UND", "INT",
-    "UNDIV", "PCT", "%",
+    "H/W",
+    "HW",
+    "H&W",
+    "W/H",
+    "JT",
+    "JTWROS",
+    "JTRS",
+    "JTS",
+    "TEN",
+    "TENS",
+    "COM",
+    "ENT",
+    "TIC",
+    "TC",
+    "CP",
+    "CPWROS",
+    "LIFE",
+    "ETAL",
+    "DECD",
+    "DEC'D",
+    "DECEASED",
+    "HUSBAND",
+    "WIFE",
+    "HUS",
+    "WF",
+    "SURV",
+    "SURVIVOR",
+    "RS",
+    "ROS",
+    "WROS",
+    "UND",
+    "INT",
+    "UNDIV",
+    "PCT",
+    "%",
 }
-_PARTICLES = {"DE", "DEL", "DELA", "DELOS", "LA", "VAN", "VON", "DI", "DA", "DOS", "DAS",
-              "DU", "ST", "MC", "MAC", "VANDER", "VANDE", "DER", "BIN", "AL", "EL", "O"}
+_PARTICLES = {
+    "DE",
+    "DEL",
+    "DELA",
+    "DELOS",
+    "LA",
+    "VAN",
+    "VON",
+    "DI",
+    "DA",
+    "DOS",
+    "DAS",
+    "DU",
+    "ST",
+    "MC",
+    "MAC",
+    "VANDER",
+    "VANDE",
+    "DER",
+    "BIN",
+    "AL",
+    "EL",
+    "O",
+}
 
 _ORG_WORDS = {
-    "LLC", "LLLP", "INC", "INCORPORATED", "CORP", "CORPORATION", "CO", "COMPANY", "LP", "LLP",
-    "LTD", "LIMITED", "PLLC", "PC", "BANK", "BANCORP", "CHURCH", "MINISTRIES", "MINISTRY",
-    "ASSOCIATION", "ASSN", "ASSOC", "ASSOCIATES", "HOA", "POA", "PROPERTIES", "PROPERTY",
-    "HOLDINGS", "HOLDING", "INVESTMENTS", "INVESTMENT", "INVESTORS", "REALTY", "PARTNERS",
-    "PARTNERSHIP", "GROUP", "FUND", "CAPITAL", "VENTURES", "VENTURE", "ENTERPRISES",
-    "ENTERPRISE", "DEVELOPMENT", "DEVELOPERS", "MANAGEMENT", "MGMT", "RENTALS", "RENTAL",
-    "HOMES", "BUILDERS", "CONSTRUCTION", "FOUNDATION", "SOCIETY", "UNIVERSITY", "COLLEGE",
-    "HOSPITAL", "SERVICES", "SOLUTIONS", "LENDING", "MORTGAGE", "FINANCIAL", "ACQUISITIONS",
-    "ASSETS", "EQUITIES", "EQUITY", "REIT", "FSB", "CONDOMINIUM", "CONDOMINIUMS", "APARTMENTS",
-    "FARMS", "RANCH", "INDUSTRIES", "INTERNATIONAL", "CORPORATE", "LLLC", "MOSQUE",
-    "SYNAGOGUE", "CONGREGATION", "DIOCESE", "ARCHDIOCESE", "FELLOWSHIP", "CLUB",
-    "COOPERATIVE", "COOP", "HOSPITALITY", "HOTEL", "MOTEL", "PLAZA", "CENTER", "CENTRE",
-    "RESTAURANT", "RESIDENTIAL", "COMMERCIAL", "ESTATES", "TRUSTCO", "NA", "DBA", "SERIES",
+    "LLC",
+    "LLLP",
+    "INC",
+    "INCORPORATED",
+    "CORP",
+    "CORPORATION",
+    "CO",
+    "COMPANY",
+    "LP",
+    "LLP",
+    "LTD",
+    "LIMITED",
+    "PLLC",
+    "PC",
+    "BANK",
+    "BANCORP",
+    "CHURCH",
+    "MINISTRIES",
+    "MINISTRY",
+    "ASSOCIATION",
+    "ASSN",
+    "ASSOC",
+    "ASSOCIATES",
+    "HOA",
+    "POA",
+    "PROPERTIES",
+    "PROPERTY",
+    "HOLDINGS",
+    "HOLDING",
+    "INVESTMENTS",
+    "INVESTMENT",
+    "INVESTORS",
+    "REALTY",
+    "PARTNERS",
+    "PARTNERSHIP",
+    "GROUP",
+    "FUND",
+    "CAPITAL",
+    "VENTURES",
+    "VENTURE",
+    "ENTERPRISES",
+    "ENTERPRISE",
+    "DEVELOPMENT",
+    "DEVELOPERS",
+    "MANAGEMENT",
+    "MGMT",
+    "RENTALS",
+    "RENTAL",
+    "HOMES",
+    "BUILDERS",
+    "CONSTRUCTION",
+    "FOUNDATION",
+    "SOCIETY",
+    "UNIVERSITY",
+    "COLLEGE",
+    "HOSPITAL",
+    "SERVICES",
+    "SOLUTIONS",
+    "LENDING",
+    "MORTGAGE",
+    "FINANCIAL",
+    "ACQUISITIONS",
+    "ASSETS",
+    "EQUITIES",
+    "EQUITY",
+    "REIT",
+    "FSB",
+    "CONDOMINIUM",
+    "CONDOMINIUMS",
+    "APARTMENTS",
+    "FARMS",
+    "RANCH",
+    "INDUSTRIES",
+    "INTERNATIONAL",
+    "CORPORATE",
+    "LLLC",
+    "MOSQUE",
+    "SYNAGOGUE",
+    "CONGREGATION",
+    "DIOCESE",
+    "ARCHDIOCESE",
+    "FELLOWSHIP",
+    "CLUB",
+    "COOPERATIVE",
+    "COOP",
+    "HOSPITALITY",
+    "HOTEL",
+    "MOTEL",
+    "PLAZA",
+    "CENTER",
+    "CENTRE",
+    "RESTAURANT",
+    "RESIDENTIAL",
+    "COMMERCIAL",
+    "ESTATES",
+    "TRUSTCO",
+    "NA",
+    "DBA",
+    "SERIES",
 }
 _ORG_PHRASES = re.compile(
     r"\b(?:CREDIT UNION|REAL ESTATE|L L C|N A|HOME OWNERS|HOMEOWNERS|SAVINGS AND LOAN|"
@@ -104,15 +243,73 @@ _GOV = re.compile(
     r"FIRE DISTRICT|IRRIGATION DISTRICT|SECRETARY OF HOUSING|HUD|LAND BANK|"
     r"GOVERNMENT|AUTHORITY|COUNTY)\b"
 )
-_TRUST_WORDS = {"TRUST", "TR", "TRS", "TRST", "TRUSTEE", "TRUSTEES", "TTEE", "TTEES", "TRSTE",
-                "TRUSTS", "TRU", "TRT"}
-_TRUST_DESCRIPTORS = {"REVOCABLE", "REV", "IRREVOCABLE", "IRREV", "LIVING", "LIV", "FAMILY",
-                      "FAM", "DECLARATION", "AGREEMENT", "AGMT", "DTD", "DATED", "UA", "UAD",
-                      "UTA", "UTD", "U/A", "U/D", "U/T", "OF", "THE", "AND", "SURVIVORS",
-                      "SURVIVOR", "MARITAL", "BYPASS", "RESIDUARY", "CREDIT", "SHELTER", "GST",
-                      "SEPARATE", "PROPERTY", "JOINT", "INTERVIVOS", "TESTAMENTARY", "EXEMPT",
-                      "NON", "QUALIFIED", "PERSONAL", "RESIDENCE", "QPRT", "SPECIAL", "NEEDS",
-                      "CHILDRENS", "GRANTOR", "TRUSTOR", "SUCCESSOR", "CO", "ESTATE", "EST"}
+_TRUST_WORDS = {
+    "TRUST",
+    "TR",
+    "TRS",
+    "TRST",
+    "TRUSTEE",
+    "TRUSTEES",
+    "TTEE",
+    "TTEES",
+    "TRSTE",
+    "TRUSTS",
+    "TRU",
+    "TRT",
+}
+_TRUST_DESCRIPTORS = {
+    "REVOCABLE",
+    "REV",
+    "IRREVOCABLE",
+    "IRREV",
+    "LIVING",
+    "LIV",
+    "FAMILY",
+    "FAM",
+    "DECLARATION",
+    "AGREEMENT",
+    "AGMT",
+    "DTD",
+    "DATED",
+    "UA",
+    "UAD",
+    "UTA",
+    "UTD",
+    "U/A",
+    "U/D",
+    "U/T",
+    "OF",
+    "THE",
+    "AND",
+    "SURVIVORS",
+    "SURVIVOR",
+    "MARITAL",
+    "BYPASS",
+    "RESIDUARY",
+    "CREDIT",
+    "SHELTER",
+    "GST",
+    "SEPARATE",
+    "PROPERTY",
+    "JOINT",
+    "INTERVIVOS",
+    "TESTAMENTARY",
+    "EXEMPT",
+    "NON",
+    "QUALIFIED",
+    "PERSONAL",
+    "RESIDENCE",
+    "QPRT",
+    "SPECIAL",
+    "NEEDS",
+    "CHILDRENS",
+    "GRANTOR",
+    "TRUSTOR",
+    "SUCCESSOR",
+    "CO",
+    "ESTATE",
+    "EST",
+}
 _ESTATE = re.compile(r"\b(?:ESTATE OF|EST OF)\b|\b(?:ESTATE|EST)$")
 _DATE = re.compile(
     r"\b(?:DTD|DATED|U/?A|U/?D|U/?T|UAD|UTD|UTA)?\s*\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}\b|"
@@ -122,7 +319,9 @@ _CARE_OF = re.compile(r"(?:\bC/O\b|\bC / O\b|\bCARE OF\b|\bATTN:?|\bATTENTION:?|
 _ETAL = re.compile(r"\bET\s*AL\b\.?|\bETALS?\b|\bET\s*ALS\b|\bAND OTHERS\b")
 _ETUX = re.compile(r"\bET\s*UX\b|\bETUX\b|\bET\s*VIR\b|\bETVIR\b|\bET\s*CON\b")
 _AND = re.compile(r"\s*&\s*|\s+AND\s+|\s*\+\s*|(?<=[A-Z])\s*/\s*(?=[A-Z])")
-_SHARES = re.compile(r"(?<![/\d])\b\d{1,3}\s*/\s*\d{1,3}\b(?!\s*/\s*\d)(?:\s*(?:INT|INTEREST|INTR)\b)?|\b\d+(?:\.\d+)?\s*(?:%|PCT\b)")
+_SHARES = re.compile(
+    r"(?<![/\d])\b\d{1,3}\s*/\s*\d{1,3}\b(?!\s*/\s*\d)(?:\s*(?:INT|INTEREST|INTR)\b)?|\b\d+(?:\.\d+)?\s*(?:%|PCT\b)"
+)
 _SLASH_NOISE = re.compile(r"\b(?:H\s*/\s*W|W\s*/\s*H|H\s*&\s*W|J\s*/\s*T)\b")
 _VIET_NAME = re.compile(r"^\w+ (?:THI|VAN) \w+(?: \w+)?$")
 _ROMAN = re.compile(r"^(?:I{1,3}|IV|V|VI{1,3}|IX|X)$")
@@ -166,11 +365,40 @@ _ORG_SUFFIX_FORMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"EST", "ESTATE"),
     )
 )
-_LEGAL_FORMS = {"LLC", "INC", "CORP", "CO", "LTD", "LP", "LLP", "LLLP", "PLLC", "PC", "NA", "FSB",
-                "DBA", "THE"}
-_TRUST_BOILERPLATE = {"TRUST", "TRUSTEE", "REVOCABLE", "IRREVOCABLE", "LIVING", "DTD", "DATED",
-                      "UA", "UAD", "UTD", "UTA", "AGREEMENT", "DECLARATION", "OF", "THE",
-                      "ESTATE"}
+_LEGAL_FORMS = {
+    "LLC",
+    "INC",
+    "CORP",
+    "CO",
+    "LTD",
+    "LP",
+    "LLP",
+    "LLLP",
+    "PLLC",
+    "PC",
+    "NA",
+    "FSB",
+    "DBA",
+    "THE",
+}
+_TRUST_BOILERPLATE = {
+    "TRUST",
+    "TRUSTEE",
+    "REVOCABLE",
+    "IRREVOCABLE",
+    "LIVING",
+    "DTD",
+    "DATED",
+    "UA",
+    "UAD",
+    "UTD",
+    "UTA",
+    "AGREEMENT",
+    "DECLARATION",
+    "OF",
+    "THE",
+    "ESTATE",
+}
 
 
 @dataclass(frozen=True)
@@ -257,8 +485,10 @@ class ParsedOwner:
 
 
 def _title_case(text: str) -> str:
-    return " ".join(w[:1] + w[1:].lower() if not w.startswith("MC") else "Mc" + w[2:3] + w[3:].lower()
-                    for w in text.split())
+    return " ".join(
+        w[:1] + w[1:].lower() if not w.startswith("MC") else "Mc" + w[2:3] + w[3:].lower()
+        for w in text.split()
+    )
 
 
 def transliterate(text: str) -> str:
@@ -398,8 +628,7 @@ def _looks_first_last(tokens: list[str], mixed_case: bool) -> bool:
         return True
     # both could be given names ("JOHN LEWIS", "JOHNNY KIM"): a frequent surname at the end
     # and not at the start tips it to First Last; otherwise the assessor order wins.
-    return (first_given and tokens[-1] in COMMON_SURNAMES
-            and tokens[0] not in COMMON_SURNAMES)
+    return first_given and tokens[-1] in COMMON_SURNAMES and tokens[0] not in COMMON_SURNAMES
 
 
 def parse_person(text: str, *, mixed_case: bool = False) -> PersonName | None:
@@ -519,14 +748,27 @@ def _split_persons(text: str, mixed_case: bool) -> tuple[PersonName, ...]:
         if person is None:
             continue
         if bare[i] or person.last is None:
-            donor = next((parsed[j] for j in range(i - 1, -1, -1) if parsed[j] and not bare[j]
-                          and parsed[j].last), None)  # type: ignore[union-attr]
+            donor = next(
+                (
+                    parsed[j]
+                    for j in range(i - 1, -1, -1)
+                    if parsed[j] and not bare[j] and parsed[j].last
+                ),
+                None,
+            )  # type: ignore[union-attr]
             if donor is None:
-                donor = next((parsed[j] for j in range(i + 1, len(parsed)) if parsed[j]
-                              and not bare[j] and parsed[j].last), None)  # type: ignore[union-attr]
+                donor = next(
+                    (
+                        parsed[j]
+                        for j in range(i + 1, len(parsed))
+                        if parsed[j] and not bare[j] and parsed[j].last
+                    ),
+                    None,
+                )  # type: ignore[union-attr]
             if donor is not None and donor.last:
-                person = PersonName(person.first, person.middle, donor.last, person.suffix,
-                                    person.title)
+                person = PersonName(
+                    person.first, person.middle, donor.last, person.suffix, person.title
+                )
         result.append(person)
     return tuple(result)
 
@@ -560,8 +802,9 @@ def _parse_segment(segment: str, role: PartyRole, mixed_case: bool) -> list[Part
     parts = [p for p in _AND.split(segment) if p and p.strip(" ,")]
     for i, person in enumerate(persons):
         raw = parts[i].strip() if i < len(parts) and len(parts) == len(persons) else segment
-        parties.append(Party(raw=raw, kind="person", role=role, person=person,
-                             named_persons=(person,)))
+        parties.append(
+            Party(raw=raw, kind="person", role=role, person=person, named_persons=(person,))
+        )
     return parties
 
 
@@ -634,8 +877,14 @@ def soundex(name: str | None) -> str | None:
     letters = [c for c in name.upper() if "A" <= c <= "Z"]
     if not letters:
         return name[:4] if name else None
-    codes = {**dict.fromkeys("BFPV", "1"), **dict.fromkeys("CGJKQSXZ", "2"),
-             **dict.fromkeys("DT", "3"), "L": "4", **dict.fromkeys("MN", "5"), "R": "6"}
+    codes = {
+        **dict.fromkeys("BFPV", "1"),
+        **dict.fromkeys("CGJKQSXZ", "2"),
+        **dict.fromkeys("DT", "3"),
+        "L": "4",
+        **dict.fromkeys("MN", "5"),
+        "R": "6",
+    }
     first = letters[0]
     out = [first]
     prev = codes.get(first, "")

@@ -95,14 +95,14 @@ _NICKNAME_GROUPS: dict[str, str] = {
     "ANN": "ANNE ANNIE",
     "CAROLINE": "CARRIE",
     "CHRISTINE": "CHRISTY KRISTINE KRISTY",
-        "EDWINA": "WINNIE",
+    "EDWINA": "WINNIE",
     "FRANCES": "FRAN FRANNIE",
     "JOSEPHINE": "JOSIE JO",
     "KIMBERLY": "KIM KIMBERLEY",
-        "MATHILDA": "TILLY MATILDA",
+    "MATHILDA": "TILLY MATILDA",
     "PAMELA": "PAM",
     "PENELOPE": "PENNY",
-        "SAMANTHA": "SAMMIE",
+    "SAMANTHA": "SAMMIE",
     "STEPHANIE": "STEPH",
     "SUSANNA": "SUSANNAH",
     "THEODORE": "TED TEDDY THEO",
@@ -110,7 +110,7 @@ _NICKNAME_GROUPS: dict[str, str] = {
     "ALFRED": "ALF ALFIE",
     "ARTHUR": "ART ARTIE",
     "CLIFFORD": "CLIFF",
-        "DOMINIC": "DOM DOMINICK",
+    "DOMINIC": "DOM DOMINICK",
     "EZEKIEL": "ZEKE",
     "FRANKLIN": "FRANKIE",
     "HERBERT": "HERB",
@@ -186,8 +186,8 @@ WAYNE WENDY WESLEY WILLARD WILLIAM WILLIE WILMA YOLANDA YVONNE ZACHARY
 MEI WEI XIAO JUN HONG YAN MIN THANH MINH DUC HUNG LAN ANH TUAN LINH HOA
 """
 
-GIVEN_NAMES: frozenset[str] = frozenset(_GIVEN.split()) | frozenset(NICKNAMES) | frozenset(
-    _NICKNAME_GROUPS
+GIVEN_NAMES: frozenset[str] = (
+    frozenset(_GIVEN.split()) | frozenset(NICKNAMES) | frozenset(_NICKNAME_GROUPS)
 )
 """Given names common in US owner rolls (upper case), including the nicknames above."""
 

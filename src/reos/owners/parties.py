@@ -41,18 +41,43 @@ OWNER_RECORD_COLUMNS = (
     "mailing_zip",
     "mailing_country",
 )
-PROPERTY_COLUMNS = ("property_address", "property_city", "property_state", "property_zip",
-                    "property_id")
+PROPERTY_COLUMNS = (
+    "property_address",
+    "property_city",
+    "property_state",
+    "property_zip",
+    "property_id",
+)
 
 KIND_GROUP = {"person": "P", "organisation": "O", "government": "O", "trust": "T"}
 """Parties are only ever compared within a group: people with people, companies and public
 bodies with each other, trusts/estates with trusts/estates."""
 
 PARTY_COLUMNS = (
-    "unique_id", "record_id", "party_index", "kind", "kind_group", "display_name",
-    "first_name", "first_initial", "middle_initial", "last_name", "last_key", "suffix",
-    "org_std", "org_core", "org_numbers", "org_block", "addr_key", "addr_line", "addr_block",
-    "street_number", "street_name", "zip5", "zip3", "name_token",
+    "unique_id",
+    "record_id",
+    "party_index",
+    "kind",
+    "kind_group",
+    "display_name",
+    "first_name",
+    "first_initial",
+    "middle_initial",
+    "last_name",
+    "last_key",
+    "suffix",
+    "org_std",
+    "org_core",
+    "org_numbers",
+    "org_block",
+    "addr_key",
+    "addr_line",
+    "addr_block",
+    "street_number",
+    "street_name",
+    "zip5",
+    "zip3",
+    "name_token",
 )
 
 
@@ -93,17 +118,26 @@ def prepare_records(records: pd.DataFrame) -> pd.DataFrame:
 
 
 @lru_cache(maxsize=500_000)
-def _mailing(line1: str | None, line2: str | None, city: str | None, state: str | None,
-             zip_code: str | None, country: str | None) -> NormalizedAddress:
+def _mailing(
+    line1: str | None,
+    line2: str | None,
+    city: str | None,
+    state: str | None,
+    zip_code: str | None,
+    country: str | None,
+) -> NormalizedAddress:
     return normalize_address(line1, line2, city, state, zip_code, country)
 
 
 def mailing_address_of(row: dict[Hashable, Any]) -> NormalizedAddress:
     """Normalised mailing address of a record row (cached: shared addresses are common)."""
     return _mailing(
-        _text(row.get("mailing_address")), _text(row.get("mailing_address_2")),
-        _text(row.get("mailing_city")), _text(row.get("mailing_state")),
-        _text(row.get("mailing_zip")), _text(row.get("mailing_country")),
+        _text(row.get("mailing_address")),
+        _text(row.get("mailing_address_2")),
+        _text(row.get("mailing_city")),
+        _text(row.get("mailing_state")),
+        _text(row.get("mailing_zip")),
+        _text(row.get("mailing_country")),
     )
 
 
@@ -136,8 +170,9 @@ def build_party_frame(records: pd.DataFrame, *, max_block_size: int = 400) -> pd
     for row in records.to_dict("records"):
         parsed = parsed_owner_of(row)
         address = mailing_address_of(row)
-        zip5 = address.zip if address.zip and address.zip.isdigit() and len(address.zip) == 5 \
-            else None
+        zip5 = (
+            address.zip if address.zip and address.zip.isdigit() and len(address.zip) == 5 else None
+        )
         base = {
             "record_id": row["record_id"],
             "addr_key": address.key,
@@ -158,26 +193,29 @@ def build_party_frame(records: pd.DataFrame, *, max_block_size: int = 400) -> pd
             last_key = soundex(last)
             org_tokens = (party.org_core or "").split()
             org_block = " ".join(org_tokens[:2]) if org_tokens else None
-            rows.append({
-                **base,
-                "unique_id": uid,
-                "party_index": index,
-                "kind": party.kind,
-                "kind_group": group,
-                "display_name": party.display_name,
-                "first_name": first,
-                "first_initial": first[0] if first else None,
-                "middle_initial": person.middle_initial if person else None,
-                "last_name": last,
-                "last_key": last_key,
-                "suffix": person.suffix if person else None,
-                "org_std": party.org_std,
-                "org_core": party.org_core,
-                "org_numbers": org_number_tokens(party.org_std) if party.org_std else None,
-                "org_block": org_block,
-                "name_token": last_key if group == "P" else (org_tokens[0] if org_tokens
-                                                             else last_key),
-            })
+            rows.append(
+                {
+                    **base,
+                    "unique_id": uid,
+                    "party_index": index,
+                    "kind": party.kind,
+                    "kind_group": group,
+                    "display_name": party.display_name,
+                    "first_name": first,
+                    "first_initial": first[0] if first else None,
+                    "middle_initial": person.middle_initial if person else None,
+                    "last_name": last,
+                    "last_key": last_key,
+                    "suffix": person.suffix if person else None,
+                    "org_std": party.org_std,
+                    "org_core": party.org_core,
+                    "org_numbers": org_number_tokens(party.org_std) if party.org_std else None,
+                    "org_block": org_block,
+                    "name_token": last_key
+                    if group == "P"
+                    else (org_tokens[0] if org_tokens else last_key),
+                }
+            )
             uid += 1
     frame = pd.DataFrame(rows, columns=[c for c in PARTY_COLUMNS if c != "addr_block"])
     frame["addr_block"] = frame["addr_key"]
@@ -186,7 +224,7 @@ def build_party_frame(records: pd.DataFrame, *, max_block_size: int = 400) -> pd
         frame["org_block"] = _cap_blocks(frame, "org_block", max_block_size)
     frame = frame.astype({"unique_id": "int64", "party_index": "int64"})
     object_columns = [c for c in frame.columns if c not in {"unique_id", "party_index"}]
-    frame[object_columns] = frame[object_columns].astype(object).where(
-        frame[object_columns].notna(), None
+    frame[object_columns] = (
+        frame[object_columns].astype(object).where(frame[object_columns].notna(), None)
     )
     return frame[list(PARTY_COLUMNS)]

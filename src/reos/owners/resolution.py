@@ -61,10 +61,9 @@ def cannot_link(record_a: str, record_b: str) -> Override:
 
 
 def split_from_entity(entity: OwnerEntity, record_id: str) -> list[Override]:
-    """"Split ENTITY RECORD": the record is not this owner; cannot-link it to every other
+    """ "Split ENTITY RECORD": the record is not this owner; cannot-link it to every other
     member so no later run puts it back."""
-    return [cannot_link(record_id, m.record_id) for m in entity.members
-            if m.record_id != record_id]
+    return [cannot_link(record_id, m.record_id) for m in entity.members if m.record_id != record_id]
 
 
 @dataclass(frozen=True)
@@ -138,9 +137,13 @@ class ResolutionResult:
     def to_frame(self) -> pd.DataFrame:
         """record_id, entity_id, match_probability: one row per record."""
         rows = [
-            {"record_id": m.record_id, "entity_id": e.entity_id,
-             "match_probability": m.match_probability}
-            for e in self.entities for m in e.members
+            {
+                "record_id": m.record_id,
+                "entity_id": e.entity_id,
+                "match_probability": m.match_probability,
+            }
+            for e in self.entities
+            for m in e.members
         ]
         return pd.DataFrame(rows, columns=["record_id", "entity_id", "match_probability"])
 
@@ -208,9 +211,14 @@ def _deterministic_edges(parties: pd.DataFrame) -> pd.DataFrame:
             sub = sub[sub["first_name"].isna()]
         if sub.empty:
             continue
-        first = sub.groupby(columns, sort=False)["unique_id"].transform("min")
-        edge = pd.DataFrame({"unique_id_l": first.to_numpy(), "unique_id_r": sub["unique_id"]})
-        pairs.append(edge[edge["unique_id_l"] != edge["unique_id_r"]])
+        # each party to its group's first and to its predecessor (a star alone would leave
+        # the rest unconnected once a person splits the first one off)
+        sub = sub.sort_values("unique_id", kind="stable")
+        grouped = sub.groupby(columns, sort=False)["unique_id"]
+        for anchor in (grouped.transform("min"), grouped.shift(1)):
+            edge = pd.DataFrame({"unique_id_l": anchor.to_numpy(), "unique_id_r": sub["unique_id"]})
+            edge = edge.dropna().astype("int64")
+            pairs.append(edge[edge["unique_id_l"] != edge["unique_id_r"]])
     if not pairs:
         return pd.DataFrame(columns=["unique_id_l", "unique_id_r", "match_probability"])
     edges = pd.concat(pairs, ignore_index=True).drop_duplicates()
@@ -218,8 +226,9 @@ def _deterministic_edges(parties: pd.DataFrame) -> pd.DataFrame:
     return edges
 
 
-def _score(parties: pd.DataFrame, config: ResolutionConfig, model: dict[str, Any] | None
-           ) -> tuple[pd.DataFrame, dict[str, int], int, str, str | None, dict[str, Any] | None]:
+def _score(
+    parties: pd.DataFrame, config: ResolutionConfig, model: dict[str, Any] | None
+) -> tuple[pd.DataFrame, dict[str, int], int, str, str | None, dict[str, Any] | None]:
     """Scored party pairs, one Splink model per kind group (people, organisations, trusts);
     a group too small or too uniform to train falls back to deterministic rules."""
     frames: list[pd.DataFrame] = []
@@ -235,8 +244,10 @@ def _score(parties: pd.DataFrame, config: ResolutionConfig, model: dict[str, Any
         group_model = (model or {}).get(group)
         if len(sub) < config.min_parties_for_model and group_model is None:
             edges = _deterministic_edges(sub)
-            notes.append(f"{label}: only {len(sub)} parties, too few to train a match model; "
-                         "deterministic rules used")
+            notes.append(
+                f"{label}: only {len(sub)} parties, too few to train a match model; "
+                "deterministic rules used"
+            )
             methods.add("deterministic")
         else:
             try:
@@ -251,21 +262,33 @@ def _score(parties: pd.DataFrame, config: ResolutionConfig, model: dict[str, Any
             except Exception as exc:  # noqa: BLE001 - Splink raises many types on degenerate data
                 edges = _deterministic_edges(sub)
                 first_line = (str(exc).splitlines() or [""])[0][:160]
-                notes.append(f"{label}: match model could not be trained "
-                             f"({type(exc).__name__}: {first_line}); deterministic rules used")
+                notes.append(
+                    f"{label}: match model could not be trained "
+                    f"({type(exc).__name__}: {first_line}); deterministic rules used"
+                )
                 methods.add("deterministic")
         frames.append(edges)
     if not frames:
         empty = pd.DataFrame(columns=["unique_id_l", "unique_id_r", "match_probability"])
         return empty, {}, 0, "none", "fewer than two parties to compare", None
-    method = "splink" if methods == {"splink"} else (
-        "deterministic" if methods == {"deterministic"} else "splink")
+    method = (
+        "splink"
+        if methods == {"splink"}
+        else ("deterministic" if methods == {"deterministic"} else "splink")
+    )
     edges_all = pd.concat(frames, ignore_index=True)
     if "deterministic" in methods:
-        total += int((edges_all["match_probability"] == 1.0).sum()) if "splink" not in methods \
-            else 0
-    return (edges_all, dict(sorted(histogram.items())), total, method,
-            "; ".join(notes) or None, trained or None)
+        total += (
+            int((edges_all["match_probability"] == 1.0).sum()) if "splink" not in methods else 0
+        )
+    return (
+        edges_all,
+        dict(sorted(histogram.items())),
+        total,
+        method,
+        "; ".join(notes) or None,
+        trained or None,
+    )
 
 
 def _record_displays(records: pd.DataFrame) -> tuple[dict[str, str], dict[str, EntityKind]]:
@@ -283,8 +306,12 @@ def _record_displays(records: pd.DataFrame) -> tuple[dict[str, str], dict[str, E
     return display, kinds
 
 
-def _entity_from(members: Sequence[str], probability: dict[str, float],
-                 display: dict[str, str], kinds: dict[str, EntityKind]) -> OwnerEntity:
+def _entity_from(
+    members: Sequence[str],
+    probability: dict[str, float],
+    display: dict[str, str],
+    kinds: dict[str, EntityKind],
+) -> OwnerEntity:
     ordered = sorted(members)
     kind_counts = Counter(kinds[r] for r in ordered)
     known = [(c, k) for k, c in kind_counts.items() if k != "unknown"]
@@ -296,9 +323,7 @@ def _entity_from(members: Sequence[str], probability: dict[str, float],
         entity_id=ENTITY_PREFIX + ordered[0],
         display_name=best,
         kind=kind,
-        members=tuple(
-            EntityMember(r, None if single else probability.get(r)) for r in ordered
-        ),
+        members=tuple(EntityMember(r, None if single else probability.get(r)) for r in ordered),
     )
 
 
@@ -362,16 +387,18 @@ def resolve_owners(
     edges, histogram, total, method, note, trained = _score(parties, config, model)
     uid_to_record = dict(zip(parties["unique_id"], parties["record_id"], strict=True))
     kept = edges[edges["match_probability"] >= config.threshold]
-    record_edges = pd.DataFrame({
-        "record_l": kept["unique_id_l"].map(uid_to_record),
-        "record_r": kept["unique_id_r"].map(uid_to_record),
-        "match_probability": kept["match_probability"].astype(float),
-    })
-    groups, probability, applied, rejected, accepted = _cluster(record_ids, record_edges,
-                                                                overrides)
+    record_edges = pd.DataFrame(
+        {
+            "record_l": kept["unique_id_l"].map(uid_to_record),
+            "record_r": kept["unique_id_r"].map(uid_to_record),
+            "match_probability": kept["match_probability"].astype(float),
+        }
+    )
+    groups, probability, applied, rejected, accepted = _cluster(record_ids, record_edges, overrides)
     display, kinds = _record_displays(frame)
-    entities = sorted((_entity_from(g, probability, display, kinds) for g in groups),
-                      key=lambda e: e.entity_id)
+    entities = sorted(
+        (_entity_from(g, probability, display, kinds) for g in groups), key=lambda e: e.entity_id
+    )
     assignments = {m.record_id: e.entity_id for e in entities for m in e.members}
     if not record_ids:
         note = "no owner records"
@@ -460,8 +487,9 @@ def link_new(
             forbidden[o.record_a].add(o.record_b)
             forbidden[o.record_b].add(o.record_a)
     forced = {(o.record_a, o.record_b) for o in overrides if o.kind == "merge"}
-    entity_members: dict[str, set[str]] = {e.entity_id: set(e.record_ids)
-                                           for e in existing.entities}
+    entity_members: dict[str, set[str]] = {
+        e.entity_id: set(e.record_ids) for e in existing.entities
+    }
     best: dict[str, tuple[float, str]] = {}
     candidates: dict[str, set[str]] = defaultdict(set)
     within: list[tuple[str, str, float]] = []
@@ -517,8 +545,9 @@ def link_new(
     return LinkNewResult(assignments, probability, new_entities, bridges, method, note)
 
 
-def _incremental_edges(parties: pd.DataFrame, is_new: pd.Series, model: dict[str, Any],
-                       config: ResolutionConfig) -> pd.DataFrame:
+def _incremental_edges(
+    parties: pd.DataFrame, is_new: pd.Series, model: dict[str, Any], config: ResolutionConfig
+) -> pd.DataFrame:
     """New-vs-existing and new-vs-new party pairs scored with the saved per-group models;
     groups without a saved model use the deterministic rules."""
     frames = []
@@ -536,15 +565,19 @@ def _incremental_edges(parties: pd.DataFrame, is_new: pd.Series, model: dict[str
         old_sdf = db_api.register(old_parties, table_name="owner_parties_existing")
         new_sdf = db_api.register(new_parties, table_name="owner_parties_new")
         for predictions in (
-            linker.inference.predict_between(old_sdf, new_sdf, warning_mode="never",
-                                             threshold_match_probability=config.threshold),
-            linker.inference.predict_within(new_sdf, warning_mode="never",
-                                            threshold_match_probability=config.threshold),
+            linker.inference.predict_between(
+                old_sdf, new_sdf, warning_mode="never", threshold_match_probability=config.threshold
+            ),
+            linker.inference.predict_within(
+                new_sdf, warning_mode="never", threshold_match_probability=config.threshold
+            ),
         ):
-            frames.append(db_api.duckdb_con.execute(
-                f"SELECT unique_id_l, unique_id_r, match_probability "  # noqa: S608
-                f"FROM {predictions.physical_name}"
-            ).df())
+            frames.append(
+                db_api.duckdb_con.execute(
+                    f"SELECT unique_id_l, unique_id_r, match_probability "  # noqa: S608
+                    f"FROM {predictions.physical_name}"
+                ).df()
+            )
     if not frames:
         return pd.DataFrame(columns=["unique_id_l", "unique_id_r", "match_probability"])
     return pd.concat(frames, ignore_index=True)

@@ -26,9 +26,28 @@ import pandas as pd
 
 from reos.owners.nicknames import NICKNAMES
 
-_COMMON_LAST = ["SMITH", "JOHNSON", "GARCIA", "WILLIAMS", "BROWN", "JONES", "MILLER", "DAVIS",
-                "RODRIGUEZ", "MARTINEZ", "HERNANDEZ", "LOPEZ", "GONZALEZ", "WILSON", "ANDERSON",
-                "NGUYEN", "LEE", "PATEL", "KIM", "TAYLOR"]
+_COMMON_LAST = [
+    "SMITH",
+    "JOHNSON",
+    "GARCIA",
+    "WILLIAMS",
+    "BROWN",
+    "JONES",
+    "MILLER",
+    "DAVIS",
+    "RODRIGUEZ",
+    "MARTINEZ",
+    "HERNANDEZ",
+    "LOPEZ",
+    "GONZALEZ",
+    "WILSON",
+    "ANDERSON",
+    "NGUYEN",
+    "LEE",
+    "PATEL",
+    "KIM",
+    "TAYLOR",
+]
 _OTHER_LAST = """THOMAS MOORE JACKSON MARTIN THOMPSON WHITE HARRIS CLARK LEWIS ROBINSON WALKER
 YOUNG ALLEN KING WRIGHT SCOTT TORRES HILL FLORES GREEN ADAMS NELSON BAKER HALL RIVERA CAMPBELL
 MITCHELL CARTER ROBERTS GOMEZ PHILLIPS EVANS TURNER DIAZ PARKER CRUZ EDWARDS COLLINS REYES
@@ -59,25 +78,64 @@ GOLDEN SILVER EAGLE FALCON BLUE RED GREEN STONE IRON BRIGHT NORTH SOUTH EAST WES
 LEGACY HERITAGE KEYSTONE CORNER PIONEER LIBERTY FRONTIER CRESCENT MERIDIAN BEACON""".split()
 _LLC_B = """RIDGE HOLLOW CREEK VIEW POINT PARK GROVE HILL VALLEY BROOK FIELD GATE WOOD
 CROSSING HEIGHTS SPRINGS LANDING""".split()
-_LLC_C = ["HOLDINGS", "PROPERTIES", "RENTALS", "INVESTMENTS", "CAPITAL", "REALTY", "HOMES",
-          "VENTURES", "PARTNERS", "GROUP", "ASSETS", "EQUITY"]
+_LLC_C = [
+    "HOLDINGS",
+    "PROPERTIES",
+    "RENTALS",
+    "INVESTMENTS",
+    "CAPITAL",
+    "REALTY",
+    "HOMES",
+    "VENTURES",
+    "PARTNERS",
+    "GROUP",
+    "ASSETS",
+    "EQUITY",
+]
 _STREETS = """MAIN OAK PINE MAPLE CEDAR ELM WASHINGTON LAKE HILL PARK WALNUT SUNSET RIVER
 JEFFERSON LINCOLN MADISON FRANKLIN CHESTNUT SPRUCE WILLOW HICKORY JACKSON MEADOW FOREST
 HIGHLAND CHURCH MILL SPRING VALLEY RIDGE CREEK ASH BIRCH DOGWOOD MAGNOLIA PECAN COTTONWOOD
 BLUEBONNET LAMAR BURNET GUADALUPE CONGRESS BARTON MOPAC RIVERSIDE OLTORF SLAUGHTER""".split()
-_TYPES = [("ST", "STREET"), ("AVE", "AVENUE"), ("DR", "DRIVE"), ("RD", "ROAD"), ("LN", "LANE"),
-          ("BLVD", "BOULEVARD"), ("CT", "COURT"), ("PL", "PLACE"), ("WAY", "WAY"),
-          ("CIR", "CIRCLE"), ("TRL", "TRAIL"), ("PKWY", "PARKWAY")]
+_TYPES = [
+    ("ST", "STREET"),
+    ("AVE", "AVENUE"),
+    ("DR", "DRIVE"),
+    ("RD", "ROAD"),
+    ("LN", "LANE"),
+    ("BLVD", "BOULEVARD"),
+    ("CT", "COURT"),
+    ("PL", "PLACE"),
+    ("WAY", "WAY"),
+    ("CIR", "CIRCLE"),
+    ("TRL", "TRAIL"),
+    ("PKWY", "PARKWAY"),
+]
 _DIRS = [("N", "NORTH"), ("S", "SOUTH"), ("E", "EAST"), ("W", "WEST")]
-_LOCAL = [("AUSTIN", "787", 60), ("ROUND ROCK", "786", 6), ("PFLUGERVILLE", "786", 4),
-          ("CEDAR PARK", "786", 4)]
-_AWAY = [("DALLAS", "TX", "752"), ("HOUSTON", "TX", "770"), ("SAN ANTONIO", "TX", "782"),
-         ("DENVER", "CO", "802"), ("PHOENIX", "AZ", "850"), ("LOS ANGELES", "CA", "900"),
-         ("SAN JOSE", "CA", "951"), ("CHICAGO", "IL", "606"), ("NEW YORK", "NY", "100"),
-         ("MIAMI", "FL", "331"), ("SEATTLE", "WA", "981"), ("ATLANTA", "GA", "303")]
-_FOREIGN = [("123 QUEEN ST W", "TORONTO ON M5H 2M9", "CANADA"),
-            ("45 HIGH STREET", "LONDON SW1A 1AA", "UNITED KINGDOM"),
-            ("AV REFORMA 222", "CIUDAD DE MEXICO 06600", "MEXICO")]
+_LOCAL = [
+    ("AUSTIN", "787", 60),
+    ("ROUND ROCK", "786", 6),
+    ("PFLUGERVILLE", "786", 4),
+    ("CEDAR PARK", "786", 4),
+]
+_AWAY = [
+    ("DALLAS", "TX", "752"),
+    ("HOUSTON", "TX", "770"),
+    ("SAN ANTONIO", "TX", "782"),
+    ("DENVER", "CO", "802"),
+    ("PHOENIX", "AZ", "850"),
+    ("LOS ANGELES", "CA", "900"),
+    ("SAN JOSE", "CA", "951"),
+    ("CHICAGO", "IL", "606"),
+    ("NEW YORK", "NY", "100"),
+    ("MIAMI", "FL", "331"),
+    ("SEATTLE", "WA", "981"),
+    ("ATLANTA", "GA", "303"),
+]
+_FOREIGN = [
+    ("123 QUEEN ST W", "TORONTO ON M5H 2M9", "CANADA"),
+    ("45 HIGH STREET", "LONDON SW1A 1AA", "UNITED KINGDOM"),
+    ("AV REFORMA 222", "CIUDAD DE MEXICO 06600", "MEXICO"),
+]
 
 
 @dataclass
@@ -109,8 +167,28 @@ def _pick_last(rng: random.Random) -> str:
     if r < 0.8:
         return rng.choice(_OTHER_LAST)
     # long tail: invented but pronounceable surnames
-    syll = ["BAR", "KEL", "MOR", "TAN", "VIL", "DOR", "SAN", "LIN", "GRA", "HAL", "WIN", "ROS",
-            "BEL", "CAR", "FEN", "MAR", "TOR", "LAN", "DEN", "KIR"]
+    syll = [
+        "BAR",
+        "KEL",
+        "MOR",
+        "TAN",
+        "VIL",
+        "DOR",
+        "SAN",
+        "LIN",
+        "GRA",
+        "HAL",
+        "WIN",
+        "ROS",
+        "BEL",
+        "CAR",
+        "FEN",
+        "MAR",
+        "TOR",
+        "LAN",
+        "DEN",
+        "KIR",
+    ]
     end = ["SON", "TON", "LEY", "MAN", "ER", "ERS", "EZ", "INI", "OV", "SKI", "BERG", "FORD"]
     return rng.choice(syll) + rng.choice(syll).lower().upper() + rng.choice(end)
 
@@ -125,7 +203,9 @@ def _pick_first(rng: random.Random, female: bool) -> str:
 def _person(rng: random.Random, female: bool, last: str | None = None) -> _Person:
     middle = None
     if rng.random() < 0.75:
-        middle = _pick_first(rng, female) if rng.random() < 0.6 else rng.choice(string.ascii_uppercase)
+        middle = (
+            _pick_first(rng, female) if rng.random() < 0.6 else rng.choice(string.ascii_uppercase)
+        )
     suffix = "JR" if (not female and rng.random() < 0.03) else None
     return _Person(_pick_first(rng, female), middle, last or _pick_last(rng), suffix)
 
@@ -182,8 +262,9 @@ def _fmt_person(rng: random.Random, p: _Person, style: str) -> str:
 
 
 def _person_style(rng: random.Random) -> str:
-    return rng.choices(["assessor", "comma", "first_last", "mixed", "initials"],
-                       [0.6, 0.1, 0.1, 0.15, 0.05])[0]
+    return rng.choices(
+        ["assessor", "comma", "first_last", "mixed", "initials"], [0.6, 0.1, 0.1, 0.15, 0.05]
+    )[0]
 
 
 def _couple_names(rng: random.Random, a: _Person, b: _Person) -> tuple[str, str | None]:
@@ -206,18 +287,27 @@ def _couple_names(rng: random.Random, a: _Person, b: _Person) -> tuple[str, str 
 def _trust_names(rng: random.Random, owner: _Person, family: bool) -> str:
     p = _variant_person(rng, owner)
     if family:
-        return rng.choice([
-            f"{owner.last} FAMILY TRUST", f"THE {owner.last} FAMILY TRUST",
-            f"{owner.last} FAMILY TR", f"{owner.last} FAMILY TRUST DTD 05/12/2004",
-            f"{owner.last} FAM TRUST", f"{owner.last.title()} Family Trust",
-        ])
+        return rng.choice(
+            [
+                f"{owner.last} FAMILY TRUST",
+                f"THE {owner.last} FAMILY TRUST",
+                f"{owner.last} FAMILY TR",
+                f"{owner.last} FAMILY TRUST DTD 05/12/2004",
+                f"{owner.last} FAM TRUST",
+                f"{owner.last.title()} Family Trust",
+            ]
+        )
     mid = f" {owner.middle[0]}" if owner.middle else ""
-    return rng.choice([
-        f"{owner.first}{mid} {owner.last} REVOCABLE TRUST", f"{owner.last} {owner.first}{mid} TR",
-        f"{owner.last} {owner.first}{mid} TRUSTEE", f"{p.first} {p.last} REV LIV TRUST",
-        f"{owner.last} {owner.first}{mid} TRS",
-        f"{owner.first}{mid} {owner.last} LIVING TRUST",
-    ])
+    return rng.choice(
+        [
+            f"{owner.first}{mid} {owner.last} REVOCABLE TRUST",
+            f"{owner.last} {owner.first}{mid} TR",
+            f"{owner.last} {owner.first}{mid} TRUSTEE",
+            f"{p.first} {p.last} REV LIV TRUST",
+            f"{owner.last} {owner.first}{mid} TRS",
+            f"{owner.first}{mid} {owner.last} LIVING TRUST",
+        ]
+    )
 
 
 def _llc_base(rng: random.Random, stem: str | None = None) -> str:
@@ -238,8 +328,11 @@ def _llc_variant(rng: random.Random, base: str, suffix: str) -> str:
     elif r < 0.5:
         out = f"{name}, {'L.L.C.' if suffix == 'LLC' else suffix + '.'}"
     elif r < 0.62:
-        long_form = {"LLC": "LIMITED LIABILITY COMPANY", "INC": "INCORPORATED",
-                     "LP": "LIMITED PARTNERSHIP"}
+        long_form = {
+            "LLC": "LIMITED LIABILITY COMPANY",
+            "INC": "INCORPORATED",
+            "LP": "LIMITED PARTNERSHIP",
+        }
         out = f"{name} {long_form[suffix]}"
     elif r < 0.74:
         out = f"THE {name} {suffix}"
@@ -258,14 +351,23 @@ def _new_address(rng: random.Random, local: bool, po_box: bool = False) -> _Addr
         city, state, z3 = rng.choice(_AWAY)
     zip5 = z3 + f"{rng.randrange(1, 60):02d}"
     if po_box:
-        return _Address("", None, "", ("", ""), None, city, state, zip5,
-                        po_box=str(rng.randrange(1, 9999)))
+        return _Address(
+            "", None, "", ("", ""), None, city, state, zip5, po_box=str(rng.randrange(1, 9999))
+        )
     unit = None
     if rng.random() < 0.12:
         unit = str(rng.choice([rng.randrange(1, 400), rng.choice("ABCD")]))
     direction = rng.choice(_DIRS) if rng.random() < 0.2 else None
-    return _Address(str(rng.randrange(100, 19999)), direction, rng.choice(_STREETS),
-                    rng.choice(_TYPES), unit, city, state, zip5)
+    return _Address(
+        str(rng.randrange(100, 19999)),
+        direction,
+        rng.choice(_STREETS),
+        rng.choice(_TYPES),
+        unit,
+        city,
+        state,
+        zip5,
+    )
 
 
 def _fmt_address(rng: random.Random, a: _Address) -> dict[str, Any]:
@@ -276,8 +378,14 @@ def _fmt_address(rng: random.Random, a: _Address) -> dict[str, Any]:
         zip_text = ""
     if a.foreign:
         line, city_line, country = a.foreign
-        return {"mailing_address": line, "mailing_address_2": None, "mailing_city": city_line,
-                "mailing_state": None, "mailing_zip": None, "mailing_country": country}
+        return {
+            "mailing_address": line,
+            "mailing_address_2": None,
+            "mailing_city": city_line,
+            "mailing_state": None,
+            "mailing_zip": None,
+            "mailing_country": country,
+        }
     if a.po_box:
         line = rng.choice([f"PO BOX {a.po_box}", f"P.O. Box {a.po_box}", f"P O BOX {a.po_box}"])
     else:
@@ -299,8 +407,14 @@ def _fmt_address(rng: random.Random, a: _Address) -> dict[str, Any]:
     city = a.city
     if rng.random() < 0.3:
         line, city = line.title(), city.title()
-    return {"mailing_address": line, "mailing_address_2": None, "mailing_city": city,
-            "mailing_state": a.state, "mailing_zip": zip_text, "mailing_country": None}
+    return {
+        "mailing_address": line,
+        "mailing_address_2": None,
+        "mailing_city": city,
+        "mailing_state": a.state,
+        "mailing_zip": zip_text,
+        "mailing_country": None,
+    }
 
 
 def generate_owner_records(n_records: int = 1000, *, seed: int = 7) -> pd.DataFrame:
@@ -315,10 +429,14 @@ def generate_owner_records(n_records: int = 1000, *, seed: int = 7) -> pd.DataFr
     unit_no = 0
     start = date(2024, 6, 30)
 
-    def add(entity: str, group: str, name: str, name2: str | None, mail: _Address,
-            occupied: bool) -> None:
-        prop = mail if (occupied and not mail.po_box and not mail.foreign and mail.state == "TX"
-                        ) else _new_address(rng, True)
+    def add(
+        entity: str, group: str, name: str, name2: str | None, mail: _Address, occupied: bool
+    ) -> None:
+        prop = (
+            mail
+            if (occupied and not mail.po_box and not mail.foreign and mail.state == "TX")
+            else _new_address(rng, True)
+        )
         rec = {
             "record_id": f"R{len(rows) + 1:07d}",
             "owner_name": name,
@@ -340,8 +458,9 @@ def generate_owner_records(n_records: int = 1000, *, seed: int = 7) -> pd.DataFr
     while len(rows) < n_records:
         unit_no += 1
         entity = f"T{unit_no:06d}"
-        kind = rng.choices(["person", "couple", "trust", "landlord", "other"],
-                           [0.50, 0.24, 0.08, 0.15, 0.03])[0]
+        kind = rng.choices(
+            ["person", "couple", "trust", "landlord", "other"], [0.50, 0.24, 0.08, 0.15, 0.03]
+        )[0]
         local = rng.random() < 0.8
         po = rng.random() < 0.05
         home = _new_address(rng, local, po_box=po)
@@ -351,23 +470,34 @@ def generate_owner_records(n_records: int = 1000, *, seed: int = 7) -> pd.DataFr
         n_props = 1 + min(int(rng.expovariate(1.3)), 8)
         if kind in ("person", "couple"):
             a = _person(rng, female=rng.random() < 0.3)
-            b = _person(rng, True, a.last if rng.random() < 0.85 else None) \
-                if kind == "couple" else None
+            b = (
+                _person(rng, True, a.last if rng.random() < 0.85 else None)
+                if kind == "couple"
+                else None
+            )
             for k in range(n_props):
                 mail = moved if (moved and k > 0 and rng.random() < 0.5) else home
                 occupied = k == 0 and rng.random() < 0.7
                 if b is None:
                     v = _variant_person(rng, a)
-                    add(entity, entity, _fmt_person(rng, v, _person_style(rng)), None, mail,
-                        occupied)
+                    add(
+                        entity,
+                        entity,
+                        _fmt_person(rng, v, _person_style(rng)),
+                        None,
+                        mail,
+                        occupied,
+                    )
                 else:
                     r = rng.random()
                     if k == 0 or r < 0.7:
                         n1, n2 = _couple_names(rng, a, b)
                     else:
                         who = a if r < 0.85 else b
-                        n1, n2 = _fmt_person(rng, _variant_person(rng, who),
-                                             _person_style(rng)), None
+                        n1, n2 = (
+                            _fmt_person(rng, _variant_person(rng, who), _person_style(rng)),
+                            None,
+                        )
                     add(entity, entity, n1, n2, mail, occupied)
         elif kind == "trust":
             owner = _person(rng, rng.random() < 0.4)
@@ -390,16 +520,18 @@ def generate_owner_records(n_records: int = 1000, *, seed: int = 7) -> pd.DataFr
                     base = _llc_base(rng)
                 suffix = rng.choices(["LLC", "INC", "LP"], [0.8, 0.15, 0.05])[0]
                 for _k in range(1 + min(int(rng.expovariate(0.8)), 10)):
-                    name2 = (f"C/O {manager.first} {manager.last}" if rng.random() < 0.1
-                             else None)
-                    add(llc_entity, entity, _llc_variant(rng, base, suffix), name2, office,
-                        False)
+                    name2 = f"C/O {manager.first} {manager.last}" if rng.random() < 0.1 else None
+                    add(llc_entity, entity, _llc_variant(rng, base, suffix), name2, office, False)
         else:
-            base = rng.choice([f"CITY OF {rng.choice(_LOCAL)[0]}", "TRAVIS COUNTY",
-                               f"{rng.choice(_LLC_A)} BAPTIST CHURCH",
-                               f"{rng.choice(_LLC_A)} HOMEOWNERS ASSOCIATION",
-                               f"{rng.choice(_LLC_A)} BANK NA"])
+            base = rng.choice(
+                [
+                    f"CITY OF {rng.choice(_LOCAL)[0]}",
+                    "TRAVIS COUNTY",
+                    f"{rng.choice(_LLC_A)} BAPTIST CHURCH",
+                    f"{rng.choice(_LLC_A)} HOMEOWNERS ASSOCIATION",
+                    f"{rng.choice(_LLC_A)} BANK NA",
+                ]
+            )
             for _k in range(n_props):
-                add(entity, entity, base if rng.random() < 0.7 else base.title(), None, home,
-                    False)
+                add(entity, entity, base if rng.random() < 0.7 else base.title(), None, home, False)
     return pd.DataFrame(rows[:n_records])
