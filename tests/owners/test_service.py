@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from reos.errors import Conflict, NotFound, ValidationFailed
 from reos.models import AuditEntry, OwnerEntity, OwnerOverride, OwnerRecord, Valuation
-from reos.owners import service
+from reos.owners import queries, service
 from reos.owners.evaluation import score_clusters
 from reos.owners.synthetic import generate_owner_records
 from tests.owners.test_service_support import (
@@ -51,7 +51,7 @@ def labelled(engine: Any, roster: pd.DataFrame) -> dict[str, Any]:
 
 def _export(org_id: uuid.UUID, path: Path) -> dict[str, str]:
     with unit(org_id) as s:
-        service.export_clusters(s, path)
+        queries.export_clusters(s, path)
     with path.open(newline="") as handle:
         rows = list(csv.reader(handle))
     assert rows[0] == ["source_record_id", "entity_id"]
@@ -105,36 +105,36 @@ def test_rerun_without_new_records_changes_nothing_and_full_keeps_ids(
 def test_list_filters_search_and_pagination(labelled: dict[str, Any]) -> None:
     org_id = labelled["org"]
     with unit(org_id) as s:
-        everyone, total = service.list_owners(s, limit=1000)
+        everyone, total = queries.list_owners(s, limit=1000)
         assert total == labelled["report"]["entities"] == len(everyone)
-        page, total2 = service.list_owners(s, limit=10, offset=5)
+        page, total2 = queries.list_owners(s, limit=10, offset=5)
         assert total2 == total and [o["id"] for o in page] == [o["id"] for o in everyone[5:15]]
-        corporate, n_corp = service.list_owners(s, corporate=True, limit=1000)
+        corporate, n_corp = queries.list_owners(s, corporate=True, limit=1000)
         assert n_corp > 0 and all(o["kind"] == "organisation" for o in corporate)
         assert all(o["flags"]["corporate"] for o in corporate)
-        absentee, n_abs = service.list_owners(s, absentee=True, limit=1000)
-        present, n_present = service.list_owners(s, absentee=False, limit=1000)
+        absentee, n_abs = queries.list_owners(s, absentee=True, limit=1000)
+        present, n_present = queries.list_owners(s, absentee=False, limit=1000)
         assert n_abs > 0 and n_present > 0 and n_abs + n_present <= total
         assert all(o["flags"]["absentee"] is True for o in absentee)
         assert all(o["flags"]["absentee"] is False for o in present)
-        away, n_away = service.list_owners(s, out_of_state=True, limit=1000)
+        away, n_away = queries.list_owners(s, out_of_state=True, limit=1000)
         assert n_away > 0 and all(o["flags"]["out_of_state"] for o in away)
-        trusts, _ = service.list_owners(s, kind="trust", limit=1000)
+        trusts, _ = queries.list_owners(s, kind="trust", limit=1000)
         assert trusts and all(o["kind"] == "trust" for o in trusts)
         name = everyone[0]["display_name"]
-        hits, _ = service.list_owners(s, q=name.lower()[:6], limit=1000)
+        hits, _ = queries.list_owners(s, q=name.lower()[:6], limit=1000)
         assert everyone[0]["id"] in {h["id"] for h in hits}
-        none, zero = service.list_owners(s, q="%_nobody_%")
+        none, zero = queries.list_owners(s, q="%_nobody_%")
         assert none == [] and zero == 0
 
 
 def test_owner_detail_portfolio_and_latest_valuation(labelled: dict[str, Any]) -> None:
     org_id = labelled["org"]
     with unit(org_id) as s:
-        everyone, _ = service.list_owners(s, limit=1000)
+        everyone, _ = queries.list_owners(s, limit=1000)
         biggest = max(everyone, key=lambda o: (o["property_count"], str(o["id"])))
         assert biggest["property_count"] >= 3
-        detail = service.get_owner(s, biggest["id"])
+        detail = queries.get_owner(s, biggest["id"])
         assert len(detail["records"]) == biggest["record_count"]
         assert all(r["owner_name"] for r in detail["records"])  # raw names kept
         assert len(detail["properties"]) == biggest["property_count"]
@@ -158,7 +158,7 @@ def test_owner_detail_portfolio_and_latest_valuation(labelled: dict[str, Any]) -
             )
         )
         s.flush()
-        folio = service.portfolio(s, biggest["id"])
+        folio = queries.portfolio(s, biggest["id"])
         assert folio["total_estimated_value"] == pytest.approx(sum(values) + 1000.0)
         assert folio["property_count"] == biggest["property_count"]
         assert folio["states"] == ["TX"] and folio["cities"]
@@ -177,7 +177,7 @@ def test_related_owners_share_a_mailing_address(
                 OwnerRecord.owner_record_id == siblings.record_id.iloc[0]
             )
         ).one()
-        detail = service.get_owner(s, sibling_entity)
+        detail = queries.get_owner(s, sibling_entity)
         assert detail["related"], "a landlord's sibling LLC is related to its other LLCs"
         assert any(r["reason"].startswith("shared mailing address") for r in detail["related"])
         assert all(r["id"] != detail["id"] for r in detail["related"])
@@ -185,29 +185,29 @@ def test_related_owners_share_a_mailing_address(
 
 def test_top_owners_by_pagerank(labelled: dict[str, Any]) -> None:
     with unit(labelled["org"]) as s:
-        ranked = service.top(s, 5)
+        ranked = queries.top(s, 5)
         assert len(ranked) == 5
         scores = [r["pagerank"] for r in ranked]
         assert scores == sorted(scores, reverse=True)
-        everyone, _ = service.list_owners(s, limit=1000)
+        everyone, _ = queries.list_owners(s, limit=1000)
         assert ranked[0]["property_count"] >= max(o["property_count"] for o in everyone) - 2
         with pytest.raises(ValidationFailed):
-            service.top(s, 0)
+            queries.top(s, 0)
 
 
 def test_other_organisation_sees_nothing(labelled: dict[str, Any], engine: Any) -> None:
     other_id = bare_org()
     with unit(labelled["org"]) as s:
-        some = service.list_owners(s, limit=1)[0][0]["id"]
+        some = queries.list_owners(s, limit=1)[0][0]["id"]
     with unit(other_id) as s:
-        assert service.list_owners(s) == ([], 0)
+        assert queries.list_owners(s) == ([], 0)
         with pytest.raises(NotFound):
-            service.get_owner(s, some)
+            queries.get_owner(s, some)
         with pytest.raises(NotFound):
             service.merge(s, "R0000001", "R0000002")
         report = service.resolve(s)
         assert report["records"] == 0 and report["entities"] == 0
-        assert service.top(s) == []
+        assert queries.top(s) == []
 
 
 # --- overrides and incremental linking ------------------------------------------------------
@@ -393,7 +393,7 @@ def test_record_without_property_is_kept_and_reported(engine: Any) -> None:
         eid = s.scalars(
             select(OwnerRecord.entity_id).where(OwnerRecord.owner_record_id == "U2")
         ).one()
-        detail = service.get_owner(s, eid)
+        detail = queries.get_owner(s, eid)
     unknown = next(r for r in detail["records"] if r["owner_record_id"] == "U2")
     assert unknown["property_unknown"] is True and unknown["property_id"] is None
     assert unknown["flags"]["owner_occupied"] is True  # from the source's property address
@@ -427,7 +427,7 @@ def test_hostile_names_give_clear_results(
     )
     with unit(org_id) as s:
         report = service.resolve(s)
-        owners, total = service.list_owners(s, limit=500)
+        owners, total = queries.list_owners(s, limit=500)
     assert report["records"] == len(names)
     assert report["entities"] == total == len(owners)
     if expect_entities is not None:
@@ -439,7 +439,7 @@ def test_hostile_names_give_clear_results(
     clusters = _export(org_id, tmp_path / "h.csv")
     assert len(clusters) == len(names)
     with unit(org_id) as s:
-        detail = service.get_owner(s, owners[0]["id"])
+        detail = queries.get_owner(s, owners[0]["id"])
         assert detail["records"]
 
 
@@ -452,9 +452,9 @@ def test_bad_threshold_and_unresolved_export(engine: Any, tmp_path: Path) -> Non
                 service.resolve(s, threshold=bad)
             assert err.value.field == "threshold"
         with pytest.raises(Conflict):
-            service.export_clusters(s, tmp_path / "x.csv")
+            queries.export_clusters(s, tmp_path / "x.csv")
         with pytest.raises(NotFound):
-            service.find_owner(s, "own:nothing")
+            queries.find_owner(s, "own:nothing")
         report = service.resolve(s, threshold=0.9)
         assert report["threshold"] == 0.9
-        assert service.find_owner(s, "own:Z1").display_name
+        assert queries.find_owner(s, "own:Z1").display_name

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from reos.ingest import service as ingest_service
-from reos.owners import service
+from reos.owners import queries, service
 from reos.owners.evaluation import score_clusters
 from reos.owners.synthetic import generate_owner_records
 from tests.owners.test_service_support import bare_org, unit
@@ -51,7 +51,7 @@ def test_imported_owner_records_resolve_with_accuracy_floor(engine: Any, tmp_pat
 
     with unit(org_id) as s:
         report = service.resolve(s)
-        service.export_clusters(s, tmp_path / "clusters.csv")
+        queries.export_clusters(s, tmp_path / "clusters.csv")
     assert report["records"] == len(roster) and report["property_unknown"] == 10
     with (tmp_path / "clusters.csv").open(newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -62,9 +62,9 @@ def test_imported_owner_records_resolve_with_accuracy_floor(engine: Any, tmp_pat
     assert scores.pairwise_recall >= 0.75, scores
 
     with unit(org_id) as s:
-        everyone, _ = service.list_owners(s, limit=1000)
+        everyone, _ = queries.list_owners(s, limit=1000)
         biggest = max(everyone, key=lambda o: o["property_count"])
-        detail = service.get_owner(s, biggest["id"])
+        detail = queries.get_owner(s, biggest["id"])
     assert len(detail["properties"]) == biggest["property_count"] >= 2
     assert all(p["address"] for p in detail["properties"])
     assert detail["portfolio"]["total_estimated_value"] is None  # nothing valued yet

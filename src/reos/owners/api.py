@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 
 from reos.http.deps import ReadSession, WriteSession
 from reos.http.errors import error_responses
-from reos.owners import service
+from reos.owners import queries, service
 from reos.owners.schemas import (
     MergeRequest,
     MergeResult,
@@ -47,7 +47,7 @@ def list_owners(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> OwnerPage:
     """Owners of the caller's organisation by name; flags as of the last resolve run."""
-    items, total = service.list_owners(
+    items, total = queries.list_owners(
         session,
         q=q,
         kind=kind,
@@ -68,7 +68,7 @@ def list_owners(
 @router.get("/top", response_model=list[TopOwner], responses=ERRORS)
 def top_owners(session: ReadSession, n: Annotated[int, Query(ge=1, le=500)] = 20) -> list[TopOwner]:
     """The most connected owners by PageRank over the ownership graph."""
-    return [TopOwner.model_validate(o) for o in service.top(session, n)]
+    return [TopOwner.model_validate(o) for o in queries.top(session, n)]
 
 
 @router.post("/resolve", response_model=ResolutionReportOut, responses=ERRORS)
@@ -87,12 +87,12 @@ def merge(body: MergeRequest, session: WriteSession) -> MergeResult:
 
 @router.get("/{entity_id}", response_model=OwnerDetail, responses=WITH_404)
 def get_owner(entity_id: uuid.UUID, session: ReadSession) -> OwnerDetail:
-    return OwnerDetail.model_validate(service.get_owner(session, entity_id))
+    return OwnerDetail.model_validate(queries.get_owner(session, entity_id))
 
 
 @router.get("/{entity_id}/portfolio", response_model=PortfolioOut, responses=WITH_404)
 def portfolio(entity_id: uuid.UUID, session: ReadSession) -> PortfolioOut:
-    return PortfolioOut.model_validate(service.portfolio(session, entity_id))
+    return PortfolioOut.model_validate(queries.portfolio(session, entity_id))
 
 
 @router.post(

@@ -13,7 +13,7 @@ import typer
 
 from reos.cli_support import JsonOption, OrgOption, org_session, print_json, print_table
 from reos.errors import ValidationFailed
-from reos.owners import service
+from reos.owners import queries, service
 from reos.owners.schemas import (
     MergeResult,
     OwnerDetail,
@@ -87,7 +87,7 @@ def list_owners(
     if offset < 0:
         raise ValidationFailed("--offset must be 0 or more", field="offset")
     with org_session(org) as session:
-        items, total = service.list_owners(
+        items, total = queries.list_owners(
             session, q=q, kind=kind, absentee=absentee, out_of_state=out_of_state,
             corporate=corporate, limit=limit, offset=offset,
         )  # fmt: skip
@@ -103,8 +103,8 @@ def list_owners(
 def show(entity: str, org: str = OrgOption, as_json: bool = JsonOption) -> None:
     """One owner: its records (raw names), properties, flags, related owners, portfolio."""
     with org_session(org) as session:
-        row = service.find_owner(session, entity)
-        detail = OwnerDetail.model_validate(service.get_owner(session, row.id))
+        row = queries.find_owner(session, entity)
+        detail = OwnerDetail.model_validate(queries.get_owner(session, row.id))
     out = detail.model_dump(mode="json")
     if as_json:
         print_json(out)
@@ -135,8 +135,8 @@ def show(entity: str, org: str = OrgOption, as_json: bool = JsonOption) -> None:
 def portfolio(entity: str, org: str = OrgOption, as_json: bool = JsonOption) -> None:
     """An owner's properties with their latest valuations, total and locations."""
     with org_session(org) as session:
-        row = service.find_owner(session, entity)
-        folio = PortfolioOut.model_validate(service.portfolio(session, row.id))
+        row = queries.find_owner(session, entity)
+        folio = PortfolioOut.model_validate(queries.portfolio(session, row.id))
     out = folio.model_dump(mode="json")
     if as_json:
         print_json(out)
@@ -159,7 +159,7 @@ def top(
 ) -> None:
     """The most connected owners (PageRank over owners, properties, addresses, people)."""
     with org_session(org) as session:
-        rows = [TopOwner.model_validate(o).model_dump(mode="json") for o in service.top(session, n)]
+        rows = [TopOwner.model_validate(o).model_dump(mode="json") for o in queries.top(session, n)]
     if as_json:
         print_json(rows)
         return
@@ -194,7 +194,7 @@ def split(
 ) -> None:
     """The record is not this owner: give it an owner of its own (kept by every later run)."""
     with org_session(org) as session:
-        row = service.find_owner(session, entity)
+        row = queries.find_owner(session, entity)
         result = SplitResult.model_validate(service.split(session, row.id, record_id))
     if as_json:
         print_json(result.model_dump(mode="json"))
@@ -210,7 +210,7 @@ def export_clusters(
 ) -> None:
     """Every owner record with the owner (UUID) it was resolved into, one row per record."""
     with org_session(org) as session:
-        summary = service.export_clusters(session, out)
+        summary = queries.export_clusters(session, out)
     typer.echo(f"wrote {summary['records']} records ({summary['entities']} owners) to {out}")
 
 

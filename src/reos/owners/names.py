@@ -750,21 +750,21 @@ def _split_persons(text: str, mixed_case: bool) -> tuple[PersonName, ...]:
         if bare[i] or person.last is None:
             donor = next(
                 (
-                    parsed[j]
+                    pj
                     for j in range(i - 1, -1, -1)
-                    if parsed[j] and not bare[j] and parsed[j].last
+                    if (pj := parsed[j]) is not None and not bare[j] and pj.last
                 ),
                 None,
-            )  # type: ignore[union-attr]
+            )
             if donor is None:
                 donor = next(
                     (
-                        parsed[j]
+                        pj
                         for j in range(i + 1, len(parsed))
-                        if parsed[j] and not bare[j] and parsed[j].last
+                        if (pj := parsed[j]) is not None and not bare[j] and pj.last
                     ),
                     None,
-                )  # type: ignore[union-attr]
+                )
             if donor is not None and donor.last:
                 person = PersonName(
                     person.first, person.middle, donor.last, person.suffix, person.title
