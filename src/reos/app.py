@@ -21,9 +21,12 @@ from reos.http import errors
 from reos.http.metrics import REGISTRY
 from reos.http.middleware import ReosMiddleware
 from reos.http.ratelimit import make_limiter
+from reos.ingest.api import router as imports_router
 from reos.jobs.worker import start_inprocess_worker, stop_inprocess_worker
 from reos.logging import configure as configure_logging
+from reos.owners.api import router as owners_router
 from reos.properties.api import router as properties_router
+from reos.valuation.api import router as valuation_router
 
 DESCRIPTION = """Real Estate OS: properties, sales, owners, valuations for many organisations.
 
@@ -55,9 +58,13 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app.state.settings = settings
     app.state.limiter = make_limiter(settings.redis_url)
     errors.install(app)
-    app.include_router(accounts_router)
-    app.include_router(properties_router)
-    for router in _domain_routers():
+    for router in (
+        accounts_router,
+        properties_router,
+        imports_router,
+        valuation_router,
+        owners_router,
+    ):
         app.include_router(router)
 
     @app.get("/health", tags=["ops"])
@@ -116,19 +123,3 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
         max_body_bytes=settings.max_body_bytes,
     )
     return app
-
-
-def _domain_routers() -> list[Any]:
-    """Routers of the later domains (imports, valuations, owners), mounted when present."""
-    import importlib
-
-    routers = []
-    for name in ("reos.ingest.api", "reos.valuation.api", "reos.owners.api"):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        routers.append(module.router)
-    return routers
