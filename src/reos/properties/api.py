@@ -27,9 +27,7 @@ ERRORS = error_responses(401, 403, 422, 429)
 
 
 def _out(hit: service.Hit) -> PropertyOut:
-    out = PropertyOut.model_validate(hit.property)
-    out.distance_m = round(hit.distance_m, 2) if hit.distance_m is not None else None
-    return out
+    return PropertyOut.of(hit.property, hit.distance_m)
 
 
 def _parse_near(near: str) -> tuple[float, float]:
@@ -128,9 +126,8 @@ def get_property(
     ] = False,
 ) -> PropertyOut:
     prop = service.get_property(session, property_id)
-    out = _out(service.Hit(prop, None))
+    out = PropertyOut.of(prop, with_provenance=provenance)
     if provenance:
-        out.provenance = prop.provenance
         out.history = service.history(session, prop.id)
     return out
 

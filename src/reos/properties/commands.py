@@ -57,9 +57,7 @@ def list_properties(
             hits, total = service.list_properties(session, filters, limit=limit, offset=offset)
         rows = []
         for h in hits:
-            out = PropertyOut.model_validate(h.property)
-            out.distance_m = h.distance_m
-            rows.append(out.model_dump(mode="json"))
+            rows.append(PropertyOut.of(h.property, h.distance_m).model_dump(mode="json"))
     if as_json:
         print_json({"items": rows, "total": total, "limit": limit, "offset": offset})
     else:
@@ -82,8 +80,7 @@ def show_property(
         ) from None
     with org_session(org) as session:
         prop = service.get_property(session, ident)
-        out = PropertyOut.model_validate(prop).model_dump(mode="json")
+        out = PropertyOut.of(prop, with_provenance=provenance).model_dump(mode="json")
         if provenance:
-            out["provenance"] = prop.provenance
             out["history"] = service.history(session, prop.id)
     print_json(out)
