@@ -99,8 +99,24 @@ class PropertyOut(BaseModel):
     distance_m: float | None = Field(
         default=None, description="distance from the search point, metres"
     )
-    provenance: dict[str, Any] | None = None
-    history: list[dict[str, Any]] | None = None
+    provenance: dict[str, Any] | None = Field(
+        default=None,
+        description="per field: source import, file, row, observed time (with ?provenance=true)",
+    )
+    history: list[dict[str, Any]] | None = Field(
+        default=None, description="replaced values (with ?provenance=true)"
+    )
+
+    @classmethod
+    def of(
+        cls, prop: Any, distance_m: float | None = None, *, with_provenance: bool = False
+    ) -> PropertyOut:
+        """The API view of a property; provenance only when asked for (it is large)."""
+        out = cls.model_validate(prop)
+        out.distance_m = round(distance_m, 2) if distance_m is not None else None
+        if not with_provenance:
+            out.provenance = None
+        return out
 
 
 class SaleOut(BaseModel):
