@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -29,6 +30,7 @@ from reos.valuation.backtest import format_table, run_backtest  # noqa: E402
 def speed(n_sales: int = 25_000, n_batch: int = 2_000, n_single: int = 100) -> dict[str, float]:
     frame = synthetic_frame(n_sales)
     cutoff = "2010-01-01"
+    print(f"load average before speed run: {os.getloadavg()}", flush=True)
     t0 = time.perf_counter()
     model = train(frame[frame["close_date"] < cutoff], cutoff)
     t_train = time.perf_counter() - t0
@@ -45,6 +47,7 @@ def speed(n_sales: int = 25_000, n_batch: int = 2_000, n_single: int = 100) -> d
         value(model, row, subjects["close_date"].iloc[i], frame)
         lat.append(time.perf_counter() - t0)
     return {
+        "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
         "train_rows": float(model.metadata["rows"]["input"]),
         "train_s": round(t_train, 2),
         "batch_n": float(len(subj)),
@@ -57,7 +60,9 @@ def speed(n_sales: int = 25_000, n_batch: int = 2_000, n_single: int = 100) -> d
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--json", type=Path, help="write the full result as JSON here")
-    parser.add_argument("--speed", action="store_true", help="also measure training/valuation speed")
+    parser.add_argument(
+        "--speed", action="store_true", help="also measure training/valuation speed"
+    )
     parser.add_argument("--draws", type=int, default=2000, help="bootstrap draws")
     args = parser.parse_args()
     result = run_backtest(ames_frame(), "2010-01-01", draws=args.draws)

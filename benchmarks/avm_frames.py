@@ -19,17 +19,45 @@ SACRAMENTO_CSV = REPO / "data" / "samples" / "sacramento_ca_sales_2008.csv"
 AMES_CONDITION = {
     name: i + 1
     for i, name in enumerate(
-        ["Very_Poor", "Poor", "Fair", "Below_Average", "Average", "Above_Average", "Good",
-         "Very_Good", "Excellent", "Very_Excellent"]
+        [
+            "Very_Poor",
+            "Poor",
+            "Fair",
+            "Below_Average",
+            "Average",
+            "Above_Average",
+            "Good",
+            "Very_Good",
+            "Excellent",
+            "Very_Excellent",
+        ]
     )
 }
-AMES_ARM_LENGTH = {"Normal": True, "Partial": True, "Abnorml": False, "Family": False,
-                   "Alloca": False, "AdjLand": False}
-AMES_PROPERTY_TYPE = {"OneFam": "single_family", "TwnhsE": "townhouse", "Twnhs": "townhouse",
-                      "Duplex": "multi_family", "TwoFmCon": "multi_family"}
-AMES_STORIES = {"One_Story": 1.0, "One_and_Half_Fin": 1.5, "One_and_Half_Unf": 1.5,
-                "Two_Story": 2.0, "Two_and_Half_Fin": 2.5, "Two_and_Half_Unf": 2.5,
-                "SFoyer": 1.5, "SLvl": 1.5}
+AMES_ARM_LENGTH = {
+    "Normal": True,
+    "Partial": True,
+    "Abnorml": False,
+    "Family": False,
+    "Alloca": False,
+    "AdjLand": False,
+}
+AMES_PROPERTY_TYPE = {
+    "OneFam": "single_family",
+    "TwnhsE": "townhouse",
+    "Twnhs": "townhouse",
+    "Duplex": "multi_family",
+    "TwoFmCon": "multi_family",
+}
+AMES_STORIES = {
+    "One_Story": 1.0,
+    "One_and_Half_Fin": 1.5,
+    "One_and_Half_Unf": 1.5,
+    "Two_Story": 2.0,
+    "Two_and_Half_Fin": 2.5,
+    "Two_and_Half_Unf": 2.5,
+    "SFoyer": 1.5,
+    "SLvl": 1.5,
+}
 # Extra attributes an organisation's mapping could supply: reos attr name -> Ames column.
 AMES_EXTRAS = {
     "attr_garage_area_sqft": "Garage_Area",

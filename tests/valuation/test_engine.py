@@ -22,7 +22,9 @@ def test_comps_are_strictly_before_the_valuation_date_and_never_the_subject(
     small_model: AvmModel, ames_small: pd.DataFrame
 ) -> None:
     hold = ames_small[ames_small["close_date"] >= "2010-03-01"].head(40)
-    vals = value_many(small_model, hold.drop(columns=["sale_price"]), list(hold["close_date"]), ames_small)
+    vals = value_many(
+        small_model, hold.drop(columns=["sale_price"]), list(hold["close_date"]), ames_small
+    )
     by_id = ames_small.set_index("sale_id")
     for (_, row), v in zip(hold.iterrows(), vals, strict=True):
         assert v.n_comps > 0
@@ -48,29 +50,45 @@ def test_holdout_sales_never_train(ames_small: pd.DataFrame) -> None:
     assert a == b
 
 
-def test_sale_on_valuation_date_is_not_a_comp(small_model: AvmModel, ames_small: pd.DataFrame) -> None:
+def test_sale_on_valuation_date_is_not_a_comp(
+    small_model: AvmModel, ames_small: pd.DataFrame
+) -> None:
     subj = ames_small[ames_small["close_date"] >= "2010-01-01"].iloc[0]
     twin = ames_small[ames_small["close_date"] < "2010-01-01"].iloc[[0]].copy()
-    twin[["latitude", "longitude", "property_type"]] = subj[["latitude", "longitude", "property_type"]].to_numpy()
-    twin["sale_id"], twin["close_date"], twin["close_date_precision"] = "twin", subj["close_date"], "day"
+    twin[["latitude", "longitude", "property_type"]] = subj[
+        ["latitude", "longitude", "property_type"]
+    ].to_numpy()
+    twin["sale_id"], twin["close_date"], twin["close_date_precision"] = (
+        "twin",
+        subj["close_date"],
+        "day",
+    )
     pool = pd.concat([ames_small, twin], ignore_index=True)
     v = value(small_model, _subject(ames_small, int(subj.name)), subj["close_date"], pool)
     assert "twin" not in {c.sale_id for c in v.comps}
 
 
-def test_valuation_is_explained_and_serialisable(small_model: AvmModel, ames_small: pd.DataFrame) -> None:
+def test_valuation_is_explained_and_serialisable(
+    small_model: AvmModel, ames_small: pd.DataFrame
+) -> None:
     v = value(small_model, _subject(ames_small, 0), "2010-06-15", ames_small)
     d = json.loads(json.dumps(v.to_dict()))
     assert d["interval_80"][0] < d["estimated_value"] < d["interval_80"][1]
     assert d["confidence"] in {"A", "B", "C", "D"}
     base = d["method"]["base_value"]
-    assert sum(d["drivers"].values()) == pytest.approx(d["estimated_value"] - base, rel=0.01, abs=50)
+    assert sum(d["drivers"].values()) == pytest.approx(
+        d["estimated_value"] - base, rel=0.01, abs=50
+    )
     for c in d["comps"]:
-        assert c["adjusted_price"] - c["time_adjusted_price"] == pytest.approx(sum(c["adjustments"].values()), abs=50)
+        assert c["adjusted_price"] - c["time_adjusted_price"] == pytest.approx(
+            sum(c["adjustments"].values()), abs=50
+        )
     assert abs(sum(c["weight"] for c in d["comps"]) - 1) < 1e-3
 
 
-def test_save_and_load_give_the_same_value(small_model: AvmModel, ames_small: pd.DataFrame, tmp_path: Path) -> None:
+def test_save_and_load_give_the_same_value(
+    small_model: AvmModel, ames_small: pd.DataFrame, tmp_path: Path
+) -> None:
     small_model.save(tmp_path)
     loaded = AvmModel.load(tmp_path)
     a = value(small_model, _subject(ames_small, 3), "2010-05-01", ames_small)
@@ -99,7 +117,9 @@ def test_bad_subjects_are_refused_clearly(small_model: AvmModel, ames_small: pd.
         value(small_model, s, "not a date", ames_small)
 
 
-def test_nans_and_unseen_type_still_give_a_sane_value(small_model: AvmModel, ames_small: pd.DataFrame) -> None:
+def test_nans_and_unseen_type_still_give_a_sane_value(
+    small_model: AvmModel, ames_small: pd.DataFrame
+) -> None:
     s = _subject(ames_small, 1)
     s.update({"beds": np.nan, "lot_size_sqft": 0, "year_built": None, "attr_zoning": "never_seen"})
     v = value(small_model, s, "2010-06-01", ames_small)
@@ -116,3 +136,64 @@ def test_small_backtest_meets_a_generous_floor(ames_small: pd.DataFrame) -> None
     assert 0.85 < d["engine"]["median_ratio"] < 1.15
     assert set(d["baselines"]) == {"lightgbm_hedonic", "knn_ppsf"}
     assert "MdAPE" in format_table(result)
+
+
+def test_comps_carry_out_of_fold_evidence(small_model: AvmModel, ames_small: pd.DataFrame) -> None:
+    """A training sale's comp evidence is its residual against a model that never saw it."""
+    from reos.valuation.pipeline import prepare_pool
+    from reos.valuation.schema import prepare_frame
+
+    core = small_model.core
+    train_rows = ames_small[ames_small["close_date"] < "2010-01-01"]
+    frame = prepare_frame(train_rows, require_price=True).reset_index(drop=True)
+    prepared = prepare_pool(core, frame)
+    stored = np.array(
+        [core.oof_resid[str(s)][0] for s in frame["sale_id"] if str(s) in core.oof_resid]
+    )
+    assert len(stored) > 0.9 * len(frame)
+    known = frame["sale_id"].astype(str).isin(core.oof_resid).to_numpy()
+    assert np.allclose(prepared.resid[known], stored)
+    # in-sample residuals of the fitted model are visibly smaller: that is what OOF undoes
+    in_sample = (
+        np.log(frame["sale_price"].to_numpy(dtype="float64"))
+        - core.reference_log_shift(
+            frame["mid_close_day"].to_numpy(dtype="float64"), core.area_labels(frame)
+        )
+        - core.hedonic.predict_log(prepared.x)
+    )
+    assert np.median(np.abs(in_sample[known])) < np.median(np.abs(stored))
+    v = value(small_model, _subject(ames_small, 2), "2010-06-15", ames_small)
+    assert any("out_of_fold_correction" in c.adjustments for c in v.comps)
+
+
+def test_contributions_add_up_to_the_prediction(
+    small_model: AvmModel, ames_small: pd.DataFrame
+) -> None:
+    from reos.valuation.schema import prepare_frame
+
+    hedonic = small_model.core.hedonic
+    x = small_model.core.spec.matrix(prepare_frame(ames_small.head(50), require_price=True))
+    contrib = hedonic.contributions(x)
+    assert np.allclose(contrib.sum(axis=1), hedonic.predict_log(x), atol=1e-9)
+
+
+def test_holdout_screen_ignores_every_model(ames_small: pd.DataFrame) -> None:
+    from reos.valuation.backtest import holdout_screen
+    from reos.valuation.schema import prepare_frame
+
+    frame = prepare_frame(ames_small, require_price=True).reset_index(drop=True)
+    train_part = frame[frame["close_date"] < "2010-01-01"]
+    hold = frame[frame["close_date"] >= "2010-01-01"].head(6).copy()
+    hold["arm_length"] = [pd.NA, pd.NA, True, pd.NA, pd.NA, pd.NA]
+    hold.iloc[0, hold.columns.get_loc("sale_price")] *= 10  # unknown flag, absurd price: out
+    hold.iloc[2, hold.columns.get_loc("sale_price")] *= 10  # flagged arm's-length: kept
+    keep = holdout_screen(train_part, hold)
+    assert keep.tolist() == [False, True, True, True, True, True]
+
+
+def test_index_settings_are_chosen_inside_the_window(small_model: AvmModel) -> None:
+    from reos.valuation.market_index import STEP_SD_GRID
+
+    index_meta = small_model.metadata["index"]
+    assert index_meta["step_sd"] in STEP_SD_GRID
+    assert small_model.metadata["out_of_fold_folds"] >= 3

@@ -77,7 +77,9 @@ prices = st.lists(st.floats(1e4, 1e7), min_size=5, max_size=40)
 
 @settings(max_examples=50, deadline=None)
 @given(prices, st.floats(0.5, 2.0), st.integers(0, 1000))
-def test_scaling_assessed_scales_level_not_uniformity(sale: list[float], k: float, seed: int) -> None:
+def test_scaling_assessed_scales_level_not_uniformity(
+    sale: list[float], k: float, seed: int
+) -> None:
     s = np.array(sale)
     a = s * np.random.default_rng(seed).lognormal(0, 0.2, len(s))
     base, scaled = ratio_stats(a, s), ratio_stats(a * k, s)

@@ -20,7 +20,9 @@ def log_mean(p0: float, p1: float) -> float:
     return float((p1 - p0) / (np.log(p1) - np.log(p0)))
 
 
-def split_dollars(p0: float, p1: float, log_parts: dict[str, float], min_abs: float = 1.0) -> dict[str, float]:
+def split_dollars(
+    p0: float, p1: float, log_parts: dict[str, float], min_abs: float = 1.0
+) -> dict[str, float]:
     """Dollar value of each log component of the move p0 -> p1 (tiny lines dropped)."""
     scale = log_mean(p0, p1)
     out = {k: round(float(v) * scale, 2) for k, v in log_parts.items()}

@@ -7,8 +7,11 @@ date MAY be comps - a real AVM would know them - but never the subject itself an
 sale on or after the subject's date. No holdout sale is ever a training row.
 
 Which holdout sales are valued: IAAO ratio studies exclude non-arm's-length sales. A sale
-flagged ``arm_length`` True is valued; False is excluded; unknown is valued only if it passes
-the model's learned trust rule (its price is not an outlier against the hedonic estimate).
+flagged ``arm_length`` True is valued; False is excluded; unknown is screened by a rule that
+no evaluated model takes part in (:func:`holdout_screen`), computed from the training sales
+before any model is trained, and the same screened set is used for the engine and every
+baseline. Screening unknown sales against the engine's own estimate would drop exactly the
+sales the engine gets wrong (sales chasing in reverse) and flatter it against the baselines.
 
 Baselines, in the same run and on the same subjects:
 * ``lightgbm_hedonic``: plain LightGBM on log price with the same features, trained on the
@@ -34,7 +37,11 @@ from reos.valuation.features import learn_feature_spec
 from reos.valuation.hedonic import PARAMS, fit_booster
 from reos.valuation.ratio_study import RatioStudy, ratio_study
 from reos.valuation.schema import day_of, prepare_frame
-from reos.valuation.trust import arm_length_allows
+from reos.valuation.trust import arm_length_allows, learn_trust_rule
+
+# The baseline is a fixed reference: plain LightGBM as first benchmarked (learning rate 0.05),
+# kept independent of whatever the engine's own hyperparameters become.
+BASELINE_PARAMS = dict(PARAMS, learning_rate=0.05)
 
 
 @dataclass
@@ -73,35 +80,38 @@ def run_backtest(
     prepared = prepare_frame(sales, require_price=True).reset_index(drop=True)
     train_mask = (prepared["latest_close_day"] < cut).to_numpy()
     training = sales.iloc[np.flatnonzero(train_mask)]
+    hold = prepared[
+        (prepared["close_day"] >= cut).to_numpy() & prepared["sale_price"].notna().to_numpy()
+    ]
+    hold = hold[arm_length_allows(hold["arm_length"].to_numpy(dtype=object))]
+    hold = hold[holdout_screen(prepared[train_mask], hold)]
     t0 = time.perf_counter()
     model = train(training, holdout_from)
     t_train = time.perf_counter() - t0
-    hold = prepared[(prepared["close_day"] >= cut).to_numpy() & prepared["sale_price"].notna().to_numpy()]
-    hold = hold[arm_length_allows(hold["arm_length"].to_numpy(dtype=object))]
     subjects = sales.iloc[hold.index.to_numpy()].drop(columns=["sale_price"])
     dates = list(hold["close_date"])
     t0 = time.perf_counter()
     vals = value_many(model, subjects, dates, sales)
     t_value = time.perf_counter() - t0
-    unknown = hold["arm_length"].isna().to_numpy()
-    est = np.array([v.estimated_value for v in vals])
-    keep = ~unknown | ~model.core.trust.is_outlier(np.log(hold["sale_price"].to_numpy(dtype="float64") / est))
-    hold = hold[keep]
-    vals = [v for v, k in zip(vals, keep, strict=True) if k]
     s = hold["sale_price"].to_numpy(dtype="float64")
     area_col = next((c for c in ("zip", "neighborhood") if hold[c].notna().any()), None)
     areas = None if area_col is None else hold[area_col].to_numpy(dtype=object)
     engine = ratio_study(
-        np.array([v.estimated_value for v in vals]), s,
-        np.array([v.interval_80[0] for v in vals]), np.array([v.interval_80[1] for v in vals]),
-        areas=areas, draws=draws,
+        np.array([v.estimated_value for v in vals]),
+        s,
+        np.array([v.interval_80[0] for v in vals]),
+        np.array([v.interval_80[1] for v in vals]),
+        areas=areas,
+        draws=draws,
     )
     t0 = time.perf_counter()
     base_h = _lightgbm_baseline(prepared[train_mask], hold)
     base_k = _knn_baseline(prepared, hold)
     t_base = time.perf_counter() - t0
     baselines = {
-        "lightgbm_hedonic": ratio_study(base_h[0], s, base_h[1], base_h[2], areas=areas, draws=draws),
+        "lightgbm_hedonic": ratio_study(
+            base_h[0], s, base_h[1], base_h[2], areas=areas, draws=draws
+        ),
         "knn_ppsf": ratio_study(base_k[0], s, base_k[1], base_k[2], areas=areas, draws=draws),
     }
     grades: dict[str, int] = {}
@@ -114,39 +124,106 @@ def run_backtest(
         n_holdout_excluded=int((prepared["close_day"] >= cut).sum() - len(vals)),
         engine=engine,
         baselines=baselines,
-        timings={"train_s": round(t_train, 2), "valuation_s": round(t_value, 2),
-                 "valuations_per_s": round(len(subjects) / max(t_value, 1e-9), 1),
-                 "baselines_s": round(t_base, 2)},
+        timings={
+            "train_s": round(t_train, 2),
+            "valuation_s": round(t_value, 2),
+            "valuations_per_s": round(len(subjects) / max(t_value, 1e-9), 1),
+            "baselines_s": round(t_base, 2),
+        },
         model_metadata=model.metadata,
         grades=grades,
     )
 
 
-def _lightgbm_baseline(train_frame: pd.DataFrame, hold: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def holdout_screen(train_frame: pd.DataFrame, hold: pd.DataFrame) -> np.ndarray:
+    """Keep mask for holdout sales: True for flagged arm's-length sales, and for sales with an
+    unknown flag whose price is not an outlier against the training-period market.
+
+    Model-independent: the reference is the median log $/sqft (log price without living
+    area) of arm's-length training sales in the sale's area (zip, else neighbourhood; global
+    where an area has fewer than 10 sales); the spread is the MAD of the training sales' own
+    deviations from their area medians; the cut is the trust rule's modified z-score 3.5
+    (Iglewicz & Hoaglin). Computed before any model is trained, identical for all models.
+    """
+    unknown = hold["arm_length"].isna().to_numpy()
+    if not unknown.any():
+        return np.ones(len(hold), dtype=bool)
+    tr = train_frame[arm_length_allows(train_frame["arm_length"].to_numpy(dtype=object))]
+    tr = tr[tr["sale_price"].notna()]
+    use_size = bool(tr["living_area_sqft"].notna().mean() >= 0.5)
+
+    def level(f: pd.DataFrame) -> np.ndarray:
+        v = np.log(f["sale_price"].to_numpy(dtype="float64"))
+        if use_size:
+            v = v - np.log(f["living_area_sqft"].to_numpy(dtype="float64"))
+        return np.asarray(v, dtype="float64")
+
+    area_col = next((c for c in ("zip", "neighborhood") if tr[c].notna().mean() >= 0.5), None)
+    lv = level(tr)
+    ok = np.isfinite(lv)
+    global_med = float(np.median(lv[ok])) if ok.any() else float("nan")
+
+    def reference(f: pd.DataFrame) -> np.ndarray:
+        ref = np.full(len(f), global_med)
+        if area_col is not None:
+            stats = pd.DataFrame(
+                {"a": tr[area_col].to_numpy(dtype=object)[ok], "v": lv[ok]}
+            ).groupby("a")["v"]
+            med = stats.median()[stats.size() >= 10]
+            mapped = f[area_col].map(med).to_numpy(dtype="float64")
+            ref = np.where(np.isfinite(mapped), mapped, ref)
+        return ref
+
+    dev_train = lv[ok] - reference(tr)[ok]
+    rule = learn_trust_rule(dev_train)
+    dev = level(hold) - reference(hold)
+    outlier = np.where(np.isfinite(dev), rule.is_outlier(np.nan_to_num(dev)), False)
+    return np.asarray(~(unknown & outlier), dtype=bool)
+
+
+def _lightgbm_baseline(
+    train_frame: pd.DataFrame, hold: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     tr = train_frame[arm_length_allows(train_frame["arm_length"].to_numpy(dtype=object))]
     tr = tr[tr["sale_price"].notna()]
     spec = learn_feature_spec(tr)
     x, y = spec.matrix(tr), np.log(tr["sale_price"].to_numpy(dtype="float64"))
     days = tr["close_day"].to_numpy(dtype="float64")
     xh = spec.matrix(hold)
-    booster, rounds = fit_booster(x, y, spec.categorical_indices, days)
+    booster, rounds = fit_booster(x, y, spec.categorical_indices, days, params=BASELINE_PARAMS)
     preds = [np.exp(booster.predict(xh))]
     for alpha in (0.1, 0.9):
-        q, _ = fit_booster(x, y, spec.categorical_indices, days,
-                           params=dict(PARAMS, objective="quantile", alpha=alpha), rounds=rounds)
+        q, _ = fit_booster(
+            x,
+            y,
+            spec.categorical_indices,
+            days,
+            params=dict(BASELINE_PARAMS, objective="quantile", alpha=alpha),
+            rounds=rounds,
+        )
         preds.append(np.exp(q.predict(xh)))
     return preds[0], preds[1], preds[2]
 
 
-def _knn_baseline(prepared: pd.DataFrame, hold: pd.DataFrame, k: int = 10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _knn_baseline(
+    prepared: pd.DataFrame, hold: pd.DataFrame, k: int = 10
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ok = prepared[
-        prepared["latitude"].notna() & prepared["living_area_sqft"].notna() & prepared["sale_price"].notna()
+        prepared["latitude"].notna()
+        & prepared["living_area_sqft"].notna()
+        & prepared["sale_price"].notna()
         & arm_length_allows(prepared["arm_length"].to_numpy(dtype=object))
     ]
     lat0, lon0 = float(ok["latitude"].median()), float(ok["longitude"].median())
+
     def xy(f: pd.DataFrame) -> np.ndarray:
-        return np.column_stack([(f["longitude"].to_numpy(dtype="float64") - lon0) * np.cos(np.radians(lat0)),
-                                f["latitude"].to_numpy(dtype="float64") - lat0])
+        return np.column_stack(
+            [
+                (f["longitude"].to_numpy(dtype="float64") - lon0) * np.cos(np.radians(lat0)),
+                f["latitude"].to_numpy(dtype="float64") - lat0,
+            ]
+        )
+
     pts = xy(ok)
     ppsf = (ok["sale_price"] / ok["living_area_sqft"]).to_numpy(dtype="float64")
     latest = ok["latest_close_day"].to_numpy(dtype="float64")
@@ -154,7 +231,9 @@ def _knn_baseline(prepared: pd.DataFrame, hold: pd.DataFrame, k: int = 10) -> tu
     tree = cKDTree(pts)
     out = np.full((len(hold), 3), np.nan)
     hxy = xy(hold)
-    for i, (day, p, size) in enumerate(zip(hold["close_day"], hold["property_id"], hold["living_area_sqft"], strict=True)):
+    for i, (day, p, size) in enumerate(
+        zip(hold["close_day"], hold["property_id"], hold["living_area_sqft"], strict=True)
+    ):
         kk = min(200, len(pts))
         while True:
             _, loc = tree.query(hxy[i], k=kk)
@@ -175,13 +254,24 @@ def format_table(result: BacktestResult) -> str:
     """One readable table: engine and baselines side by side, untrimmed and trimmed."""
     models = {"engine": result.engine, **result.baselines}
     rows = [
-        ("n", "n", "{:.0f}"), ("MdAPE %", "mdape", "pct"), ("PPE5 %", "ppe5", "pct"), ("PPE10 %", "ppe10", "pct"),
-        ("PPE20 %", "ppe20", "pct"), ("80% coverage %", "coverage_80", "pct"), ("median ratio", "median_ratio", "{:.3f}"),
-        ("COD", "cod", "{:.2f}"), ("PRD", "prd", "{:.3f}"), ("PRB", "prb", "{:+.3f}"),
+        ("n", "n", "{:.0f}"),
+        ("MdAPE %", "mdape", "pct"),
+        ("PPE5 %", "ppe5", "pct"),
+        ("PPE10 %", "ppe10", "pct"),
+        ("PPE20 %", "ppe20", "pct"),
+        ("80% coverage %", "coverage_80", "pct"),
+        ("median ratio", "median_ratio", "{:.3f}"),
+        ("COD", "cod", "{:.2f}"),
+        ("PRD", "prd", "{:.3f}"),
+        ("PRB", "prb", "{:+.3f}"),
     ]
     head = f"{'statistic':<26}" + "".join(f"{name:>24}" for name in models)
-    lines = [f"AVM backtest: holdout from {result.holdout_from}; {result.n_holdout_valued} sales valued, "
-             f"{result.n_holdout_excluded} excluded (not arm's-length / untrusted)", head, "-" * len(head)]
+    lines = [
+        f"AVM backtest: holdout from {result.holdout_from}; {result.n_holdout_valued} sales valued, "
+        f"{result.n_holdout_excluded} excluded (not arm's-length / untrusted)",
+        head,
+        "-" * len(head),
+    ]
     for section, trimmed in (("", False), ("trimmed ", True)):
         for label, key, fmt in rows:
             cells = []
@@ -190,19 +280,30 @@ def format_table(result: BacktestResult) -> str:
                 v = stats.get(key, float("nan"))
                 ci = None if trimmed else study.ci95.get(key)
                 if fmt == "pct":
-                    txt = f"{100 * v:.1f}" + (f" [{100 * ci[0]:.1f},{100 * ci[1]:.1f}]" if ci else "")
+                    txt = f"{100 * v:.1f}" + (
+                        f" [{100 * ci[0]:.1f},{100 * ci[1]:.1f}]" if ci else ""
+                    )
                 else:
-                    txt = fmt.format(v) + (f" [{fmt.format(ci[0])},{fmt.format(ci[1])}]" if ci else "")
+                    txt = fmt.format(v) + (
+                        f" [{fmt.format(ci[0])},{fmt.format(ci[1])}]" if ci else ""
+                    )
                 cells.append(f"{txt:>24}")
             lines.append(f"{section + label:<26}" + "".join(cells))
         if trimmed:
-            lines.append(f"{'trimmed away':<26}" + "".join(f"{s.n_trimmed:>24}" for s in models.values()))
+            lines.append(
+                f"{'trimmed away':<26}" + "".join(f"{s.n_trimmed:>24}" for s in models.values())
+            )
     lines.append(f"timings: {result.timings}; confidence grades: {result.grades}")
     q = result.engine.breakouts.get("price_quintile", {})
     if q:
-        lines.append("engine by price quintile: " + ", ".join(
-            f"{k}: MdAPE {100 * v.get('mdape', float('nan')):.1f}% ratio {v.get('median_ratio', float('nan')):.3f}" for k, v in q.items()))
+        lines.append(
+            "engine by price quintile: "
+            + ", ".join(
+                f"{k}: MdAPE {100 * v.get('mdape', float('nan')):.1f}% ratio {v.get('median_ratio', float('nan')):.3f}"
+                for k, v in q.items()
+            )
+        )
     return "\n".join(lines)
 
 
-__all__ = ["BacktestResult", "run_backtest", "format_table", "AvmModel"]
+__all__ = ["BacktestResult", "run_backtest", "format_table", "holdout_screen", "AvmModel"]

@@ -5,18 +5,24 @@ Pure computation on DataFrames in the sales-frame contract of ``schema.py``; no 
 Training (``train``) on sales that closed before ``cutoff``:
 
 1. normalise the frame; drop sales that are not arm's-length (explicit False);
-2. fit the market index (``market_index.py``) and a quick out-of-fold hedonic model whose
-   residuals give the learned trust rule (``trust.py``); drop outliers; refit the index;
-3. fit the core on trusted sales: hedonic LightGBM on index-adjusted log price
-   (``hedonic.py``) and the comp ranker (``ranker.py``) on past-only candidate sets;
-4. calibrate out of time: refit the core on sales before the last 20 % of the window,
-   value that slice as of each sale's date with comps from its own past, and learn the
-   comp/hedonic blend and the conformal 80 % interval per confidence grade
-   (``reconcile.py``).
+2. fit the market index (``market_index.py``, Huber-robust, smoothing and seasonality chosen
+   by out-of-time error inside the window) and bring every price to the reference day;
+3. probe: split the window in time (latest 20 % = calibration slice); fit an early-only
+   index and booster, early-stopped on the slice scored out of time -> number of rounds;
+4. K-fold (5) out-of-fold predictions with that many rounds: their residuals give the
+   learned trust rule (``trust.py``) AND each training sale's comp evidence (a model that
+   never saw the sale), so comps carry information the model does not already have;
+5. fit the hedonic LightGBM once on the trusted sales; train the comp ranker on early-window
+   subjects with out-of-fold labels (``ranker.py``);
+6. calibrate out of time: value the slice with the probe (early index, early booster) and
+   comps from each subject's own past, and learn the comp/hedonic blend, a calibration
+   slope and the conformal 80 % interval per confidence grade (``reconcile.py``).
 
-Valuation (``value`` / ``value_many``): candidates strictly before the valuation date,
-adjusted by the index (time) and by TreeSHAP differences (features), ranked, weighted,
-blended with the hedonic estimate; the result shows its comps and drivers.
+Valuation (``value`` / ``value_many``): candidates strictly before the valuation date, each
+comp's evidence = its out-of-sample residual (moved to the valuation date by the index, to
+the subject by the model); estimate = hedonic + learned share of the weighted mean residual
+of the top comps (a local residual correction), shown as a comp grid whose feature
+adjustments (path attribution of the model) plus an ``out_of_fold_correction`` line add up.
 
 Refusals: fewer than ``min_sales`` usable sales (InsufficientData, naming the count);
 a subject with no coordinates and no zip centroid, or no living area when the model uses
@@ -42,9 +48,16 @@ import pandas as pd
 
 from reos.errors import InsufficientData, ValidationFailed
 from reos.valuation.adjustments import split_dollars
-from reos.valuation.features import learn_feature_spec
+from reos.valuation.features import FeatureSpec, learn_feature_spec
 from reos.valuation.geo import fill_from_zip, zip_centroids
-from reos.valuation.hedonic import HedonicModel, fit_booster, threads_for
+from reos.valuation.hedonic import (
+    EARLY_STOP,
+    MAX_ROUNDS,
+    PARAMS,
+    HedonicModel,
+    fit_booster,
+    threads_for,
+)
 from reos.valuation.market_index import MarketIndex, fit_market_index
 from reos.valuation.pipeline import (
     Core,
@@ -60,9 +73,13 @@ from reos.valuation.schema import day_of, prepare_frame
 from reos.valuation.trust import TrustRule, arm_length_allows, learn_trust_rule
 from reos.valuation.valuation_result import CompEvidence, Valuation
 
-MODEL_VERSION = "reos-avm-1.0"
+MODEL_VERSION = "reos-avm-1.1"
 CALIBRATION_SHARE = 0.20
-RANKER_SUBJECTS = 4000
+CALIBRATION_SUBJECTS = 2000
+RANKER_SUBJECTS = 2000
+# 5 x 80 % fits: out-of-fold residuals close to those of the full model (4 folds saved ~10 s
+# at 25k sales but fit on 75 %; on Ames the two were within fold-assignment noise).
+K_FOLDS = 5
 
 
 @dataclass
@@ -86,12 +103,17 @@ class AvmModel:
             "metadata": self.metadata,
             "spec": self.core.spec.to_dict(),
             "index": self.core.index.to_dict(),
-            "trust": {"centre": self.core.trust.centre, "mad": self.core.trust.mad, "z_max": self.core.trust.z_max},
+            "trust": {
+                "centre": self.core.trust.centre,
+                "mad": self.core.trust.mad,
+                "z_max": self.core.trust.z_max,
+            },
             "centroids": {k: list(v) for k, v in self.core.centroids.items()},
             "first_day": self.core.first_day,
             "reference_day": self.core.hedonic.reference_day,
             "rounds": self.core.hedonic.rounds,
             "calibration": self.calibration.to_dict(),
+            "out_of_fold_residuals": {k: list(v) for k, v in self.core.oof_resid.items()},
         }
         (d / "model.json").write_text(json.dumps(doc, indent=1, default=_json_default))
 
@@ -99,33 +121,55 @@ class AvmModel:
     def load(cls, directory: str | Path) -> AvmModel:
         d = Path(directory)
         doc = json.loads((d / "model.json").read_text())
-        from reos.valuation.features import FeatureSpec
-
         spec = FeatureSpec.from_dict(doc["spec"])
         ranker_path = d / "ranker.txt"
         core = Core(
             spec=spec,
             index=MarketIndex.from_dict(doc["index"]),
             hedonic=HedonicModel(
-                lgb.Booster(model_file=str(d / "hedonic.txt")), spec, float(doc["reference_day"]), int(doc["rounds"])
+                lgb.Booster(model_file=str(d / "hedonic.txt")),
+                spec,
+                float(doc["reference_day"]),
+                int(doc["rounds"]),
             ),
             ranker=lgb.Booster(model_file=str(ranker_path)) if ranker_path.exists() else None,
             trust=TrustRule(**doc["trust"]),
             centroids={k: (float(v[0]), float(v[1])) for k, v in doc["centroids"].items()},
             first_day=float(doc["first_day"]),
+            oof_resid={
+                k: (float(v[0]), float(v[1]))
+                for k, v in doc.get("out_of_fold_residuals", {}).items()
+            },
         )
         return cls(core, Calibration.from_dict(doc["calibration"]), doc["metadata"])
 
     def prepared_pool(self, comps_pool: pd.DataFrame) -> PreparedPool:
         """Normalise and predict the pool once; reused while the same frame is passed."""
-        key = (id(comps_pool), len(comps_pool), int(pd.util.hash_pandas_object(
-            comps_pool[[c for c in ("sale_id", "close_date", "sale_price") if c in comps_pool.columns]],
-            index=False).sum()))
+        key = _frame_key(comps_pool)
         if self._pool is None or self._pool_key != key:
             frame = prepare_frame(comps_pool, require_price=True).reset_index(drop=True)
             self._pool = prepare_pool(self.core, frame)
             self._pool_key = key
         return self._pool
+
+
+def _frame_key(frame: pd.DataFrame) -> tuple[Any, ...]:
+    """Cheap fingerprint of a pool frame: identity, length and its ids, dates and prices.
+
+    Python caches string hashes, so hashing the id tuple costs ~1 ms for 25,000 sales, where
+    ``hash_pandas_object`` on the same columns costs ~30 ms of every single valuation.
+    """
+    parts: list[Any] = [id(frame), len(frame)]
+    for col in ("sale_id", "close_date", "sale_price"):
+        if col in frame.columns:
+            values = frame[col]
+            if pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_datetime64_any_dtype(
+                values.dtype
+            ):
+                parts.append(hash(np.ascontiguousarray(values.to_numpy()).tobytes()))
+            else:
+                parts.append(hash(tuple(values.tolist())))
+    return tuple(parts)
 
 
 def _json_default(obj: object) -> Any:
@@ -140,49 +184,73 @@ def _iso(day: float) -> str:
     return str(np.datetime64(int(day), "D"))
 
 
-def _fit_core(trusted: pd.DataFrame, pool_frame: pd.DataFrame, reference_day: float, trust: TrustRule) -> Core:
-    """Index, hedonic model and ranker from one set of trusted sales."""
-    spec = learn_feature_spec(trusted)
-    index = fit_market_index(trusted)
-    areas = None if index.area_column is None else trusted[index.area_column].astype("string").fillna("_na_").to_numpy(dtype=object)
-    days = trusted["mid_close_day"].to_numpy(dtype="float64")
-    y = np.log(trusted["sale_price"].to_numpy(dtype="float64")) + index.log_factor(
-        days, np.full(len(days), reference_day), areas
+def _area_labels(frame: pd.DataFrame, index: MarketIndex) -> np.ndarray | None:
+    if index.area_column is None:
+        return None
+    return np.asarray(
+        frame[index.area_column].astype("string").fillna("_na_").to_numpy(dtype=object),
+        dtype=object,
     )
-    x = spec.matrix(trusted)
-    booster, rounds = fit_booster(x, y, spec.categorical_indices, days)
-    hedonic = HedonicModel(booster, spec, reference_day, rounds)
-    core = Core(spec, index, hedonic, None, trust, zip_centroids(trusted),
-                float(np.nanmin(trusted["close_day"].to_numpy(dtype="float64"))))
-    prepared = prepare_pool(core, pool_frame)
-    feats, labels, groups = ranker_training_set(core, trusted, prepared, max_subjects=RANKER_SUBJECTS, seed=5)
-    core.ranker = fit_ranker(feats, labels, groups)
-    return core
 
 
-def _oof_residuals(frame: pd.DataFrame, reference_day: float) -> np.ndarray:
-    """Out-of-fold residuals of index-adjusted log price (3 folds, fixed small budget)."""
-    spec = learn_feature_spec(frame)
-    index = fit_market_index(frame)
-    areas = None if index.area_column is None else frame[index.area_column].astype("string").fillna("_na_").to_numpy(dtype=object)
+def _target(frame: pd.DataFrame, index: MarketIndex, reference_day: float) -> np.ndarray:
+    """Log sale price brought to ``reference_day`` by the index (the hedonic target)."""
     days = frame["mid_close_day"].to_numpy(dtype="float64")
-    y = np.log(frame["sale_price"].to_numpy(dtype="float64")) + index.log_factor(
-        days, np.full(len(days), reference_day), areas
+    return np.asarray(
+        np.log(frame["sale_price"].to_numpy(dtype="float64"))
+        + index.log_factor(days, np.full(len(days), reference_day), _area_labels(frame, index)),
+        dtype="float64",
     )
-    x = spec.matrix(frame)
-    folds = np.random.default_rng(11).integers(0, 3, len(y))
-    resid = np.full(len(y), np.nan)
-    from reos.valuation.hedonic import PARAMS
 
-    quick = dict(PARAMS, learning_rate=0.1)
-    for k in range(3):
+
+def _probe(
+    candidates: pd.DataFrame, spec: FeatureSpec, x: np.ndarray, early: np.ndarray, late: np.ndarray
+) -> tuple[MarketIndex, lgb.Booster, float, int]:
+    """Early-only index and booster, early-stopped on the later slice scored out of time.
+
+    The later slice's targets use the early index extrapolated to their dates, exactly as a
+    valuation after the cut-off would, so the number of rounds is chosen on the error that
+    matters. The probe is kept: it values the calibration slice.
+    """
+    early_frame = candidates[early].reset_index(drop=True)
+    index_early = fit_market_index(early_frame)
+    ref_early = float(early_frame["mid_close_day"].max())
+    y_early = _target(candidates, index_early, ref_early)
+    p = dict(PARAMS, num_threads=threads_for(len(y_early)))
+    d_tr = lgb.Dataset(
+        x[early], y_early[early], categorical_feature=spec.categorical_indices, free_raw_data=True
+    )
+    d_va = lgb.Dataset(
+        x[late], y_early[late], categorical_feature=spec.categorical_indices, reference=d_tr
+    )
+    probe = lgb.train(
+        p,
+        d_tr,
+        num_boost_round=MAX_ROUNDS,
+        valid_sets=[d_va],
+        callbacks=[lgb.early_stopping(EARLY_STOP, verbose=False)],
+    )
+    rounds = max(int(probe.best_iteration * 1.1), 50)
+    return index_early, probe, ref_early, rounds
+
+
+def _out_of_fold(x: np.ndarray, y: np.ndarray, categorical: list[int], rounds: int) -> np.ndarray:
+    """K-fold out-of-fold predictions of the hedonic target (random folds, fixed seed)."""
+    folds = np.random.default_rng(11).integers(0, K_FOLDS, len(y))
+    pred = np.full(len(y), np.nan)
+    for k in range(K_FOLDS):
         tr, te = folds != k, folds == k
-        booster, _ = fit_booster(x[tr], y[tr], spec.categorical_indices, days[tr], params=quick, rounds=200)
-        resid[te] = y[te] - booster.predict(x[te], num_threads=threads_for(len(y)))
-    return resid
+        if te.any():
+            booster, _ = fit_booster(
+                x[tr], y[tr], categorical, np.zeros(int(tr.sum())), rounds=rounds
+            )
+            pred[te] = booster.predict(x[te], num_threads=threads_for(int(te.sum())))
+    return pred
 
 
-def train(sales: pd.DataFrame, cutoff: date | str | pd.Timestamp, *, min_sales: int = 50) -> AvmModel:
+def train(
+    sales: pd.DataFrame, cutoff: date | str | pd.Timestamp, *, min_sales: int = 50
+) -> AvmModel:
     """Train on sales known before ``cutoff`` (see module docstring). Raises InsufficientData."""
     started = time.perf_counter()
     cutoff_day = day_of(cutoff)
@@ -204,31 +272,95 @@ def train(sales: pd.DataFrame, cutoff: date | str | pd.Timestamp, *, min_sales: 
     centroids = zip_centroids(candidates)
     candidates = fill_from_zip(candidates, centroids)
     reference_day = float(candidates["mid_close_day"].max())
-    resid = _oof_residuals(candidates, reference_day)
+    spec = learn_feature_spec(candidates)
+    x = spec.matrix(candidates)
+    index = fit_market_index(candidates)
+    y = _target(candidates, index, reference_day)
+    close = candidates["close_day"].to_numpy(dtype="float64")
+    split = float(np.quantile(close, 1.0 - CALIBRATION_SHARE))
+    early = (candidates["latest_close_day"] < split).to_numpy()
+    late = close >= split
+    can_calibrate = early.sum() >= max(min_sales, 50) and late.sum() >= 30
+    probe_parts = _probe(candidates, spec, x, early, late) if can_calibrate else None
+    rounds = probe_parts[3] if probe_parts is not None else 300
+    oof_pred = _out_of_fold(x, y, spec.categorical_indices, rounds)
+    resid = y - oof_pred
     rule = learn_trust_rule(resid)
     outlier = rule.is_outlier(resid)
-    trusted = candidates[~outlier].reset_index(drop=True)
-    if len(trusted) < min_sales:
+    trusted_mask = ~outlier
+    if trusted_mask.sum() < min_sales:
         raise InsufficientData(
-            f"{len(trusted)} trusted sales before {_iso(cutoff_day)} after removing price outliers; "
+            f"{int(trusted_mask.sum())} trusted sales before {_iso(cutoff_day)} after removing price outliers; "
             f"at least {min_sales} are needed",
             needed=min_sales,
-            found=int(len(trusted)),
+            found=int(trusted_mask.sum()),
         )
-    core = _fit_core(trusted, candidates, reference_day, rule)
-    calibration = _calibrate(trusted, candidates, min_sales, rule)
-    core.centroids = centroids
+    trusted = candidates[trusted_mask].reset_index(drop=True)
+    booster, _ = fit_booster(
+        x[trusted_mask],
+        y[trusted_mask],
+        spec.categorical_indices,
+        close[trusted_mask],
+        rounds=rounds,
+    )
+    sale_ids = candidates["sale_id"].astype(str).to_numpy(dtype=object)
+    prices = candidates["sale_price"].to_numpy(dtype="float64")
+    oof_map = {
+        str(sid): (float(r), float(pr)) for sid, r, pr in zip(sale_ids, resid, prices, strict=True)
+    }
+    core = Core(
+        spec,
+        index,
+        HedonicModel(booster, spec, reference_day, rounds),
+        None,
+        rule,
+        centroids,
+        float(np.nanmin(close)),
+        oof_resid=oof_map,
+    )
+    # Ranker: subjects from the early part only, so the calibration slice stays unseen.
+    prepared = prepare_pool(core, candidates)
+    subj_mask = trusted_mask & (early if can_calibrate else np.ones(len(candidates), dtype=bool))
+    feats, labels, groups = ranker_training_set(
+        core,
+        candidates[subj_mask].reset_index(drop=True),
+        oof_pred[subj_mask],
+        prepared,
+        max_subjects=RANKER_SUBJECTS,
+        seed=5,
+    )
+    core.ranker = fit_ranker(feats, labels, groups)
+    calibration = Calibration()
+    if probe_parts is not None:
+        calibration = _calibrate(core, candidates, trusted_mask, early, late, probe_parts)
     metadata = {
         "model_version": MODEL_VERSION,
         "cutoff": _iso(cutoff_day),
-        "training_window": [_iso(float(trusted["close_day"].min())), _iso(float(trusted["latest_close_day"].max()))],
-        "rows": {"input": int(len(frame)), "arm_length_or_unknown": int(len(candidates)),
-                 "trusted": int(len(trusted)), "price_outliers": int(outlier.sum())},
+        "training_window": [
+            _iso(float(trusted["close_day"].min())),
+            _iso(float(trusted["latest_close_day"].max())),
+        ],
+        "rows": {
+            "input": int(len(frame)),
+            "arm_length_or_unknown": int(len(candidates)),
+            "trusted": int(len(trusted)),
+            "price_outliers": int(outlier.sum()),
+        },
         "features": core.spec.names,
-        "index": {"unit": core.index.unit, "area_column": core.index.area_column,
-                  "areas_with_own_index": sorted(core.index.area_log_dev)},
+        "index": {
+            "unit": core.index.unit,
+            "area_column": core.index.area_column,
+            "step_sd": core.index.step_sd,
+            "seasonal": bool(core.index.seasonal),
+            "areas_with_own_index": sorted(core.index.area_log_dev),
+        },
         "hedonic_rounds": core.hedonic.rounds,
-        "trust_rule": {"centre_log": rule.centre, "mad_log": rule.mad, "modified_z_max": rule.z_max},
+        "out_of_fold_folds": K_FOLDS,
+        "trust_rule": {
+            "centre_log": rule.centre,
+            "mad_log": rule.mad,
+            "modified_z_max": rule.z_max,
+        },
         "holdout_metrics": calibration.slice_metrics,
         "blend_weights": calibration.blend,
         "train_seconds": round(time.perf_counter() - started, 2),
@@ -236,21 +368,46 @@ def train(sales: pd.DataFrame, cutoff: date | str | pd.Timestamp, *, min_sales: 
     return AvmModel(core, calibration, metadata)
 
 
-def _calibrate(trusted: pd.DataFrame, candidates: pd.DataFrame, min_sales: int, rule: TrustRule) -> Calibration:
-    """Out-of-time calibration on the latest ~20 % of the window (see module docstring)."""
-    days = trusted["close_day"].to_numpy(dtype="float64")
-    split = float(np.quantile(days, 1.0 - CALIBRATION_SHARE))
-    early = trusted[trusted["latest_close_day"] < split].reset_index(drop=True)
-    late = trusted[trusted["close_day"] >= split].reset_index(drop=True)
-    if len(early) < max(min_sales, 50) or len(late) < 30:
-        return Calibration()
-    core_a = _fit_core(early, candidates[candidates["latest_close_day"] < split].reset_index(drop=True),
-                       float(early["mid_close_day"].max()), rule)
-    prepared = prepare_pool(core_a, candidates)
-    late = fill_from_zip(late.copy(), core_a.centroids)
-    raws = value_batch(core_a, late, late["close_day"].to_numpy(dtype="float64"), prepared)
+def _calibrate(
+    core: Core,
+    candidates: pd.DataFrame,
+    trusted_mask: np.ndarray,
+    early: np.ndarray,
+    late: np.ndarray,
+    probe_parts: tuple[MarketIndex, lgb.Booster, float, int],
+) -> Calibration:
+    """Out-of-time calibration on the latest ~20 % of the window (see module docstring).
+
+    The slice is valued exactly as a live valuation after the cut-off would be: hedonic =
+    the probe (trained on the earlier sales only) moved by the early index; comps = earlier
+    sales with their out-of-fold residuals, plus slice sales before the subject's date with
+    their residuals against the probe. The ranker was trained on earlier subjects only.
+    (The out-of-fold models did see the slice; a slice sale pulls its neighbours'
+    out-of-fold predictions toward itself, which can only shrink the comps' apparent value,
+    so the learned comp weight errs on the side of the model.)
+    """
+    index_early, probe, ref_early, rounds = probe_parts
+    early_ids = set(candidates.loc[early, "sale_id"].astype(str))
+    cal_core = Core(
+        core.spec,
+        index_early,
+        HedonicModel(probe, core.spec, ref_early, rounds),
+        core.ranker,
+        core.trust,
+        core.centroids,
+        core.first_day,
+        oof_resid={sid: v for sid, v in core.oof_resid.items() if sid in early_ids},
+    )
+    prepared = prepare_pool(cal_core, candidates)
+    subjects = candidates[late & trusted_mask]
+    if len(subjects) > CALIBRATION_SUBJECTS:
+        subjects = subjects.sample(n=CALIBRATION_SUBJECTS, random_state=13)
+    subjects = subjects.reset_index(drop=True)
+    raws = value_batch(
+        cal_core, subjects, subjects["close_day"].to_numpy(dtype="float64"), prepared
+    )
     return learn_calibration(
-        np.log(late["sale_price"].to_numpy(dtype="float64")),
+        np.log(subjects["sale_price"].to_numpy(dtype="float64")),
         np.array([r.log_comp for r in raws]),
         np.array([r.log_hedonic for r in raws]),
         np.array([r.grade for r in raws]),
@@ -272,7 +429,9 @@ def value(
     """Value one property as of ``valuation_date`` using sales in ``comps_pool``."""
     frame = _subjects_frame(subject)
     if len(frame) != 1:
-        raise ValidationFailed(f"value() takes one subject, got {len(frame)}; use value_many()", field="subject")
+        raise ValidationFailed(
+            f"value() takes one subject, got {len(frame)}; use value_many()", field="subject"
+        )
     return value_many(model, frame, [valuation_date], comps_pool)[0]
 
 
@@ -290,10 +449,14 @@ def value_many(
     else:
         days = np.array([day_of(v) for v in valuation_dates], dtype="float64")
         if len(days) != len(subj):
-            raise ValidationFailed(f"{len(days)} valuation dates for {len(subj)} subjects", field="valuation_dates")
+            raise ValidationFailed(
+                f"{len(days)} valuation dates for {len(subj)} subjects", field="valuation_dates"
+            )
     prepared = model.prepared_pool(comps_pool)
-    centroids = dict(zip_centroids(prepared.frame))
-    centroids.update(core.centroids)
+    if prepared.centroids is None:
+        prepared.centroids = dict(zip_centroids(prepared.frame))
+        prepared.centroids.update(core.centroids)
+    centroids = prepared.centroids
     subj = fill_from_zip(subj, centroids)
     _check_subjects(core, subj, days)
     raws = value_batch(core, subj, days, prepared)
@@ -304,43 +467,70 @@ def value_many(
 
 
 def _check_subjects(core: Core, subj: pd.DataFrame, days: np.ndarray) -> None:
-    for i in range(len(subj)):
-        row = subj.iloc[i]
-        where = f"subject {i} ({row['property_id']})" if len(subj) > 1 else f"subject {row['property_id']}"
-        if core.spec.uses_location and (pd.isna(row["latitude"]) or pd.isna(row["longitude"])):
-            raise ValidationFailed(
-                f"{where} has no coordinates and its zip ({row['zip']}) has no located sales; "
-                "geocode the address or supply latitude/longitude",
-                field="latitude",
-            )
-        if "living_area_sqft" in core.spec.numeric and pd.isna(row["living_area_sqft"]):
-            raise ValidationFailed(
-                f"{where} has no living area; the model values by size, supply living_area_sqft (> 0)",
-                field="living_area_sqft",
-            )
-        if days[i] < core.first_day:
-            raise InsufficientData(
-                f"valuation date {_iso(days[i])} for {where} is before the first sale the model "
-                f"knows ({_iso(core.first_day)}); there is no market evidence for that date",
-                field="valuation_date",
-            )
+    no_xy = (
+        (subj["latitude"].isna() | subj["longitude"].isna()).to_numpy()
+        if core.spec.uses_location
+        else None
+    )
+    no_size = (
+        subj["living_area_sqft"].isna().to_numpy()
+        if "living_area_sqft" in core.spec.numeric
+        else None
+    )
+    too_early = days < core.first_day
+    bad = too_early.copy()
+    for m in (no_xy, no_size):
+        if m is not None:
+            bad |= m
+    if not bad.any():
+        return
+    i = int(np.flatnonzero(bad)[0])
+    row = subj.iloc[i]
+    where = (
+        f"subject {i} ({row['property_id']})" if len(subj) > 1 else f"subject {row['property_id']}"
+    )
+    if no_xy is not None and no_xy[i]:
+        raise ValidationFailed(
+            f"{where} has no coordinates and its zip ({row['zip']}) has no located sales; "
+            "geocode the address or supply latitude/longitude",
+            field="latitude",
+        )
+    if no_size is not None and no_size[i]:
+        raise ValidationFailed(
+            f"{where} has no living area; the model values by size, supply living_area_sqft (> 0)",
+            field="living_area_sqft",
+        )
+    raise InsufficientData(
+        f"valuation date {_iso(days[i])} for {where} is before the first sale the model "
+        f"knows ({_iso(core.first_day)}); there is no market evidence for that date",
+        field="valuation_date",
+    )
 
 
-def _present(model: AvmModel, subj: pd.DataFrame, i: int, day: float, raw: RawValue, prepared: PreparedPool) -> Valuation:
+def _present(
+    model: AvmModel, subj: pd.DataFrame, i: int, day: float, raw: RawValue, prepared: PreparedPool
+) -> Valuation:
     core, cal = model.core, model.calibration
     lam = cal.blend.get(raw.grade, 0.0) if np.isfinite(raw.log_comp) else 0.0
-    log_value = raw.log_hedonic + lam * (raw.log_comp - raw.log_hedonic) if lam > 0 else raw.log_hedonic
+    blended = (
+        raw.log_hedonic + lam * (raw.log_comp - raw.log_hedonic) if lam > 0 else raw.log_hedonic
+    )
+    log_value = float(cal.rotate(blended))
     estimate = float(np.exp(log_value))
     if not np.isfinite(estimate) or estimate <= 0:
-        raise InsufficientData(f"subject {subj.iloc[i]['property_id']}: the model produced no finite value", field="subject")
+        raise InsufficientData(
+            f"subject {subj.iloc[i]['property_id']}: the model produced no finite value",
+            field="subject",
+        )
     low, high = cal.interval(raw.grade, log_value)
-    groups, _ = core.hedonic.grouped(np.zeros((1, len(core.spec.names) + 1)))
+    groups = core.hedonic.groups()
     contrib = raw.subject_contrib
     base = _base_value(core)
     at_reference = base + float(contrib.sum())
     parts = {g: float(c) for g, c in zip(groups, contrib, strict=True)}
     parts["market_time"] = float(raw.log_hedonic - at_reference)
-    parts["comparable_sales"] = float(log_value - raw.log_hedonic)
+    parts["comparable_sales"] = float(blended - raw.log_hedonic)
+    parts["calibration_slope"] = float(log_value - blended)
     drivers = split_dollars(float(np.exp(base)), estimate, parts)
     comps = _comp_evidence(raw, prepared, groups)
     note = (
@@ -352,7 +542,9 @@ def _present(model: AvmModel, subj: pd.DataFrame, i: int, day: float, raw: RawVa
         "note": note,
         "blend_weight_comps": lam,
         "hedonic_estimate": round(float(np.exp(raw.log_hedonic)), 2),
-        "comp_indication": None if not np.isfinite(raw.log_comp) else round(float(np.exp(raw.log_comp)), 2),
+        "comp_indication": None
+        if not np.isfinite(raw.log_comp)
+        else round(float(np.exp(raw.log_comp)), 2),
         "base_value": round(float(np.exp(base)), 2),
         "market_index_factor_from_reference": round(float(np.exp(parts["market_time"])), 4),
         **{k: (round(v, 2) if isinstance(v, float) else v) for k, v in raw.stats.items()},
@@ -378,28 +570,44 @@ def _base_value(core: Core) -> float:
     return core.base_log
 
 
+OUT_OF_FOLD_LINE = "out_of_fold_correction"
+
+
 def _comp_evidence(raw: RawValue, prepared: PreparedPool, groups: list[str]) -> list[CompEvidence]:
-    frame = prepared.frame
+    """The comp grid. Adjustments are the TreeSHAP differences subject - comp of the fitted
+    model, plus one ``out_of_fold_correction`` line for comps the model was trained on: the
+    fitted model's prediction for such a comp minus its out-of-fold prediction (the model
+    has partly memorised the comp's own price; the line undoes that so the comp's evidence
+    is its price against a model that never saw it). So, exactly,
+    adjusted_price = time_adjusted_price + sum(adjustments)."""
+    d = prepared.display
+    shown_weights = np.round(raw.weights, 6)
+    if len(shown_weights):
+        # rounded weights still add up to 1: the remainder goes to the heaviest comp
+        shown_weights[int(np.argmax(shown_weights))] += 1.0 - float(shown_weights.sum())
     out: list[CompEvidence] = []
     for j, row in enumerate(raw.top_rows):
-        r = frame.iloc[int(row)]
-        price = float(r["sale_price"])
+        r = int(row)
+        price = float(d["sale_price"][r])
         diffs = raw.subject_contrib - raw.comp_contrib[j]
         time_adj = float(price * np.exp(raw.time_logs[j]))
-        adjusted = float(time_adj * np.exp(diffs.sum()))
-        adj = split_dollars(time_adj, adjusted, {g: float(d) for g, d in zip(groups, diffs, strict=True)})
+        parts = {g: float(v) for g, v in zip(groups, diffs, strict=True)}
+        parts[OUT_OF_FOLD_LINE] = float(raw.oof_logs[j])
+        adjusted = float(time_adj * np.exp(sum(parts.values())))
+        adj = split_dollars(time_adj, adjusted, parts)
+        address = d["address"][r]
         out.append(
             CompEvidence(
-                sale_id=str(r["sale_id"]),
-                property_id=str(r["property_id"]),
-                address=None if pd.isna(r["address"]) else str(r["address"]),
+                sale_id=str(d["sale_id"][r]),
+                property_id=str(d["property_id"][r]),
+                address=None if pd.isna(address) else str(address),
                 distance_m=round(float(raw.distances[j]), 1),
-                close_date=str(pd.Timestamp(r["close_date"]).date()),
+                close_date=str(d["close_date"][r]),
                 sale_price=round(price, 2),
                 time_adjusted_price=round(time_adj, 2),
                 adjustments=adj,
                 adjusted_price=round(adjusted, 2),
-                weight=round(float(raw.weights[j]), 4),
+                weight=float(shown_weights[j]),
                 gross_adjustment_pct=round(100.0 * sum(abs(v) for v in adj.values()) / time_adj, 2),
                 net_adjustment_pct=round(100.0 * (adjusted - time_adj) / time_adj, 2),
             )

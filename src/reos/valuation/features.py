@@ -38,6 +38,7 @@ class FeatureSpec:
     projection: LocalProjection
     uses_location: bool
     display: dict[str, str] = field(default_factory=dict)
+    _codes: dict[str, dict[str, float]] = field(default_factory=dict, repr=False)
 
     @property
     def names(self) -> list[str]:
@@ -63,16 +64,38 @@ class FeatureSpec:
             if name in ("x_m", "y_m", "rot_a_m", "rot_b_m"):
                 assert xy is not None
                 x, y = xy[:, 0], xy[:, 1]
-                v = {"x_m": x, "y_m": y, "rot_a_m": (x + y) / np.sqrt(2), "rot_b_m": (x - y) / np.sqrt(2)}[name]
+                v = {
+                    "x_m": x,
+                    "y_m": y,
+                    "rot_a_m": (x + y) / np.sqrt(2),
+                    "rot_b_m": (x - y) / np.sqrt(2),
+                }[name]
             elif name == "pool":
-                v = frame["pool"].map(lambda b: 1.0 if b is True else (0.0 if b is False else np.nan)).to_numpy(dtype="float64")
+                v = (
+                    frame["pool"]
+                    .map(lambda b: 1.0 if b is True else (0.0 if b is False else np.nan))
+                    .to_numpy(dtype="float64")
+                )
             elif name in frame.columns:
                 v = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype="float64")
             else:
                 v = np.full(len(frame), np.nan)
             cols.append(v)
         for name, levels in self.categorical.items():
-            if name in frame.columns:
+            if name in frame.columns and len(frame) <= 64:
+                # a dict lookup per value: pd.Categorical costs ~1 ms per column per call,
+                # which dominated a single valuation
+                lookup = self._codes.setdefault(
+                    name, {level: float(i) for i, level in enumerate(levels)}
+                )
+                v = np.array(
+                    [
+                        lookup.get(val, np.nan) if isinstance(val, str) else np.nan
+                        for val in frame[name].to_numpy(dtype=object)
+                    ],
+                    dtype="float64",
+                )
+            elif name in frame.columns:
                 codes = pd.Categorical(frame[name].astype(object), categories=levels).codes
                 v = np.where(codes < 0, np.nan, codes).astype("float64")
             else:
@@ -107,19 +130,26 @@ def learn_feature_spec(frame: pd.DataFrame) -> FeatureSpec:
     uses_location = bool(located.mean() >= 0.05)
     if uses_location:
         projection = LocalProjection(
-            float(frame.loc[located, "latitude"].median()), float(frame.loc[located, "longitude"].median())
+            float(frame.loc[located, "latitude"].median()),
+            float(frame.loc[located, "longitude"].median()),
         )
     else:
         projection = LocalProjection(0.0, 0.0)
-    numeric = [c for c in usable_columns(frame, NUMERIC_ATTRIBUTES) if c not in ("latitude", "longitude")]
+    numeric = [
+        c for c in usable_columns(frame, NUMERIC_ATTRIBUTES) if c not in ("latitude", "longitude")
+    ]
     if "pool" in usable_columns(frame, ("pool",)):
         numeric.append("pool")
     attrs = [c for c in frame.columns if c.startswith("attr_")]
-    numeric += [c for c in usable_columns(frame, attrs) if pd.api.types.is_float_dtype(frame[c].dtype)]
+    numeric += [
+        c for c in usable_columns(frame, attrs) if pd.api.types.is_float_dtype(frame[c].dtype)
+    ]
     if uses_location:
         numeric = ["x_m", "y_m", "rot_a_m", "rot_b_m"] + numeric
     categorical: dict[str, list[str]] = {}
-    text_cols = list(CATEGORICAL_ATTRIBUTES) + [c for c in attrs if not pd.api.types.is_float_dtype(frame[c].dtype)]
+    text_cols = list(CATEGORICAL_ATTRIBUTES) + [
+        c for c in attrs if not pd.api.types.is_float_dtype(frame[c].dtype)
+    ]
     for name in usable_columns(frame, text_cols):
         levels = frame[name].dropna().astype(str).value_counts()
         if 2 <= len(levels) <= MAX_LEVELS:

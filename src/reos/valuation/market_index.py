@@ -12,19 +12,23 @@ not a price rise).
 * Periods: a calendar month with at least ``min_period_sales`` (5) sales is its own period;
   thinner months are pooled into their quarter, and thinner quarters into their year.
 * Smoothing: a random-walk prior on period effects, i.e. penalty
-  sigma^2 / (step_sd^2 * gap_months) * (delta_k - delta_{k-1})^2 with step_sd = 0.5 % per
-  month (the typical size of monthly moves of seasonally adjusted metro indices such as
-  FHFA HPI or Case-Shiller; a smaller step also steadies the one-sided end point) and
-  sigma^2 the robust residual variance. The fit is Huber-weighted (IRLS) so the occasional
+  sigma^2 / (step_sd^2 * gap_months) * (delta_k - delta_{k-1})^2 with sigma^2 the robust
+  residual variance. The step (0.1 - 2 % per month; monthly moves of seasonally adjusted
+  metro indices such as FHFA HPI or Case-Shiller are typically ~0.5 %) is chosen per
+  organisation by rolling-origin out-of-time error inside the training window
+  (:func:`select_settings`): the end of a one-sided smoother is its noisiest point, and a
+  too-loose step lets the last thin months read as a level change. The fit is Huber-weighted (IRLS) so the occasional
   distressed sale does not bend a thin month.
 * Areas (zip or neighbourhood) with at least ``min_area_sales`` sales get their own deviation
   path from the global index, fitted the same way on the global residuals and shrunk to zero
   (prior sd 5 %), so a thin area never drives its own index.
-* Seasonality: housing prices have a regular within-year cycle (spring/summer above winter;
-  Case-Shiller and FHFA publish seasonally adjusted series for this reason). When the sales
-  span at least 24 months the regression adds two annual harmonics (sin/cos of 1x and 2x
-  the day-of-year angle), so the smoothed trend is seasonally adjusted and the level at any
-  date is trend + seasonal effect of that date.
+* Seasonality: housing prices may have a regular within-year cycle (spring/summer above
+  winter; Case-Shiller and FHFA publish seasonally adjusted series for this reason). When
+  the sales span at least 24 months the regression can add two annual harmonics (sin/cos of
+  1x and 2x the day-of-year angle), so the smoothed trend is seasonally adjusted and the
+  level at any date is trend + seasonal effect of that date. Whether to use them is part of
+  the same out-of-time choice: four harmonic coefficients from a few years of a quality-
+  adjusted series can be noise, and a noisy seasonal dip is read as a level drop.
 * Extrapolation: after the last period centre the *trend* is held flat (the seasonal effect
   of the target date still applies). A damped trend
   would use the noisiest, least-revised end of the index; over the usual 0-12 month horizon
@@ -67,6 +71,7 @@ class MarketIndex:
     area_column: str | None = None
     area_log_dev: dict[str, np.ndarray] = field(default_factory=dict)
     seasonal: list[float] = field(default_factory=list)
+    step_sd: float = 0.005
 
     def log_level_at(self, days: np.ndarray, areas: np.ndarray | None = None) -> np.ndarray:
         """Log level at the given days (flat beyond the ends), plus the area deviation."""
@@ -86,7 +91,9 @@ class MarketIndex:
         self, from_days: np.ndarray, to_days: np.ndarray, areas: np.ndarray | None = None
     ) -> np.ndarray:
         """Vectorised log multiplier bringing a price at ``from_days`` to ``to_days``."""
-        return np.asarray(self.log_level_at(to_days, areas) - self.log_level_at(from_days, areas), dtype="float64")
+        return np.asarray(
+            self.log_level_at(to_days, areas) - self.log_level_at(from_days, areas), dtype="float64"
+        )
 
     def factor(self, from_date: object, to_date: object, area: str | None = None) -> float:
         """Multiplier that brings a price from ``from_date`` to ``to_date`` (area optional)."""
@@ -104,6 +111,7 @@ class MarketIndex:
             "area_column": self.area_column,
             "area_log_dev": {k: v.tolist() for k, v in self.area_log_dev.items()},
             "seasonal": list(self.seasonal),
+            "step_sd": self.step_sd,
         }
 
     @classmethod
@@ -115,8 +123,11 @@ class MarketIndex:
             period_label=list(data["period_label"]),
             unit=str(data["unit"]),
             area_column=data.get("area_column"),
-            area_log_dev={k: np.asarray(v, dtype="float64") for k, v in data["area_log_dev"].items()},
+            area_log_dev={
+                k: np.asarray(v, dtype="float64") for k, v in data["area_log_dev"].items()
+            },
             seasonal=[float(v) for v in data.get("seasonal", [])],
+            step_sd=float(data.get("step_sd", 0.005)),
         )
 
 
@@ -162,7 +173,9 @@ def hedonic_controls(frame: pd.DataFrame, area_column: str | None) -> np.ndarray
             c = v - np.nanmedian(v)
             cols.append(np.nan_to_num(c * c / 100.0))
     if "pool" in frame.columns:
-        cols.append(frame["pool"].map(lambda x: 1.0 if x is True else 0.0).to_numpy(dtype="float64"))
+        cols.append(
+            frame["pool"].map(lambda x: 1.0 if x is True else 0.0).to_numpy(dtype="float64")
+        )
     for cat in [c for c in (area_column, "property_type") if c]:
         values = frame[cat].astype("string").fillna("_na_")
         counts = values.value_counts()
@@ -212,17 +225,157 @@ def _solve(
     return theta[:p], theta[p:]
 
 
+STEP_SD_GRID = (0.001, 0.0025, 0.005, 0.01, 0.02)
+CV_ORIGINS = 4
+CV_STEP_MONTHS = 3
+CV_HORIZON_MONTHS = 6
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """Smoothing and seasonality of the index, chosen out of time (``select_settings``)."""
+
+    step_sd: float = 0.005
+    seasonal: bool = True
+    cv_level_error: float = float("nan")
+
+
+def _penalty(sigma2: float, step_sd: float, gaps: np.ndarray) -> np.ndarray:
+    return np.asarray(sigma2 / (step_sd**2 * gaps), dtype="float64")
+
+
+def _irls(
+    x: np.ndarray,
+    period: np.ndarray,
+    k: int,
+    y: np.ndarray,
+    fit: np.ndarray,
+    gaps: np.ndarray,
+    step_sd: float,
+    iterations: int = 4,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
+    """Huber-weighted penalised fit on the rows in ``fit`` (others get weight 0).
+
+    Returns beta, delta, residuals (all rows), Huber weights and the robust residual variance.
+    Periods with no fitted rows are carried by the random-walk penalty, i.e. held at the
+    level of the nearest fitted period: exactly the flat extrapolation used at valuation.
+    """
+    w = fit.astype("float64")
+    sigma2 = 0.2**2
+    beta, delta = np.zeros(x.shape[1]), np.zeros(k)
+    resid = np.zeros_like(y)
+    for _ in range(iterations):
+        beta, delta = _solve(
+            x, period, k, y, w, _penalty(sigma2, step_sd, gaps), ridge_beta=1e-3 * fit.sum()
+        )
+        resid = y - x @ beta - delta[period]
+        r = resid[fit]
+        scale = 1.4826 * np.median(np.abs(r - np.median(r)))
+        sigma2 = max(scale**2, 1e-4)
+        c = 1.345 * np.sqrt(sigma2)  # Huber tuning constant (95 % efficiency)
+        absr = np.abs(resid)
+        w = np.where(absr <= c, 1.0, c / np.maximum(absr, 1e-12)) * fit
+    return beta, delta, resid, w, sigma2
+
+
+def select_settings(
+    frame: pd.DataFrame, *, min_period_sales: int = 5, area_column: str | None = None
+) -> IndexSettings:
+    """Pick the random-walk step and seasonality by out-of-time error inside the window.
+
+    Rolling-origin evaluation (Tashman, 2000, "Out-of-sample tests of forecasting accuracy"):
+    for origins 3, 6, 9 and 12 months before the end of the window, fit the index on sales
+    before the origin and forecast the log price of the next 6 months' sales (flat trend,
+    seasonal effect of each date, hedonic controls). The score is the mean absolute
+    *median* forecast error per origin - the level error a holdout median ratio would show -
+    so the choice is made only on what the index is for: the level at a later date.
+    Huber weights are taken from one fit on the full window, which keeps the search to one
+    weighted cross-product per origin. Falls back to the defaults when the window is too
+    short (< 18 months) or an origin has fewer than 30 later sales.
+    """
+    default = IndexSettings()
+    mid = frame["mid_close_day"].to_numpy(dtype="float64")
+    span = np.nanmax(mid) - np.nanmin(mid)
+    if span < 18 * DAYS_PER_MONTH:
+        return default
+    y = np.log(frame["sale_price"].to_numpy(dtype="float64"))
+    period, labels = assign_periods(mid, min_period_sales)
+    k = len(labels)
+    centre = pd.Series(mid).groupby(period).mean().reindex(range(k)).to_numpy()
+    gaps = np.maximum(np.diff(centre) / DAYS_PER_MONTH, 0.25)
+    base = hedonic_controls(frame, area_column)
+    can_season = span >= 24 * DAYS_PER_MONTH - 31
+    x = np.hstack([base, seasonal_terms(mid)]) if can_season else base
+    everything = np.ones(len(y), dtype=bool)
+    _, _, _, w_full, sigma2 = _irls(x, period, k, y, everything, gaps, default.step_sd)
+    p = x.shape[1]
+    onehot = np.zeros((len(y), k))
+    onehot[np.arange(len(y)), period] = 1.0
+    z = np.hstack([x, onehot])
+    end = float(np.nanmax(mid))
+    configs = [
+        (sd, season)
+        for sd in STEP_SD_GRID
+        for season in ((True, False) if can_season else (False,))
+    ]
+    errors: dict[tuple[float, bool], list[float]] = {c: [] for c in configs}
+    for j in range(1, CV_ORIGINS + 1):
+        origin = end - j * CV_STEP_MONTHS * DAYS_PER_MONTH
+        fit = mid < origin
+        ahead = (mid >= origin) & (mid < origin + CV_HORIZON_MONTHS * DAYS_PER_MONTH)
+        if fit.sum() < 100 or ahead.sum() < 30:
+            continue
+        last = int(period[fit].max())
+        zw = z * (w_full * fit)[:, None]
+        a_full = z.T @ zw
+        b_full = zw.T @ y
+        for sd, season in configs:
+            keep = np.ones(p + k, dtype=bool)
+            if can_season and not season:
+                keep[p - 4 : p] = False
+            a = a_full.copy()
+            a[np.arange(p), np.arange(p)] += 1e-3 * fit.sum()
+            for kk, pen in enumerate(_penalty(sigma2, sd, gaps), start=1):
+                i, jj = p + kk - 1, p + kk
+                a[i, i] += pen
+                a[jj, jj] += pen
+                a[i, jj] -= pen
+                a[jj, i] -= pen
+            theta = np.zeros(p + k)
+            sub = a[np.ix_(keep, keep)]
+            theta[keep] = np.linalg.solve(sub + 1e-9 * np.eye(sub.shape[0]), b_full[keep])
+            beta, delta = theta[:p], theta[p:]
+            trend = delta[np.minimum(period[ahead], last)]
+            pred = x[ahead] @ beta + trend
+            errors[(sd, season)].append(float(np.median(y[ahead] - pred)))
+    scored = {c: float(np.mean(np.abs(e))) for c, e in errors.items() if e}
+    if not scored:
+        return default
+    best = min(
+        scored, key=lambda c: (round(scored[c], 4), c != (default.step_sd, default.seasonal))
+    )
+    return IndexSettings(step_sd=best[0], seasonal=best[1], cv_level_error=scored[best])
+
+
 def fit_market_index(
     frame: pd.DataFrame,
     *,
     min_period_sales: int = 5,
-    step_sd: float = 0.005,
+    settings: IndexSettings | None = None,
     min_area_sales: int = 60,
     area_sd: float = 0.05,
 ) -> MarketIndex:
-    """Fit the index on trusted sales (``prepare_frame`` output with ``sale_price``)."""
+    """Fit the index on trusted sales (``prepare_frame`` output with ``sale_price``).
+
+    ``settings`` default to :func:`select_settings` on the same sales (out-of-time choice).
+    """
     has_area = "living_area_sqft" in usable_columns(frame, ("living_area_sqft",))
     area_column = next(iter(usable_columns(frame, ("neighborhood", "zip"), min_share=0.5)), None)
+    if settings is None:
+        settings = select_settings(
+            frame, min_period_sales=min_period_sales, area_column=area_column
+        )
+    step_sd = settings.step_sd
     y = np.log(frame["sale_price"].to_numpy(dtype="float64"))
     mid = frame["mid_close_day"].to_numpy(dtype="float64")
     period, labels = assign_periods(mid, min_period_sales)
@@ -231,21 +384,12 @@ def fit_market_index(
     n_sales = np.bincount(period, minlength=k)
     gaps = np.maximum(np.diff(centre) / DAYS_PER_MONTH, 0.25)
     x = hedonic_controls(frame, area_column)
-    use_season = (np.nanmax(mid) - np.nanmin(mid)) >= 24 * DAYS_PER_MONTH - 31
+    use_season = settings.seasonal and (np.nanmax(mid) - np.nanmin(mid)) >= 24 * DAYS_PER_MONTH - 31
     if use_season:
         x = np.hstack([x, seasonal_terms(mid)])
-    w = np.ones_like(y)
-    sigma2 = 0.2**2
-    beta, delta = np.zeros(x.shape[1]), np.zeros(k)
-    for _ in range(4):
-        pen = sigma2 / (step_sd**2 * gaps)
-        beta, delta = _solve(x, period, k, y, w, pen, ridge_beta=1e-3 * len(y))
-        resid = y - x @ beta - delta[period]
-        scale = 1.4826 * np.median(np.abs(resid - np.median(resid)))
-        sigma2 = max(scale**2, 1e-4)
-        c = 1.345 * np.sqrt(sigma2)  # Huber tuning constant (95 % efficiency)
-        absr = np.abs(resid)
-        w = np.where(absr <= c, 1.0, c / np.maximum(absr, 1e-12))
+    beta, delta, resid, w, sigma2 = _irls(
+        x, period, k, y, np.ones(len(y), dtype=bool), gaps, step_sd
+    )
     level = delta - delta[-1]
     index = MarketIndex(
         centre_day=centre,
@@ -255,10 +399,11 @@ def fit_market_index(
         unit="price_per_sqft" if has_area else "price",
         area_column=area_column,
         seasonal=[float(v) for v in beta[-4:]] if use_season else [],
+        step_sd=step_sd,
     )
     if area_column is not None:
         areas = frame[area_column].astype("string").fillna("_na_").to_numpy(dtype=object)
-        pen = sigma2 / (step_sd**2 * gaps)
+        pen = _penalty(sigma2, step_sd, gaps)
         shrink = sigma2 / area_sd**2
         for name in pd.Series(areas).value_counts().loc[lambda s: s >= min_area_sales].index:
             m = areas == name

@@ -59,6 +59,7 @@ GRADE_EDGES = (0.025, 0.05, 0.10, 0.20)
 
 def attribute_arrays(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     """The per-property columns the pair features compare."""
+
     def num(c: str) -> np.ndarray:
         return np.asarray(frame[c].to_numpy(dtype="float64"), dtype="float64")
 
@@ -73,7 +74,9 @@ def attribute_arrays(frame: pd.DataFrame) -> dict[str, np.ndarray]:
         "baths": baths,
         "neighborhood": frame["neighborhood"].to_numpy(dtype=object),
         "zip": frame["zip"].to_numpy(dtype=object),
-        "from_zip": frame.get("location_from_zip", pd.Series(False, index=frame.index)).to_numpy(dtype="float64"),
+        "from_zip": frame.get("location_from_zip", pd.Series(False, index=frame.index)).to_numpy(
+            dtype="float64"
+        ),
     }
 
 
@@ -96,6 +99,7 @@ def pair_features(
     comp_resid_log: np.ndarray,
 ) -> np.ndarray:
     """Feature matrix for (subject, comp) pairs given row indices into each side."""
+
     def diff(key: str) -> np.ndarray:
         return np.asarray(np.abs(subj[key][s_idx] - comp[key][c_idx]), dtype="float64")
 
@@ -125,10 +129,14 @@ def pair_features(
 
 def relevance(abs_log_error: np.ndarray) -> np.ndarray:
     """Graded relevance 0..4 from the candidate's adjusted-price error."""
-    return (len(GRADE_EDGES) - np.searchsorted(np.asarray(GRADE_EDGES), abs_log_error, side="right")).astype("int64")
+    return (
+        len(GRADE_EDGES) - np.searchsorted(np.asarray(GRADE_EDGES), abs_log_error, side="right")
+    ).astype("int64")
 
 
-def fit_ranker(features: np.ndarray, labels: np.ndarray, group_sizes: list[int]) -> lgb.Booster | None:
+def fit_ranker(
+    features: np.ndarray, labels: np.ndarray, group_sizes: list[int]
+) -> lgb.Booster | None:
     """Train the ranker; None when there are too few groups to learn from (score by distance)."""
     if len(group_sizes) < 20:
         return None
@@ -141,6 +149,12 @@ def score(ranker: lgb.Booster | None, features: np.ndarray) -> np.ndarray:
     if len(features) == 0:
         return np.zeros(0)
     if ranker is None:
-        fallback = np.expm1(features[:, 0]) / 800.0 + features[:, 1] / 12.0 + np.nan_to_num(features[:, 3]) / 0.2
+        fallback = (
+            np.expm1(features[:, 0]) / 800.0
+            + features[:, 1] / 12.0
+            + np.nan_to_num(features[:, 3]) / 0.2
+        )
         return np.asarray(-fallback, dtype="float64")
-    return np.asarray(ranker.predict(features, num_threads=threads_for(len(features))), dtype="float64")
+    return np.asarray(
+        ranker.predict(features, num_threads=threads_for(len(features))), dtype="float64"
+    )

@@ -180,7 +180,9 @@ def ratio_study(
     breakouts: dict[str, dict[str, dict[str, float]]] = {}
     if a.size >= 5:
         tiers = pd.qcut(pd.Series(s).rank(method="first"), 5, labels=["Q1", "Q2", "Q3", "Q4", "Q5"])
-        breakouts["price_quintile"] = _group_stats(a, s, lo, hi, np.asarray(tiers.astype(str)), min_group)
+        breakouts["price_quintile"] = _group_stats(
+            a, s, lo, hi, np.asarray(tiers.astype(str)), min_group
+        )
     if areas is not None:
         labels = np.asarray(pd.Series(areas).astype("string").fillna("unknown").astype(str))
         breakouts["area"] = _group_stats(a, s, lo, hi, labels, min_group)

@@ -34,7 +34,10 @@ class CompPool:
     xy: np.ndarray
     latest_day: np.ndarray
     mid_day: np.ndarray
-    property_id: np.ndarray
+    property_code: np.ndarray
+    property_codes: pd.Index
+    size: np.ndarray
+    year: np.ndarray
     eligible: np.ndarray
     trees: dict[str, tuple[cKDTree, np.ndarray]]
 
@@ -47,12 +50,16 @@ class CompPool:
         for ptype in pd.unique(types[ok]):
             rows = np.flatnonzero(ok & (types == ptype))
             trees[str(ptype)] = (cKDTree(xy[rows]), rows)
+        codes, uniques = pd.factorize(frame["property_id"].astype(str))
         return cls(
             frame=frame,
             xy=xy,
             latest_day=frame["latest_close_day"].to_numpy(dtype="float64"),
             mid_day=frame["mid_close_day"].to_numpy(dtype="float64"),
-            property_id=frame["property_id"].to_numpy(dtype=object),
+            property_code=np.asarray(codes, dtype="int64"),
+            property_codes=pd.Index(uniques),
+            size=frame["living_area_sqft"].to_numpy(dtype="float64"),
+            year=frame["year_built"].to_numpy(dtype="float64"),
             eligible=ok,
             trees=trees,
         )
@@ -69,35 +76,54 @@ def find_candidates(
     *,
     n_candidates: int = 30,
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Per subject: pool row indices of candidates and their distances in metres."""
-    size = pool.frame["living_area_sqft"].to_numpy(dtype="float64")
-    year = pool.frame["year_built"].to_numpy(dtype="float64")
-    out_rows: list[np.ndarray] = []
-    out_dist: list[np.ndarray] = []
-    for i in range(len(subj_xy)):
-        entry = pool.trees.get(str(subj_type[i]))
-        if entry is None or not np.isfinite(subj_xy[i]).all():
-            out_rows.append(np.zeros(0, dtype="int64"))
-            out_dist.append(np.zeros(0))
+    """Per subject: pool row indices of candidates and their distances in metres.
+
+    Vectorised per property type: one KD-tree query for all subjects of that type, the date
+    and same-property screens and the similarity score on (subjects x k) arrays; only the
+    subjects with too few eligible neighbours are queried again with a wider k.
+    """
+    n = len(subj_xy)
+    out_rows: list[np.ndarray] = [np.zeros(0, dtype="int64")] * n
+    out_dist: list[np.ndarray] = [np.zeros(0)] * n
+    subj_code = pool.property_codes.get_indexer(pd.Index(np.asarray(subj_pid).astype(str)))
+    types = np.asarray(subj_type).astype(str)
+    located = np.isfinite(subj_xy).all(axis=1) if n else np.zeros(0, dtype=bool)
+    for ptype in np.unique(types) if n else []:
+        entry = pool.trees.get(str(ptype))
+        if entry is None:
             continue
         tree, rows = entry
+        pending = np.flatnonzero((types == ptype) & located)
         k = min(SPATIAL_K, len(rows))
-        while True:
-            dist, loc = tree.query(subj_xy[i], k=k)
-            dist, loc = np.atleast_1d(dist), np.atleast_1d(loc)
-            cand = rows[loc]
-            keep = (pool.latest_day[cand] < subj_day[i]) & (pool.property_id[cand] != subj_pid[i])
-            if keep.sum() >= n_candidates or k >= len(rows):
-                break
+        while len(pending):
+            dist, loc = tree.query(subj_xy[pending], k=k)
+            dist = np.asarray(dist, dtype="float64").reshape(len(pending), -1)
+            cand = rows[np.asarray(loc).reshape(len(pending), -1)]
+            day = subj_day[pending][:, None]
+            keep = (pool.latest_day[cand] < day) & (
+                pool.property_code[cand] != subj_code[pending][:, None]
+            )
+            enough = (keep.sum(axis=1) >= n_candidates) | (k >= len(rows))
+            done = pending[enough]
+            if len(done):
+                c, d, kp = cand[enough], dist[enough], keep[enough]
+                months = (subj_day[done][:, None] - pool.mid_day[c]) / 30.44
+                score = d / DIST_SCALE_M + months / MONTHS_SCALE
+                size = subj_size[done][:, None]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    size_term = np.nan_to_num(
+                        np.abs(np.log(pool.size[c] / size)) / SIZE_SCALE_LOG, nan=1.0
+                    )
+                score = score + np.where(np.isfinite(size), size_term, 0.0)
+                year = subj_year[done][:, None]
+                age_term = np.nan_to_num(np.abs(pool.year[c] - year) / AGE_SCALE_YEARS, nan=1.0)
+                score = score + np.where(np.isfinite(year), age_term, 0.0)
+                score = np.where(kp, score, np.inf)
+                best = np.argsort(score, axis=1, kind="stable")[:, :n_candidates]
+                for j, subject in enumerate(done):
+                    b = best[j][np.isfinite(score[j, best[j]])]
+                    out_rows[int(subject)] = c[j, b].astype("int64")
+                    out_dist[int(subject)] = d[j, b]
+            pending = pending[~enough]
             k = min(k * 4, len(rows))
-        cand, dist = cand[keep], dist[keep]
-        months = (subj_day[i] - pool.mid_day[cand]) / 30.44
-        score = dist / DIST_SCALE_M + months / MONTHS_SCALE
-        if np.isfinite(subj_size[i]):
-            score = score + np.nan_to_num(np.abs(np.log(size[cand] / subj_size[i])) / SIZE_SCALE_LOG, nan=1.0)
-        if np.isfinite(subj_year[i]):
-            score = score + np.nan_to_num(np.abs(year[cand] - subj_year[i]) / AGE_SCALE_YEARS, nan=1.0)
-        best = np.argsort(score, kind="stable")[:n_candidates]
-        out_rows.append(cand[best])
-        out_dist.append(dist[best])
     return out_rows, out_dist

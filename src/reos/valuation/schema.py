@@ -72,13 +72,45 @@ PROPERTY_TYPES: Final = (
 PRECISION_DAYS: Final = {"day": 0, "month": 1, "year": 2}
 
 
+SMALL_FRAME = 64  # below this many rows, per-value Python beats per-column pandas overhead
+
+
+def _is_missing(value: object) -> bool:
+    return (
+        value is None
+        or value is pd.NA
+        or value is pd.NaT
+        or (isinstance(value, float) and value != value)
+    )
+
+
+def _small_float(value: object) -> float:
+    if _is_missing(value):
+        return float("nan")
+    try:
+        return float(str(value).replace(",", "").strip())
+    except ValueError:
+        return float("nan")
+
+
 def _to_float(series: pd.Series) -> pd.Series:
+    if len(series) <= SMALL_FRAME:
+        return pd.Series(
+            [_small_float(v) for v in series.to_numpy(dtype=object)],
+            index=series.index,
+            dtype="float64",
+        )
     if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
         series = series.astype("string").str.replace(",", "", regex=False).str.strip()
     return pd.to_numeric(series, errors="coerce").astype("float64")
 
 
 def _to_category_text(series: pd.Series) -> pd.Series:
+    if len(series) <= SMALL_FRAME:
+        values = [None if _is_missing(v) else str(v).strip() for v in series.to_numpy(dtype=object)]
+        return pd.Series(
+            [pd.NA if v is None or v == "" else v for v in values], index=series.index, dtype=object
+        )
     text = series.astype("string").str.strip()
     return text.mask(text == "", pd.NA).astype(object)
 
@@ -119,22 +151,30 @@ def prepare_frame(frame: pd.DataFrame, *, require_price: bool) -> pd.DataFrame:
     for col in POSITIVE_ONLY:
         out[col] = out[col].where(out[col] > 0)
     for col in ("latitude", "longitude"):
-        bad = (out[col].abs() < 1e-9) | (out["latitude"].abs() > 90) | (out["longitude"].abs() > 180)
+        bad = (
+            (out[col].abs() < 1e-9) | (out["latitude"].abs() > 90) | (out["longitude"].abs() > 180)
+        )
         out[col] = out[col].mask(bad)
     for col in CATEGORICAL_ATTRIBUTES + ("sale_condition", "sale_type"):
         out[col] = _to_category_text(out[col]) if col in out.columns else pd.NA
-    out["property_type"] = out["property_type"].where(
-        out["property_type"].isin(PROPERTY_TYPES), "other"
-    ).where(out["property_type"].notna(), "unknown")
+    out["property_type"] = (
+        out["property_type"]
+        .where(out["property_type"].isin(PROPERTY_TYPES), "other")
+        .where(out["property_type"].notna(), "unknown")
+    )
     out["pool"] = _to_bool(out["pool"]) if "pool" in out.columns else pd.NA
     out["arm_length"] = _to_bool(out["arm_length"]) if "arm_length" in out.columns else pd.NA
+    attr_cols: dict[str, pd.Series] = {}
     for col in [c for c in out.columns if c.startswith("attr_")]:
-        numeric = _to_float(out[col])
-        present = out[col].notna()
-        if present.any() and numeric[present].notna().mean() >= 0.95:
-            out[col] = numeric
+        raw = out[col]
+        numeric = _to_float(raw)
+        present = raw.notna().to_numpy()
+        if present.any() and np.isfinite(numeric.to_numpy()[present]).mean() >= 0.95:
+            attr_cols[col] = numeric
         else:
-            out[col] = _to_category_text(out[col])
+            attr_cols[col] = _to_category_text(raw)
+    if attr_cols:
+        out = out.drop(columns=list(attr_cols)).join(pd.DataFrame(attr_cols, index=out.index))
     if "sale_price" in out.columns:
         price = _to_float(out["sale_price"])
         out["sale_price"] = price.where(price > 0)
@@ -150,12 +190,14 @@ def prepare_frame(frame: pd.DataFrame, *, require_price: bool) -> pd.DataFrame:
         if "close_date_precision" in out.columns
         else pd.Series("day", index=out.index)
     )
-    out["close_date_precision"] = precision.where(precision.isin(list(PRECISION_DAYS)), "day").astype(object)
+    out["close_date_precision"] = precision.where(
+        precision.isin(list(PRECISION_DAYS)), "day"
+    ).astype(object)
     start = to_days(out["close_date"])
     end = start.copy()
     valid = ~np.isnan(start)
-    month_end = (out["close_date"] + pd.offsets.MonthEnd(0))
-    year_end = (out["close_date"] + pd.offsets.YearEnd(0))
+    month_end = out["close_date"] + pd.offsets.MonthEnd(0)
+    year_end = out["close_date"] + pd.offsets.YearEnd(0)
     is_month = (precision == "month").to_numpy() & valid
     is_year = (precision == "year").to_numpy() & valid
     end[is_month] = to_days(month_end)[is_month]
@@ -170,8 +212,20 @@ def _to_bool(series: pd.Series) -> pd.Series:
     if pd.api.types.is_bool_dtype(series.dtype):
         return series.astype(object)
     text = series.astype("string").str.strip().str.lower()
-    mapping = {"true": True, "t": True, "y": True, "yes": True, "1": True, "1.0": True,
-               "false": False, "f": False, "n": False, "no": False, "0": False, "0.0": False}
+    mapping = {
+        "true": True,
+        "t": True,
+        "y": True,
+        "yes": True,
+        "1": True,
+        "1.0": True,
+        "false": False,
+        "f": False,
+        "n": False,
+        "no": False,
+        "0": False,
+        "0.0": False,
+    }
     return text.map(mapping).astype(object).where(text.notna(), pd.NA)
 
 
@@ -188,13 +242,17 @@ def day_of(value: object) -> float:
     try:
         stamp = pd.Timestamp(value)  # type: ignore[arg-type]
     except (TypeError, ValueError) as exc:
-        raise ValidationFailed(f"valuation date {value!r} is not a date", field="valuation_date") from exc
+        raise ValidationFailed(
+            f"valuation date {value!r} is not a date", field="valuation_date"
+        ) from exc
     if pd.isna(stamp):
         raise ValidationFailed("valuation date is missing", field="valuation_date")
     return float(np.datetime64(stamp.date(), "D").astype("int64"))
 
 
-def usable_columns(frame: pd.DataFrame, columns: list[str] | tuple[str, ...], *, min_share: float = 0.05) -> list[str]:
+def usable_columns(
+    frame: pd.DataFrame, columns: list[str] | tuple[str, ...], *, min_share: float = 0.05
+) -> list[str]:
     """Columns present with at least ``min_share`` of rows filled (an all-NaN column is absent)."""
     n = max(len(frame), 1)
     return [c for c in columns if c in frame.columns and frame[c].notna().sum() / n >= min_share]
