@@ -1,8 +1,11 @@
 """Ames AVM backtest (train 2006-2009, value 2010 sales) and speed measurements.
 
-    .venv/bin/python benchmarks/avm_backtest.py --json /tmp/avm_backtest.json [--speed]
+    .venv/bin/python benchmarks/avm_backtest.py --json /tmp/avm_backtest.json [--speed] [--api]
 
-Prints one table (engine vs. ``lightgbm_hedonic`` and ``knn_ppsf`` baselines, untrimmed and
+The Ames file goes through the product path, exactly as ``reos avm backtest`` does: the
+importer with ``data/samples/ames.mapping.yaml`` into a scratch store, then the valuation
+service's sales frame (``--source converter`` uses the direct CSV converter instead, for
+comparison). Prints one table (engine vs. ``lightgbm_hedonic`` and ``knn_ppsf`` baselines, untrimmed and
 trimmed, 95 % bootstrap CIs). ``--speed`` adds: training time on 25,000 synthetic sales
 (Ames rows resampled with jittered coordinates, dates and prices), batch valuations per
 second, and single-valuation latency p50/p95 with a warm model.
@@ -25,6 +28,7 @@ from avm_frames import ames_frame, synthetic_frame  # noqa: E402
 
 from reos.valuation import train, value, value_many  # noqa: E402
 from reos.valuation.backtest import format_table, run_backtest  # noqa: E402
+from reos.valuation.scratch import file_sales_frame  # noqa: E402
 
 
 def speed(n_sales: int = 25_000, n_batch: int = 2_000, n_single: int = 100) -> dict[str, float]:
@@ -57,6 +61,87 @@ def speed(n_sales: int = 25_000, n_batch: int = 2_000, n_single: int = 100) -> d
     }
 
 
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+
+
+def api_latency(n: int = 200) -> dict[str, float]:
+    """p50/p95 of ``POST /api/v1/valuations`` through the HTTP app (in-process client), on a
+    fresh embedded store holding the Ames sales, with the model trained and warm."""
+    import tempfile
+
+    from fastapi.testclient import TestClient
+
+    with tempfile.TemporaryDirectory(prefix="reos-api-bench-") as home:
+        os.environ["REOS_HOME"] = home
+        os.environ.pop("REOS_DATABASE_URL", None)
+        os.environ["REOS_RATE_LIMIT_IP_PER_MIN"] = "100000"  # one client sends every request
+        os.environ["REOS_RATE_LIMIT_ORG_PER_MIN"] = "100000"
+        from reos.config import reset_settings
+        from reos.db.engine import reset_engines
+
+        reset_settings()
+        reset_engines()
+        from reos.accounts import service as accounts
+        from reos.accounts.principal import Principal, attach
+        from reos.app import create_app
+        from reos.db import schema
+        from reos.db.session import system_session, tenant_session
+        from reos.ingest import service as ingest_service
+
+        schema.upgrade()
+        with system_session() as s:
+            org_id = accounts.create_organization(s, "bench", "bench").id
+        with tenant_session(org_id) as s:
+            attach(s, Principal(kind="cli", org_id=org_id, role="owner"))
+            accounts.add_member(s, "bench@example.com", "owner", "bench password")
+        ingest_service.import_file(
+            SAMPLES / "ames_iowa_sales_2006_2010.csv",
+            "sales",
+            org_id=org_id,
+            mapping_path=SAMPLES / "ames.mapping.yaml",
+        )
+        from sqlalchemy import select
+
+        from reos.models import Property
+
+        with tenant_session(org_id) as s:
+            ids = [str(i) for i in s.scalars(select(Property.id).limit(n))]
+        with TestClient(create_app()) as client:
+            token = client.post(
+                "/api/v1/auth/token",
+                data={"username": "bench@example.com", "password": "bench password"},
+            ).json()["access_token"]
+            headers = {"Authorization": f"Bearer {token}"}
+            assert (
+                client.post(
+                    "/api/v1/avm/models", json={"cutoff": "2010-07-31"}, headers=headers
+                ).status_code
+                == 201
+            )
+            client.post(
+                "/api/v1/valuations",
+                json={"property_id": ids[0], "as_of": "2010-07-01"},
+                headers=headers,
+            )  # warm
+            lat = []
+            for pid in ids:
+                t0 = time.perf_counter()
+                r = client.post(
+                    "/api/v1/valuations",
+                    json={"property_id": pid, "as_of": "2010-07-01"},
+                    headers=headers,
+                )
+                lat.append(time.perf_counter() - t0)
+                assert r.status_code == 201, r.text
+        reset_engines()
+    return {
+        "api_requests": float(len(lat)),
+        "api_p50_ms": round(1000 * float(np.percentile(lat, 50)), 1),
+        "api_p95_ms": round(1000 * float(np.percentile(lat, 95)), 1),
+        "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--json", type=Path, help="write the full result as JSON here")
@@ -64,13 +149,32 @@ def main() -> None:
         "--speed", action="store_true", help="also measure training/valuation speed"
     )
     parser.add_argument("--draws", type=int, default=2000, help="bootstrap draws")
+    parser.add_argument("--api", action="store_true", help="also measure API valuation latency")
+    parser.add_argument(
+        "--source",
+        choices=["product", "converter"],
+        default="product",
+        help="read Ames through the importer and mapping (product) or the direct converter",
+    )
     args = parser.parse_args()
-    result = run_backtest(ames_frame(), "2010-01-01", draws=args.draws)
+    if args.source == "product":
+        frame, report = file_sales_frame(
+            SAMPLES / "ames_iowa_sales_2006_2010.csv", SAMPLES / "ames.mapping.yaml"
+        )
+        print(
+            f"imported {report.rows_read} rows, {report.inserted} sales, {report.quarantined} quarantined"
+        )
+    else:
+        frame = ames_frame()
+    result = run_backtest(frame, "2010-01-01", draws=args.draws)
     print(format_table(result))
     out = result.to_dict()
     if args.speed:
         out["speed"] = speed()
         print("speed:", out["speed"])
+    if args.api:
+        out["api"] = api_latency()
+        print("api:", out["api"])
     if args.json:
         args.json.write_text(json.dumps(out, indent=1, default=str))
         print(f"wrote {args.json}")

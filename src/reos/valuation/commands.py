@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from reos.cli_support import JsonOption, OrgOption, org_session, print_json, pri
 from reos.errors import ValidationFailed
 from reos.valuation import service
 from reos.valuation.ratio_study import RatioStudy
+from reos.valuation.scratch import file_sales_frame
 
 avm_app = typer.Typer(
     help="The valuation model: train, list, backtest, ratio study.", no_args_is_help=True
@@ -88,45 +88,17 @@ def backtest(
 
     day = service.parse_date(holdout_from, "holdout-from")
     assert day is not None
-    frame, report = _scratch_frame(file, mapping)
-    typer.echo(f"imported {report}", err=True)
+    frame, report = file_sales_frame(file, mapping)
+    typer.echo(
+        f"imported {report.rows_read} rows: {report.inserted} sales in, {report.quarantined} quarantined",
+        err=True,
+    )
     result = run_backtest(frame, day, draws=draws)
     typer.echo(format_table(result))
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(service._plain(result.to_dict()), indent=2, default=str))
         typer.echo(f"wrote {json_out}", err=True)
-
-
-def _scratch_frame(file: Path, mapping: Path | None) -> tuple[Any, str]:
-    """Import a file into a throwaway embedded store and load its sales frame."""
-    from reos.accounts import service as accounts
-    from reos.db import schema
-    from reos.db.engine import make_engine
-    from reos.db.session import system_session, tenant_session
-    from reos.ingest import service as ingest_service
-
-    if not file.exists():
-        raise ValidationFailed(f"{file}: no such file", field="file")
-    with tempfile.TemporaryDirectory(prefix="reos-backtest-") as tmp:
-        engine = make_engine(f"sqlite:///{tmp}/scratch.db")
-        try:
-            schema.upgrade(engine)
-            with system_session(engine) as s:
-                org_id = accounts.create_organization(
-                    s, "backtest", f"backtest-{uuid.uuid4().hex[:8]}"
-                ).id
-            report = ingest_service.import_file(
-                file, "sales", org_id=org_id, engine=engine, mapping_path=mapping, created_by="backtest"
-            )
-            with tenant_session(org_id, engine) as s:
-                frame = service.sales_frame(s)
-        finally:
-            engine.dispose()
-    summary = (
-        f"{report.rows_read} rows: {report.inserted} sales in, {report.quarantined} quarantined"
-    )
-    return frame, summary
 
 
 @avm_app.command("ratio-study")
