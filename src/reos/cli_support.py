@@ -27,6 +27,14 @@ OrgOption = typer.Option(
 JsonOption = typer.Option(False, "--json", help="print JSON instead of a table")
 
 
+def parse_uuid(value: str, field: str, what: str) -> uuid.UUID:
+    """An id typed on the command line, or one clear line saying what was expected."""
+    try:
+        return uuid.UUID(value.strip())
+    except ValueError:
+        raise ValidationFailed(f"{value!r} is not {what} (a UUID)", field=field) from None
+
+
 def resolve_org_id(org_ref: str | None) -> uuid.UUID:
     schema.require_current()
     org_ref = org_ref or os.environ.get("REOS_ORG")

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
-
 import typer
 
 from reos.accounts import service as accounts
-from reos.cli_support import JsonOption, OrgOption, org_session, print_json, print_table
+from reos.cli_support import JsonOption, OrgOption, org_session, parse_uuid, print_json, print_table
 from reos.db import schema
 from reos.db.session import system_session
-from reos.errors import ValidationFailed
 
 orgs_app = typer.Typer(help="Organisations.", no_args_is_help=True)
 users_app = typer.Typer(help="Users and their roles.", no_args_is_help=True)
@@ -80,12 +77,7 @@ def create_key(
 
 @apikeys_app.command("revoke")
 def revoke_key(key_id: str, org: str = OrgOption) -> None:
-    try:
-        ident = uuid.UUID(key_id)
-    except ValueError:
-        raise ValidationFailed(
-            f"{key_id!r} is not an API key id (a UUID from `reos apikeys list`)", field="key_id"
-        ) from None
+    ident = parse_uuid(key_id, "key_id", "an API key id from `reos apikeys list`")
     with org_session(org) as session:
         key = accounts.revoke_api_key(session, ident)
         typer.echo(f"revoked {key.name!r} ({key.id})")

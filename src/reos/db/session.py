@@ -38,8 +38,7 @@ def open_tenant_session(org_id: uuid.UUID | None, engine: Engine | None = None) 
 
 
 @contextmanager
-def tenant_session(org_id: uuid.UUID | None, engine: Engine | None = None) -> Iterator[Session]:
-    session = open_tenant_session(org_id, engine)
+def _unit_of_work(session: Session) -> Iterator[Session]:
     try:
         yield session
         session.commit()
@@ -51,13 +50,12 @@ def tenant_session(org_id: uuid.UUID | None, engine: Engine | None = None) -> It
 
 
 @contextmanager
-def system_session(engine: Engine | None = None) -> Iterator[Session]:
-    session = _factory(engine or get_engine())()
-    try:
+def tenant_session(org_id: uuid.UUID | None, engine: Engine | None = None) -> Iterator[Session]:
+    with _unit_of_work(open_tenant_session(org_id, engine)) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+
+
+@contextmanager
+def system_session(engine: Engine | None = None) -> Iterator[Session]:
+    with _unit_of_work(_factory(engine or get_engine())()) as session:
+        yield session

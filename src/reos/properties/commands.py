@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-
 import typer
 
-from reos.cli_support import JsonOption, OrgOption, org_session, print_json, print_table
+from reos.cli_support import JsonOption, OrgOption, org_session, parse_uuid, print_json, print_table
 from reos.errors import ValidationFailed
 from reos.properties import service
 from reos.properties.schemas import PropertyOut
@@ -72,12 +70,7 @@ def show_property(
     provenance: bool = typer.Option(False, "--provenance", help="per-field source and history"),
 ) -> None:
     """Show one property as JSON (with --provenance: where each value came from)."""
-    try:
-        ident = uuid.UUID(property_id)
-    except ValueError:
-        raise ValidationFailed(
-            f"{property_id!r} is not a property id", field="property_id"
-        ) from None
+    ident = parse_uuid(property_id, "property_id", "a property id")
     with org_session(org) as session:
         prop = service.get_property(session, ident)
         out = PropertyOut.of(prop, with_provenance=provenance).model_dump(mode="json")

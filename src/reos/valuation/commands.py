@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import uuid
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from reos.cli_support import JsonOption, OrgOption, org_session, print_json, print_table
+from reos.cli_support import JsonOption, OrgOption, org_session, parse_uuid, print_json, print_table
 from reos.errors import ValidationFailed
 from reos.valuation import service
 from reos.valuation.ratio_study import RatioStudy
@@ -178,12 +177,7 @@ def value_command(
         return
     with org_session(org) as session:
         if property_id:
-            try:
-                ident = uuid.UUID(property_id)
-            except ValueError:
-                raise ValidationFailed(
-                    f"{property_id!r} is not a property id", field="property"
-                ) from None
+            ident = parse_uuid(property_id, "property", "a property id")
             row = service.value_property(session, ident, day)
         else:
             subject = {
