@@ -68,8 +68,11 @@ def main(argv: list[str] | None = None) -> int:
             (f"wall seconds ({m})", f"{seconds:.1f}", "<= 120"),
             (f"peak RSS MB (process, {m})", f"{_peak_rss_mb():.0f}", "<= 4096"),
             (f"pairs scored ({m})", f"{big_result.report.pairs_scored:,}", ""),
-            (f"pairwise precision / recall ({m})",
-             f"{big_scores.pairwise_precision:.4f} / {big_scores.pairwise_recall:.4f}", ""),
+            (
+                f"pairwise precision / recall ({m})",
+                f"{big_scores.pairwise_precision:.4f} / {big_scores.pairwise_recall:.4f}",
+                "",
+            ),
         ]
     width = max(len(r[0]) for r in rows)
     print(f"{'measure'.ljust(width)}  {'value':>16}  target")

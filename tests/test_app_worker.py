@@ -15,12 +15,20 @@ SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 
 
 def test_upload_is_processed_by_the_inprocess_worker(engine: Any, org: Any) -> None:
-    settings = Settings(inprocess_worker=True, rate_limit_ip_per_min=100_000, rate_limit_org_per_min=100_000)
+    settings = Settings(
+        inprocess_worker=True, rate_limit_ip_per_min=100_000, rate_limit_org_per_min=100_000
+    )
     with TestClient(create_app(settings)) as client:
-        with open(SAMPLES / "sacramento_ca_sales_2008.csv", "rb") as data, open(SAMPLES / "sacramento.mapping.yaml", "rb") as mapping:
+        with (
+            open(SAMPLES / "sacramento_ca_sales_2008.csv", "rb") as data,
+            open(SAMPLES / "sacramento.mapping.yaml", "rb") as mapping,
+        ):
             r = client.post(
                 "/api/v1/imports",
-                files={"file": ("sac.csv", data, "text/csv"), "mapping": ("m.yaml", mapping, "application/yaml")},
+                files={
+                    "file": ("sac.csv", data, "text/csv"),
+                    "mapping": ("m.yaml", mapping, "application/yaml"),
+                },
                 data={"entity": "sales"},
                 headers=org.headers(),
             )
@@ -35,4 +43,6 @@ def test_upload_is_processed_by_the_inprocess_worker(engine: Any, org: Any) -> N
             time.sleep(0.5)
     assert report["status"] == "done", report
     assert report["rows_read"] == 932
-    assert report["inserted"] + report["updated"] + report["unchanged"] + report["quarantined"] == 932
+    assert (
+        report["inserted"] + report["updated"] + report["unchanged"] + report["quarantined"] == 932
+    )

@@ -26,7 +26,11 @@ def load(org_ref: str, samples: Path = SAMPLES) -> None:
     org_id = resolve_org_id(org_ref)
     for data, mapping in FILES:
         report = ingest_service.import_file(
-            samples / data, "sales", org_id=org_id, mapping_path=samples / mapping, created_by="demo"
+            samples / data,
+            "sales",
+            org_id=org_id,
+            mapping_path=samples / mapping,
+            created_by="demo",
         )
         print(
             f"{data}: {report.rows_read} rows read, {report.inserted} inserted, {report.updated} updated, "

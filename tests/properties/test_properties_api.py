@@ -244,7 +244,10 @@ def test_bad_bodies_are_4xx_naming_the_field(client: Any, org: Any) -> None:
 
 def test_provenance_only_when_asked(client: Any, org: Any) -> None:
     p = _create(client, org)
-    assert client.get(f"/api/v1/properties/{p['id']}", headers=org.headers()).json()["provenance"] is None
+    assert (
+        client.get(f"/api/v1/properties/{p['id']}", headers=org.headers()).json()["provenance"]
+        is None
+    )
     listed = client.get("/api/v1/properties", headers=org.headers()).json()["items"]
     assert all(item["provenance"] is None for item in listed)
     full = client.get(f"/api/v1/properties/{p['id']}?provenance=true", headers=org.headers()).json()

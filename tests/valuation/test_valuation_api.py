@@ -33,7 +33,9 @@ def _new_org(client: Any) -> tuple[uuid.UUID, str, dict[str, str]]:
     with tenant_session(org_id) as s:
         attach(s, Principal(kind="cli", org_id=org_id, role="owner"))
         accounts.add_member(s, email, "owner", "a long password")
-    token = client.post("/api/v1/auth/token", data={"username": email, "password": "a long password"}).json()["access_token"]
+    token = client.post(
+        "/api/v1/auth/token", data={"username": email, "password": "a long password"}
+    ).json()["access_token"]
     return org_id, slug, {"Authorization": f"Bearer {token}"}
 
 
@@ -46,9 +48,18 @@ def ames(client: Any) -> dict[str, Any]:
     assert r.status_code == 201, r.text
     with tenant_session(org_id) as s:
         sold_2010 = s.execute(
-            select(Sale.property_id, Sale.close_date, Sale.id).where(Sale.close_date >= date(2010, 1, 1)).order_by(Sale.close_date).limit(3)
+            select(Sale.property_id, Sale.close_date, Sale.id)
+            .where(Sale.close_date >= date(2010, 1, 1))
+            .order_by(Sale.close_date)
+            .limit(3)
         ).all()
-    return {"org_id": org_id, "slug": slug, "headers": headers, "model": r.json(), "sold_2010": sold_2010}
+    return {
+        "org_id": org_id,
+        "slug": slug,
+        "headers": headers,
+        "model": r.json(),
+        "sold_2010": sold_2010,
+    }
 
 
 def test_model_metadata(client: Any, ames: dict[str, Any]) -> None:
@@ -62,31 +73,57 @@ def test_model_metadata(client: Any, ames: dict[str, Any]) -> None:
 
 def test_value_a_stored_property_shows_its_work(client: Any, ames: dict[str, Any]) -> None:
     property_id, close_date, sale_id = ames["sold_2010"][0]
-    r = client.post("/api/v1/valuations", json={"property_id": str(property_id), "as_of": close_date.isoformat()}, headers=ames["headers"])
+    r = client.post(
+        "/api/v1/valuations",
+        json={"property_id": str(property_id), "as_of": close_date.isoformat()},
+        headers=ames["headers"],
+    )
     assert r.status_code == 201, r.text
     v = r.json()
     low, high = v["interval_80"]
     assert 0 < low <= v["estimated_value"] <= high
-    assert v["confidence"] in {"A", "B", "C", "D"} and v["model_version"] == ames["model"]["version"]
+    assert (
+        v["confidence"] in {"A", "B", "C", "D"} and v["model_version"] == ames["model"]["version"]
+    )
     assert v["valuation_date"] == close_date.isoformat() and v["n_comps"] == len(v["comps"]) >= 3
     for comp in v["comps"]:
-        assert comp["close_date"] < close_date.isoformat(), "a comp closed on or after the valuation date"
+        assert comp["close_date"] < close_date.isoformat(), (
+            "a comp closed on or after the valuation date"
+        )
         assert comp["sale_id"] != str(sale_id) and comp["property_id"] != str(property_id)
         # the grid reconciles: each line is rounded to cents, so allow a few dollars
-        assert comp["adjusted_price"] == pytest.approx(comp["time_adjusted_price"] + sum(comp["adjustments"].values()), abs=5.0)
+        assert comp["adjusted_price"] == pytest.approx(
+            comp["time_adjusted_price"] + sum(comp["adjustments"].values()), abs=5.0
+        )
         assert comp["distance_m"] >= 0
     assert sum(c["weight"] for c in v["comps"]) == pytest.approx(1.0, abs=1e-3)
     assert v["drivers"] and all(isinstance(x, float) for x in v["drivers"].values())
     got = client.get(f"/api/v1/valuations/{v['id']}", headers=ames["headers"]).json()
     assert got["estimated_value"] == v["estimated_value"]
-    listed = client.get(f"/api/v1/valuations?property_id={property_id}", headers=ames["headers"]).json()
+    listed = client.get(
+        f"/api/v1/valuations?property_id={property_id}", headers=ames["headers"]
+    ).json()
     assert listed["total"] >= 1 and v["id"] in {x["id"] for x in listed["items"]}
 
 
 def test_value_an_address_not_in_the_store(client: Any, ames: dict[str, Any]) -> None:
-    subject = {"address": "2100 Some New Street", "city": "Ames", "state": "IA", "latitude": 42.03, "longitude": -93.63,
-               "living_area_sqft": 1500, "year_built": 1995, "beds": 3, "baths_full": 2, "lot_size_sqft": 9000}
-    r = client.post("/api/v1/valuations", json={"subject": subject, "as_of": "2010-06-01"}, headers=ames["headers"])
+    subject = {
+        "address": "2100 Some New Street",
+        "city": "Ames",
+        "state": "IA",
+        "latitude": 42.03,
+        "longitude": -93.63,
+        "living_area_sqft": 1500,
+        "year_built": 1995,
+        "beds": 3,
+        "baths_full": 2,
+        "lot_size_sqft": 9000,
+    }
+    r = client.post(
+        "/api/v1/valuations",
+        json={"subject": subject, "as_of": "2010-06-01"},
+        headers=ames["headers"],
+    )
     assert r.status_code == 201, r.text
     v = r.json()
     assert v["property_id"] is None and v["subject"]["address"] == "2100 Some New Street"
@@ -96,44 +133,108 @@ def test_value_an_address_not_in_the_store(client: Any, ames: dict[str, Any]) ->
 def test_refusals_are_clear(client: Any, ames: dict[str, Any]) -> None:
     h = ames["headers"]
     pid = str(ames["sold_2010"][0][0])
-    early = client.post("/api/v1/valuations", json={"property_id": pid, "as_of": "1999-01-01"}, headers=h)
+    early = client.post(
+        "/api/v1/valuations", json={"property_id": pid, "as_of": "1999-01-01"}, headers=h
+    )
     assert early.status_code == 422 and "before the first sale" in early.json()["message"]
-    no_size = client.post("/api/v1/valuations", json={"subject": {"address": "1 A St", "latitude": 42.03, "longitude": -93.63}, "as_of": "2010-06-01"}, headers=h)
+    no_size = client.post(
+        "/api/v1/valuations",
+        json={
+            "subject": {"address": "1 A St", "latitude": 42.03, "longitude": -93.63},
+            "as_of": "2010-06-01",
+        },
+        headers=h,
+    )
     assert no_size.status_code == 422 and no_size.json()["field"] == "living_area_sqft"
-    both = client.post("/api/v1/valuations", json={"property_id": pid, "subject": {"address": "1 A St"}}, headers=h)
+    both = client.post(
+        "/api/v1/valuations", json={"property_id": pid, "subject": {"address": "1 A St"}}, headers=h
+    )
     assert both.status_code == 422
-    assert client.post("/api/v1/valuations", json={"property_id": pid, "as_of": "June 1st"}, headers=h).json()["field"] == "as_of"
-    assert client.post("/api/v1/valuations", json={"property_id": str(uuid.uuid4())}, headers=h).status_code == 404
+    assert (
+        client.post(
+            "/api/v1/valuations", json={"property_id": pid, "as_of": "June 1st"}, headers=h
+        ).json()["field"]
+        == "as_of"
+    )
+    assert (
+        client.post(
+            "/api/v1/valuations", json={"property_id": str(uuid.uuid4())}, headers=h
+        ).status_code
+        == 404
+    )
 
 
 def test_too_few_sales_refuses_to_train(client: Any, org: Any) -> None:
     with tenant_session(org.id) as s:
         attach(s, Principal(kind="cli", org_id=org.id, role="owner"))
         for i in range(12):
-            p = Property(address=f"{i} Elm St", latitude=42.0 + i / 1000, longitude=-93.6, living_area_sqft=1000 + i, property_type="single_family")
+            p = Property(
+                address=f"{i} Elm St",
+                latitude=42.0 + i / 1000,
+                longitude=-93.6,
+                living_area_sqft=1000 + i,
+                property_type="single_family",
+            )
             s.add(p)
             s.flush()
-            s.add(Sale(property_id=p.id, close_date=date(2009, 1 + i % 12, 1), sale_price=100_000 + i * 1000))
+            s.add(
+                Sale(
+                    property_id=p.id,
+                    close_date=date(2009, 1 + i % 12, 1),
+                    sale_price=100_000 + i * 1000,
+                )
+            )
     r = client.post("/api/v1/avm/models", json={}, headers=org.headers())
     assert r.status_code == 422
     assert "at least 50" in r.json()["message"] and "12" in r.json()["message"]
-    r = client.post("/api/v1/valuations", json={"subject": {"address": "1 A St", "living_area_sqft": 1000, "latitude": 42.0, "longitude": -93.6}}, headers=org.headers())
+    r = client.post(
+        "/api/v1/valuations",
+        json={
+            "subject": {
+                "address": "1 A St",
+                "living_area_sqft": 1000,
+                "latitude": 42.0,
+                "longitude": -93.6,
+            }
+        },
+        headers=org.headers(),
+    )
     assert r.status_code == 422 and "reos avm train" in r.json()["message"]
 
 
-def test_auth_roles_and_isolation(client: Any, ames: dict[str, Any], org: Any, role_headers: Any) -> None:
+def test_auth_roles_and_isolation(
+    client: Any, ames: dict[str, Any], org: Any, role_headers: Any
+) -> None:
     property_id = str(ames["sold_2010"][1][0])
-    mine = client.post("/api/v1/valuations", json={"property_id": property_id, "as_of": "2010-06-01"}, headers=ames["headers"]).json()
-    for method, path, body in [("post", "/api/v1/valuations", {"property_id": property_id}), ("get", "/api/v1/valuations", None),
-                               ("get", f"/api/v1/valuations/{mine['id']}", None), ("get", "/api/v1/avm/models", None), ("post", "/api/v1/avm/models", {})]:
+    mine = client.post(
+        "/api/v1/valuations",
+        json={"property_id": property_id, "as_of": "2010-06-01"},
+        headers=ames["headers"],
+    ).json()
+    for method, path, body in [
+        ("post", "/api/v1/valuations", {"property_id": property_id}),
+        ("get", "/api/v1/valuations", None),
+        ("get", f"/api/v1/valuations/{mine['id']}", None),
+        ("get", "/api/v1/avm/models", None),
+        ("post", "/api/v1/avm/models", {}),
+    ]:
         kwargs = {"json": body} if body is not None else {}
         assert getattr(client, method)(path, **kwargs).status_code == 401
     other = org.headers()
     assert client.get(f"/api/v1/valuations/{mine['id']}", headers=other).status_code == 404
-    assert client.post("/api/v1/valuations", json={"property_id": property_id}, headers=other).status_code == 404
-    assert mine["id"] not in {v["id"] for v in client.get("/api/v1/valuations", headers=other).json()["items"]}
+    assert (
+        client.post(
+            "/api/v1/valuations", json={"property_id": property_id}, headers=other
+        ).status_code
+        == 404
+    )
+    assert mine["id"] not in {
+        v["id"] for v in client.get("/api/v1/valuations", headers=other).json()["items"]
+    }
     assert client.get("/api/v1/avm/models", headers=other).json() == []
-    assert client.get("/api/v1/valuations/not-a-uuid", headers=other).json()["field"] == "valuation_id"
+    assert (
+        client.get("/api/v1/valuations/not-a-uuid", headers=other).json()["field"] == "valuation_id"
+    )
     analyst = role_headers("analyst")
     assert client.get("/api/v1/valuations", headers=analyst).status_code == 200
 
@@ -150,14 +251,31 @@ def _cli(args: list[str], capsys: Any) -> tuple[int, str, str]:
 
 def test_cli_value_models_all_and_ratio_study(ames: dict[str, Any], capsys: Any) -> None:
     property_id = str(ames["sold_2010"][2][0])
-    code, out, _ = _cli(["value", "--property", property_id, "--as-of", "2010-05-01", "--org", ames["slug"], "--json"], capsys)
+    code, out, _ = _cli(
+        [
+            "value",
+            "--property",
+            property_id,
+            "--as-of",
+            "2010-05-01",
+            "--org",
+            ames["slug"],
+            "--json",
+        ],
+        capsys,
+    )
     assert code == 0 and json.loads(out)["estimated_value"] > 0
     code, out, _ = _cli(["avm", "models", "--org", ames["slug"], "--json"], capsys)
     assert code == 0 and json.loads(out)[0]["active"] is True
-    code, out, err = _cli(["value", "--all", "--as-of", "2010-01-01", "--org", ames["slug"], "--json"], capsys)
+    code, out, err = _cli(
+        ["value", "--all", "--as-of", "2010-01-01", "--org", ames["slug"], "--json"], capsys
+    )
     assert code == 0, err
     summary = json.loads(out)
-    assert summary["valued"] + sum(summary["not_valued"].values()) == summary["properties"] and summary["valued"] > 2800
+    assert (
+        summary["valued"] + sum(summary["not_valued"].values()) == summary["properties"]
+        and summary["valued"] > 2800
+    )
     code, out, err = _cli(["avm", "ratio-study", "--org", ames["slug"], "--json"], capsys)
     assert code == 0, err
     study = json.loads(out)
@@ -171,13 +289,39 @@ def test_cli_backtest_small_floor(tmp_path: Path, capsys: Any, is_pg: bool) -> N
     if is_pg:
         pytest.skip("the backtest uses its own embedded scratch store; covered by the SQLite run")
     out_json = tmp_path / "bt.json"
-    code, out, err = _cli(["avm", "backtest", str(AMES), "--mapping", str(AMES_MAP), "--holdout-from", "2010-01-01",
-                           "--json", str(out_json), "--draws", "200"], capsys)
+    code, out, err = _cli(
+        [
+            "avm",
+            "backtest",
+            str(AMES),
+            "--mapping",
+            str(AMES_MAP),
+            "--holdout-from",
+            "2010-01-01",
+            "--json",
+            str(out_json),
+            "--draws",
+            "200",
+        ],
+        capsys,
+    )
     assert code == 0, err
     result = json.loads(out_json.read_text())
     engine, base = result["engine"], result["baselines"]
     assert set(base) == {"lightgbm_hedonic", "knn_ppsf"}
-    for key in ("n", "mdape", "ppe5", "ppe10", "ppe20", "coverage_80", "median_ratio", "cod", "prd", "prb", "trimmed"):
+    for key in (
+        "n",
+        "mdape",
+        "ppe5",
+        "ppe10",
+        "ppe20",
+        "coverage_80",
+        "median_ratio",
+        "cod",
+        "prd",
+        "prb",
+        "trimmed",
+    ):
         assert key in engine, key
     assert engine["n"] > 250
     assert engine["mdape"] < 0.08 and engine["ppe10"] > 0.6 and 0.9 < engine["median_ratio"] < 1.1
