@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 from sqlalchemy import func, select
 
 from reos.db.session import tenant_session
@@ -39,9 +40,12 @@ def test_killed_import_resumes_to_the_same_state(
     while _committed(org.id) == 0 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
     first_checkpoint = _committed(org.id)
+    workers = psutil.Process(proc.pid).children(recursive=True)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert 0 < first_checkpoint < expected.rows, "the import must be killed mid-way"
+    _gone, alive = psutil.wait_procs(workers, timeout=15)
+    assert alive == [], "the mapping worker of a killed import must end with it"
     with tenant_session(org.id) as s:
         run = s.scalars(select(ImportRun)).one()
         assert run.status == "running" and run.rows_read == run.rows_committed

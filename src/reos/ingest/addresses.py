@@ -9,11 +9,12 @@ are kept as given and flagged, not forced into US form.
 ``normalize_address`` never raises: an address it cannot parse comes back with
 ``parsed=False``, a ``warning`` and the raw text, so a bad address never stops an import.
 
-Speed: scourgify costs about 0.25 ms per uncached call (~4,000 addresses/s on one core,
-measured on the test machine), too slow on its own for 20,000 rows/s bulk imports. Results
-are cached (``lru_cache``, 200,000 entries) so repeated addresses - owners' mailing
-addresses, re-imports - cost about a microsecond; first-time addresses should be
-normalised in a worker pool or accepted at ~4,000/s.
+Speed: scourgify costs about 0.25 ms per call (~4,000 addresses/s on one core), too slow
+for 20,000 rows/s bulk imports. Plain street lines ("123 N MAIN ST", "4567 Oak Avenue Apt
+2B", "12 W 3RD ST #4") with city, state and ZIP given as parts are read by the fast parser
+in ``reos.ingest.usps`` (a few microseconds), checked against scourgify on the first
+addresses of each place; everything else goes to scourgify. Results are cached
+(``lru_cache``, ``CACHE_SIZE`` entries) so repeated addresses cost about a microsecond.
 """
 
 from __future__ import annotations
@@ -23,8 +24,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from reos.ingest.coerce import CoercionError, to_state, to_zip5
+from reos.ingest.usps import DIRECTIONALS, STREET_SUFFIXES, UNIT_DESIGNATORS, parse_street_line
 
-CACHE_SIZE = 200_000
+#: Entries of the normalisation cache. Each costs about 1 KB; 32k keep the cache's memory
+#: bounded (~35 MB) whatever the file size while still catching nearby repeats.
+CACHE_SIZE = 32_768
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,7 @@ _COUNTRIES: dict[str, str] = {
     "TAIWAN": "TW", "PHILIPPINES": "PH", "BAHAMAS": "BS", "CAYMAN ISLANDS": "KY",
 }  # fmt: skip
 _CANADIAN_POSTCODE = re.compile(r"\b[ABCEGHJ-NPRSTVXY]\d[A-Z] ?\d[A-Z]\d\b")
+_US_ZIP = re.compile(r"\b\d{5}\b")
 _UK_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]? ?\d[ABD-HJLNP-UW-Z]{2}\b")
 
 _PO_BOX = re.compile(
@@ -101,8 +106,7 @@ def cache_info() -> str:
 def _clean(value: str | None) -> str | None:
     if value is None:
         return None
-    text = re.sub(r"\s+", " ", str(value)).strip()
-    return text or None
+    return " ".join(str(value).split()) or None
 
 
 def _raw_text(*parts: str | None) -> str:
@@ -140,7 +144,126 @@ def _normalize_cached(
     return _street(raw, line1, line2, given_city, given_state, given_zip, city, state, zip5)
 
 
+_PLAIN_CITY = re.compile(r"[A-Za-z]+(?:[ '-][A-Za-z]+)*")
+#: Places (city, state, ZIP as given) where the fast parser's answers are checked against
+#: scourgify's on the first addresses seen there: the count of agreements so far, or -1
+#: once they disagreed. An unusual city name can change how the CRF tags the street
+#: before it, so a place that disagreed once always takes the full parser.
+_PLACE_CHECKS: dict[tuple[str | None, str | None, str | None], int] = {}
+_CHECKS_PER_PLACE = 3
+_MAX_PLACES = 50_000
+
+
 def _street(
+    raw: str,
+    line1: str,
+    line2: str | None,
+    given_city: str | None,
+    given_state: str | None,
+    given_zip: str | None,
+    city: str | None,
+    state: str | None,
+    zip5: str | None,
+) -> NormalizedAddress:
+    """The street address in USPS form: the fast parser for plain lines in a checked
+    place (see ``reos.ingest.usps``), scourgify for everything else."""
+    fast = _street_fast(raw, line1, line2, given_city, given_state, given_zip, city, state, zip5)
+    if fast is None:
+        return _street_scourgify(
+            raw, line1, line2, given_city, given_state, given_zip, city, state, zip5
+        )
+    place = (city, state, zip5)
+    agreed = _PLACE_CHECKS.get(place, 0)
+    if agreed >= _CHECKS_PER_PLACE:
+        return fast
+    slow = _street_scourgify(
+        raw, line1, line2, given_city, given_state, given_zip, city, state, zip5
+    )
+    if agreed >= 0:
+        if len(_PLACE_CHECKS) >= _MAX_PLACES:
+            _PLACE_CHECKS.clear()
+        _PLACE_CHECKS[place] = agreed + 1 if slow == fast else -1
+    return slow
+
+
+def _street_fast(
+    raw: str,
+    line1: str,
+    line2: str | None,
+    given_city: str | None,
+    given_state: str | None,
+    given_zip: str | None,
+    city: str | None,
+    state: str | None,
+    zip5: str | None,
+) -> NormalizedAddress | None:
+    if (
+        line2 is not None
+        or given_state is None
+        or city is None
+        or (given_zip is None and zip5 is not None)
+        or not _PLAIN_CITY.fullmatch(city)
+        or _risky_city(city)
+    ):
+        return None
+    line = parse_street_line(line1, given_state)
+    if line is None:
+        return None
+    return _address_of(raw, line.street, line.unit, given_city, given_state, given_zip, None)
+
+
+@lru_cache(maxsize=4_096)
+def _risky_city(city: str) -> bool:
+    """A city whose first word could be read as part of the street before it (``Avenue``,
+    ``Park Ridge``, ``West Des Moines``): the CRF parser may pull it into the street."""
+    first = city.split(None, 1)[0].upper()
+    return first in DIRECTIONALS or first in STREET_SUFFIXES or first in UNIT_DESIGNATORS
+
+
+def compare_with_full_parser(
+    line1: str, city: str | None = None, state: str | None = None, zip: str | None = None
+) -> tuple[NormalizedAddress | None, NormalizedAddress]:
+    """(fast parser's answer or None, scourgify's answer) for one address, uncached: what
+    the fast-path agreement test and benchmarks compare."""
+    args = (_clean(line1) or "", None, _clean(city), _clean(state), _clean(zip))
+    line, _line2, c, s, z = args
+    raw = _raw_text(line, None, c, s, z, None)
+    given = (c.upper() if c else None, _safe_state(s), _safe_zip(z))
+    fast = _street_fast(raw, line, None, *given, c, s, z)
+    return fast, _street_scourgify(raw, line, None, *given, c, s, z)
+
+
+def _address_of(
+    raw: str,
+    street_line: str,
+    unit: str | None,
+    city_out: str | None,
+    state_out: str | None,
+    zip_out: str | None,
+    warning: str | None,
+) -> NormalizedAddress:
+    match = _HOUSE_NUMBER.match(street_line)
+    number, street_name = (match.group(1), match.group(2)) if match else (None, street_line or None)
+    line1_out = " ".join(p for p in (street_line, unit) if p) or None
+    return NormalizedAddress(
+        raw=raw,
+        street_number=number,
+        street_name=street_name,
+        unit=unit,
+        city=city_out,
+        state=state_out,
+        zip=zip_out,
+        line1=line1_out,
+        one_line=_one_line(line1_out, city_out, state_out, zip_out),
+        key=_key(number, street_name, unit, city_out, state_out, zip_out),
+        is_po_box=False,
+        country="US",
+        parsed=True,
+        warning=warning,
+    )
+
+
+def _street_scourgify(
     raw: str,
     line1: str,
     line2: str | None,
@@ -171,30 +294,12 @@ def _street(
     city_out = given_city or (parsed_city.upper() if parsed_city else None)
     state_out = given_state or parsed_state
     zip_out = given_zip or parsed_zip
-    match = _HOUSE_NUMBER.match(street_line)
-    number, street_name = (match.group(1), match.group(2)) if match else (None, street_line or None)
     if unit:
         unit = re.sub(r"^# (\S)", r"# \1", unit)
-    line1_out = " ".join(p for p in (street_line, unit) if p) or None
     warning = None
     if record.get("state") and parsed_state is None and not given_state:
         warning = f"state {record.get('state')!r} is not a US state code"
-    return NormalizedAddress(
-        raw=raw,
-        street_number=number,
-        street_name=street_name,
-        unit=unit,
-        city=city_out,
-        state=state_out,
-        zip=zip_out,
-        line1=line1_out,
-        one_line=_one_line(line1_out, city_out, state_out, zip_out),
-        key=_key(number, street_name, unit, city_out, state_out, zip_out),
-        is_po_box=False,
-        country="US",
-        parsed=True,
-        warning=warning,
-    )
+    return _address_of(raw, street_line, unit, city_out, state_out, zip_out, warning)
 
 
 def _po_box(
@@ -259,9 +364,11 @@ def _foreign_country(raw: str, country: str | None, state: str | None) -> str | 
     last = upper.rsplit(",", 1)[-1].strip() if "," in upper else ""
     if last in _COUNTRIES:
         return _COUNTRIES[last]
-    if _CANADIAN_POSTCODE.search(upper) and not re.search(r"\b\d{5}\b", upper):
+    if _US_ZIP.search(upper):
+        return None
+    if _CANADIAN_POSTCODE.search(upper):
         return "CA"
-    if _UK_POSTCODE.search(upper) and not re.search(r"\b\d{5}\b", upper):
+    if _UK_POSTCODE.search(upper):
         return "GB"
     return None
 

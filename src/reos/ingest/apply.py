@@ -24,15 +24,20 @@ empty cell never erases a stored value (a source that lacks a field says nothing
 
 from __future__ import annotations
 
+import itertools
+import json
+import operator
+import secrets
+import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, Text, bindparam, cast, insert, select, update
 from sqlalchemy.orm import Session
 
 from reos.db import tenancy
@@ -59,8 +64,14 @@ OWNER_FIELDS: tuple[str, ...] = tuple(f.name for f in fields_for(Entity.OWNER))
 #: ``attr.*`` of a sales file describes the property and lands in ``Property.attributes``.
 SALE_ATTRIBUTE_PREFIX = "sale."
 #: Bind parameters per IN list: under SQLite's limit of 32,766 with room for the rest.
-IN_BATCH = 5_000
+IN_BATCH = 4_096
+#: The lengths IN lists are padded to.
+IN_SIZES = (16, 64, 256, 1_024, IN_BATCH)
 MAX_WARNING_KINDS = 50
+#: New records written per INSERT / COPY statement.
+INSERT_BATCH = 2_000
+#: SQLite page cache for import connections, KiB.
+SQLITE_CACHE_KIB = 48 * 1024
 
 
 @dataclass(frozen=True)
@@ -104,18 +115,117 @@ class ChunkResult:
         self.warning_rows.setdefault(message, row_number)
 
 
-@dataclass
 class _Record:
-    """One property, sale or owner record as the chunk sees it (loaded or new)."""
+    """One property, sale or owner record as the chunk sees it (loaded or new).
 
-    id: uuid.UUID
-    values: dict[str, Any]
-    provenance: dict[str, Any]
-    attributes: dict[str, Any]
-    warnings: list[Any]
-    new: bool = False
-    dirty: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    A loaded record keeps its JSON columns (provenance, attributes, warnings) as the
+    stored text until something needs them: most records a chunk loads are matched and
+    found unchanged, and decoding their per-field provenance was most of the load's cost.
+    Provenance that an unchanged row would add for fields stored without any is queued
+    and applied, in order, when the record is decoded.
+    """
+
+    __slots__ = (
+        "id", "values", "new", "dirty", "extra",
+        "_provenance", "_attributes", "_warnings", "_raw", "_pending",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        id: uuid.UUID,
+        values: dict[str, Any],
+        provenance: dict[str, Any] | None = None,
+        attributes: dict[str, Any] | None = None,
+        warnings: list[Any] | None = None,
+        *,
+        new: bool = False,
+        extra: dict[str, Any] | None = None,
+        raw: tuple[Any, Any, Any] | None = None,
+    ) -> None:
+        self.id = id
+        self.values = values
+        self.new = new
+        self.dirty = False
+        self.extra: dict[str, Any] = extra if extra is not None else {}
+        self._raw = raw
+        self._provenance = provenance if raw is None else None
+        self._attributes = attributes if raw is None else None
+        self._warnings = warnings if raw is None else None
+        self._pending: list[tuple[list[str], dict[str, Any]]] = []
+
+    @property
+    def provenance(self) -> dict[str, Any]:
+        if self._provenance is None:
+            self._provenance = dict(_json(self._raw[0] if self._raw else None) or {})
+            for names, prov in self._pending:
+                for name in names:
+                    self._provenance.setdefault(name, prov)
+            self._pending = []
+        return self._provenance
+
+    @provenance.setter
+    def provenance(self, value: dict[str, Any]) -> None:
+        self._provenance = value
+        self._pending = []
+
+    @property
+    def attributes(self) -> dict[str, Any]:
+        if self._attributes is None:
+            self._attributes = dict(_json(self._raw[1] if self._raw else None) or {})
+        return self._attributes
+
+    @attributes.setter
+    def attributes(self, value: dict[str, Any]) -> None:
+        self._attributes = value
+
+    @property
+    def warnings(self) -> list[Any]:
+        if self._warnings is None:
+            self._warnings = list(_json(self._raw[2] if self._raw else None) or [])
+        return self._warnings
+
+    @warnings.setter
+    def warnings(self, value: list[Any]) -> None:
+        self._warnings = value
+
+    def note_provenance(self, names: list[str], prov: dict[str, Any]) -> None:
+        """Provenance for fields whose value a row confirmed, kept only where the stored
+        record has none (the record is not marked changed)."""
+        if self._provenance is None:
+            self._pending.append((names, prov))
+            return
+        for name in names:
+            self._provenance.setdefault(name, prov)
+
+
+def _json(value: Any) -> Any:
+    """A JSON column read as text (``cast(... AS TEXT)``), decoded; already-decoded
+    values pass through."""
+    if value is None or not isinstance(value, str | bytes):
+        return value
+    return json.loads(value)
+
+
+_id_clock = [0, 0]  # last millisecond used, sequence within it
+
+
+def new_id() -> uuid.UUID:
+    """A time-ordered random id (the UUID version 7 layout: 48-bit Unix milliseconds, a
+    12-bit sequence, 62 random bits). Records created by one import get increasing ids,
+    so their primary-key index grows at its end instead of at random pages - the index
+    maintenance cost of a bulk insert drops on both SQLite and PostgreSQL. The random
+    bits come from the OS generator, as ``uuid4``'s do."""
+    now_ms = time.time_ns() // 1_000_000
+    last, sequence = _id_clock
+    if now_ms <= last:
+        now_ms, sequence = last, sequence + 1
+        if sequence > 0xFFF:
+            now_ms, sequence = last + 1, 0
+    else:
+        sequence = 0
+    _id_clock[0], _id_clock[1] = now_ms, sequence
+    value = (now_ms << 80) | (0x7 << 76) | (sequence << 64) | (0b10 << 62)
+    return uuid.UUID(int=value | secrets.randbits(62))
 
 
 def _plain(value: Any) -> Any:
@@ -141,13 +251,81 @@ def _same(old: Any, new: Any) -> bool:
     return bool(old == new)
 
 
-def _in_batches(values: Iterable[Any]) -> list[list[Any]]:
+_JSON_COLUMNS = frozenset({"provenance", "attributes", "warnings"})
+
+
+def _load_columns(model: Any, names: Iterable[str]) -> list[Any]:
+    """Columns to load a record with; its JSON columns as text, decoded only when used."""
+    return [
+        cast(getattr(model, n), Text).label(n) if n in _JSON_COLUMNS else getattr(model, n)
+        for n in names
+    ]
+
+
+def _in_batches(values: Iterable[Any], session: Session) -> list[list[Any]]:
+    """The distinct values in IN lists of at most ``IN_BATCH``. On SQLite each list is
+    padded (by repeating its last value) to one of a few lengths: every length is a
+    separate prepared statement, and SQLite's statement cache holding one per length of a
+    5,000-value list cost an import over 100 MB. Not on PostgreSQL: there a statement
+    repeated five times is prepared, and the generic plan of a long IN list can be a
+    sequential scan."""
     items = sorted({v for v in values if v not in (None, "")}, key=str)
-    return [items[i : i + IN_BATCH] for i in range(0, len(items), IN_BATCH)]
+    batches = [items[i : i + IN_BATCH] for i in range(0, len(items), IN_BATCH)]
+    if session.get_bind().dialect.name != "sqlite":
+        return batches
+    return [
+        batch + [batch[-1]] * (next(s for s in IN_SIZES if s >= len(batch)) - len(batch))
+        for batch in batches
+    ]
 
 
 def _issues(items: Sequence[Any]) -> list[dict[str, Any]]:
     return [i.to_dict() for i in items]
+
+
+class _JsonText:
+    """JSON text of one chunk's records, built without re-encoding what repeats.
+
+    A new record's provenance maps each of its fields to the *same* dict (the row's
+    source), so its text is that dict's text joined into a template of the field names;
+    the source dicts are encoded once each. The result is exactly ``json.dumps`` of the
+    value (same key order and separators), which is what the ORM would store.
+    """
+
+    def __init__(self) -> None:
+        self._texts: dict[int, tuple[Any, str]] = {}
+        self._templates: dict[tuple[str, ...], list[str]] = {}
+
+    def register(self, value: Any, text: str) -> None:
+        self._texts[id(value)] = (value, text)
+
+    def value(self, value: Any) -> str:
+        hit = self._texts.get(id(value))
+        if hit is not None and hit[0] is value:
+            return hit[1]
+        text = json.dumps(value)
+        self._texts[id(value)] = (value, text)
+        return text
+
+    def provenance(self, provenance: dict[str, Any]) -> str:
+        if not provenance:
+            return "{}"
+        values = iter(provenance.values())
+        first = next(values)
+        if all(v is first for v in values):
+            keys = tuple(provenance)
+            parts = self._templates.get(keys)
+            if parts is None:
+                names = [json.dumps(k) for k in keys]
+                parts = [f"{{{names[0]}: ", *(f", {n}: " for n in names[1:]), "}"]
+                self._templates[keys] = parts
+            return self.value(first).join(parts)
+        items = ", ".join(f"{json.dumps(k)}: {self.value(v)}" for k, v in provenance.items())
+        return f"{{{items}}}"
+
+    @staticmethod
+    def plain(value: dict[str, Any] | list[Any]) -> str:
+        return json.dumps(value) if value else ("{}" if isinstance(value, dict) else "[]")
 
 
 class _Writer:
@@ -157,8 +335,22 @@ class _Writer:
         self.session = session
         self.ctx = ctx
         self.now = datetime.now(UTC)
+        self.org = tenancy.current_org(session)
+        self.json = _JsonText()
+        self._scratch: dict[str, str] = {}  # table -> this transaction's COPY table
         self.field_changes: list[dict[str, Any]] = []
         self.quarantine: list[dict[str, Any]] = []
+        head = json.dumps(
+            {"import_id": str(ctx.import_id), "source": ctx.source_name, "file": ctx.filename}
+        )
+        self._prov_head = head[:-1] + ', "row": '
+        self._prov_tail = f', "observed_at": {json.dumps(ctx.observed_at)}}}'
+
+    def provenance(self, row_number: int) -> dict[str, Any]:
+        """``ctx.provenance(row_number)``, with its JSON text noted for the bulk insert."""
+        prov = self.ctx.provenance(row_number)
+        self.json.register(prov, f"{self._prov_head}{row_number}{self._prov_tail}")
+        return prov
 
     def merge(
         self,
@@ -170,6 +362,20 @@ class _Writer:
         prov: dict[str, Any],
     ) -> bool:
         """Apply newer values to ``record``; True when anything changed."""
+        if record.new and not record.dirty and record._provenance is not None:
+            if not record._provenance and not record._attributes:
+                return self._fill(record, incoming, attributes, prov)
+        values = record.values
+        if not any(
+            value is not None and not _same(values.get(name), value)
+            for name, value in incoming.items()
+        ) and not any(
+            value is not None
+            and not (_same(old := record.attributes.get(name), value) and type(old) is type(value))
+            for name, value in attributes.items()
+        ):
+            record.note_provenance([n for n, v in incoming.items() if v is not None], prov)
+            return False
         changed = False
         for name, value in incoming.items():
             if value is None:
@@ -205,6 +411,26 @@ class _Writer:
         if changed:
             record.dirty = True
         return changed
+
+    @staticmethod
+    def _fill(
+        record: _Record,
+        incoming: dict[str, Any],
+        attributes: dict[str, Any],
+        prov: dict[str, Any],
+    ) -> bool:
+        """``merge`` into a record created for this row: every value is new."""
+        filled = {name: value for name, value in incoming.items() if value is not None}
+        record.values.update(filled)
+        provenance = dict.fromkeys(filled, prov)
+        extras = {name: value for name, value in attributes.items() if value is not None}
+        if extras:
+            record.attributes = {**record.attributes, **extras}
+            provenance.update(dict.fromkeys((f"attr.{name}" for name in extras), prov))
+        record.provenance = provenance
+        if provenance:
+            record.dirty = True
+        return bool(provenance)
 
     def _change(
         self,
@@ -251,6 +477,67 @@ class _Writer:
     def insert(self, table: Table, rows: list[dict[str, Any]]) -> None:
         if rows:
             self.session.connection().execute(insert(table), tenancy.stamp(self.session, rows))
+
+    def insert_rows(
+        self, table: Table, names: tuple[str, ...], rows: Iterable[tuple[Any, ...]]
+    ) -> None:
+        """Insert ``rows`` (see :meth:`insert_batch`) ``INSERT_BATCH`` at a time, so the
+        JSON text of a chunk's records is never all held at once."""
+        batches = iter(rows)
+        while batch := list(itertools.islice(batches, INSERT_BATCH)):
+            self.insert_batch(table, names, batch)
+
+    def insert_batch(
+        self, table: Table, names: tuple[str, ...], rows: list[tuple[Any, ...]]
+    ) -> None:
+        """Insert new records given as tuples in ``names`` order (JSON columns already as
+        text), with ``org_id`` added: SQLite through one ``executemany`` of plain values
+        converted by the column types' own bind processors, PostgreSQL through ``COPY``
+        into a temporary table and one ``INSERT ... SELECT`` (``COPY`` cannot write to a
+        table under row-level security; the ``INSERT`` is checked by its policies)."""
+        if not rows:
+            return
+        names = (*names, "org_id")
+        org = (self.org,)
+        rows = [row + org for row in rows]
+        connection = self.session.connection()
+        dialect = connection.dialect
+        quote = dialect.identifier_preparer.quote
+        columns = ", ".join(quote(n) for n in names)
+        target = quote(table.name)
+        if dialect.name == "postgresql":
+            driver = connection.connection.driver_connection
+            assert driver is not None
+            with driver.cursor() as cursor:
+                scratch = self._scratch.get(table.name)
+                if scratch is None:
+                    scratch = self._scratch[table.name] = f"reos_copy_{uuid.uuid4().hex[:16]}"
+                    cursor.execute(
+                        f"CREATE TEMPORARY TABLE {scratch} (LIKE {target}) ON COMMIT DROP"
+                    )
+                with cursor.copy(f"COPY {scratch} ({columns}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                # identifiers come from the table's metadata, quoted by the dialect
+                copied = f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {scratch}"  # noqa: S608
+                cursor.execute(copied)
+                cursor.execute(f"TRUNCATE {scratch}")
+            return
+        processors = [
+            None
+            if n in _JSON_COLUMNS
+            else table.c[n].type.dialect_impl(dialect).bind_processor(dialect)
+            for n in names
+        ]
+        if any(processors):
+            cells = list(zip(*rows, strict=True))
+            for i, processor in enumerate(processors):
+                if processor is not None:
+                    cells[i] = tuple(map(processor, cells[i]))
+            rows = list(zip(*cells, strict=True))
+        marks = ", ".join("?" for _ in names)
+        statement = f"INSERT INTO {target} ({columns}) VALUES ({marks})"  # noqa: S608
+        connection.exec_driver_sql(statement, rows)  # type: ignore[arg-type]
 
     def update(self, table: Table, rows: list[dict[str, Any]]) -> None:
         """One executemany UPDATE by primary key; every row dict has the same keys."""
@@ -303,34 +590,33 @@ class _PropertyIndex:
     def load(
         self, session: Session, rows: list[dict[str, Any]], extra_ids: Iterable[Any] = ()
     ) -> None:
-        columns = [getattr(Property, c) for c in _PROPERTY_LOAD]
+        columns = _load_columns(Property, _PROPERTY_LOAD)
         for name, index_name in (
             ("parcel_number", "parcel_number"),
             ("source_record_id", "source_record_id"),
             ("address_key", "address_key"),
         ):
-            for batch in _in_batches(r.get(name) for r in rows):
+            for batch in _in_batches((r.get(name) for r in rows), session):
                 stmt = (
                     select(*columns)
                     .where(getattr(Property, index_name).in_(batch))
                     .order_by(Property.created_at, Property.id)
                 )
                 self._take(session.execute(stmt))
-        for batch in _in_batches(i for i in extra_ids if i not in self.by_id):
+        for batch in _in_batches((i for i in extra_ids if i not in self.by_id), session):
             self._take(session.execute(select(*columns).where(Property.id.in_(batch))))
 
     def _take(self, result: Any) -> None:
-        for row in result:
-            data = row._asdict()
-            if data["id"] in self.by_id:
+        names = (*PROPERTY_FIELDS, *PROPERTY_DERIVED)
+        for row in result:  # columns in _PROPERTY_LOAD order
+            if row[0] in self.by_id:
                 continue
+            attributes, warnings, provenance = row[-3:]
             self.add(
                 _Record(
-                    id=data["id"],
-                    values={k: data[k] for k in (*PROPERTY_FIELDS, *PROPERTY_DERIVED)},
-                    provenance=dict(data["provenance"] or {}),
-                    attributes=dict(data["attributes"] or {}),
-                    warnings=list(data["warnings"] or []),
+                    id=row[0],
+                    values=dict(zip(names, row[1:-3], strict=True)),
+                    raw=(provenance, attributes, warnings),
                 )
             )
 
@@ -392,7 +678,7 @@ def _upsert_property(
     warnings = _issues(item.warnings)
     if record is None:
         record = _Record(
-            id=uuid.uuid4(),
+            id=new_id(),
             values=dict.fromkeys((*PROPERTY_FIELDS, *PROPERTY_DERIVED)),
             provenance={},
             attributes={},
@@ -437,12 +723,35 @@ def _derive(record: _Record, values: dict[str, Any]) -> None:
         record.values["address_normalized"] = values.get("address_normalized")
 
 
+_PROPERTY_VALUES = operator.itemgetter(*PROPERTY_FIELDS, *PROPERTY_DERIVED)
+_PROPERTY_INSERT = (
+    "id", *PROPERTY_FIELDS, *PROPERTY_DERIVED, "attributes", "warnings", "provenance",
+    "updated_at", "created_at",
+)  # fmt: skip
+
+
+def _property_inserts(writer: _Writer, index: _PropertyIndex) -> Iterator[tuple[Any, ...]]:
+    texts, now = writer.json, writer.now
+    for record in index.by_id.values():
+        if record.new:
+            yield (
+                record.id,
+                *_PROPERTY_VALUES(record.values),
+                texts.plain(record.attributes),
+                texts.plain(record.warnings),
+                texts.provenance(record.provenance),
+                now,
+                now,
+            )
+
+
 def _property_rows(
     writer: _Writer, index: _PropertyIndex
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    inserts, updates = [], []
+) -> tuple[Iterator[tuple[Any, ...]], list[dict[str, Any]]]:
+    """New records as insert tuples (built lazily), changed ones as update dicts."""
+    updates: list[dict[str, Any]] = []
     for record in index.by_id.values():
-        if not (record.new or record.dirty):
+        if record.new or not record.dirty:
             continue
         row: dict[str, Any] = {"id": record.id}
         for name in (*PROPERTY_FIELDS, *PROPERTY_DERIVED):
@@ -451,17 +760,19 @@ def _property_rows(
         row["warnings"] = record.warnings
         row["provenance"] = record.provenance
         row["updated_at"] = writer.now
-        if record.new:
-            row["created_at"] = writer.now
-            inserts.append(row)
-        else:
-            updates.append(row)
-    return inserts, updates
+        updates.append(row)
+    return _property_inserts(writer, index), updates
 
 
 # --- sales -----------------------------------------------------------------------------
 
 _SALE_LOAD = ("id", "property_id", *SALE_FIELDS, "source", "attributes", "warnings", "provenance")
+_SALE_NO_PRECISION = tuple(f for f in SALE_FIELDS if f != "close_date_precision")
+_SALE_VALUES = operator.itemgetter(*_SALE_NO_PRECISION)
+_SALE_INSERT = (
+    "id", "property_id", *_SALE_NO_PRECISION, "close_date_precision", "source", "attributes",
+    "warnings", "provenance", "updated_at", "created_at",
+)  # fmt: skip
 
 
 class _SaleIndex:
@@ -490,8 +801,8 @@ class _SaleIndex:
         self.by_content.setdefault(key, record)
 
     def load_by_records(self, session: Session, record_ids: Iterable[Any]) -> None:
-        columns = [getattr(Sale, c) for c in _SALE_LOAD]
-        for batch in _in_batches(record_ids):
+        columns = _load_columns(Sale, _SALE_LOAD)
+        for batch in _in_batches(record_ids, session):
             stmt = (
                 select(*columns)
                 .where(Sale.sale_record_id.in_(batch))
@@ -500,8 +811,8 @@ class _SaleIndex:
             self._take(session.execute(stmt))
 
     def load_by_properties(self, session: Session, property_ids: Iterable[Any]) -> None:
-        columns = [getattr(Sale, c) for c in _SALE_LOAD]
-        for batch in _in_batches(property_ids):
+        columns = _load_columns(Sale, _SALE_LOAD)
+        for batch in _in_batches(property_ids, session):
             stmt = (
                 select(*columns)
                 .where(Sale.property_id.in_(batch))
@@ -510,18 +821,16 @@ class _SaleIndex:
             self._take(session.execute(stmt))
 
     def _take(self, result: Any) -> None:
-        for row in result:
-            data = row._asdict()
-            if data["id"] in self.by_id:
+        for row in result:  # columns in _SALE_LOAD order
+            if row[0] in self.by_id:
                 continue
+            source, attributes, warnings, provenance = row[-4:]
             self.add(
                 _Record(
-                    id=data["id"],
-                    values={k: data[k] for k in SALE_FIELDS},
-                    provenance=dict(data["provenance"] or {}),
-                    attributes=dict(data["attributes"] or {}),
-                    warnings=list(data["warnings"] or []),
-                    extra={"property_id": data["property_id"], "source": data["source"]},
+                    id=row[0],
+                    values=dict(zip(SALE_FIELDS, row[2:-4], strict=True)),
+                    raw=(provenance, attributes, warnings),
+                    extra={"property_id": row[1], "source": source},
                 )
             )
 
@@ -556,7 +865,7 @@ def _apply_sales(writer: _Writer, items: list[Validated], result: ChunkResult) -
             writer.quarantine_row(item)
             result.quarantined += 1
             continue
-        prov = ctx.provenance(item.row_number)
+        prov = writer.provenance(item.row_number)
         prop_attrs, sale_attrs = _split_attributes(item.values.get("attributes") or {}, "sale")
         values = {**item.values, "_source": ctx.source_name}
         existing_sale = sales.by_record.get(values.get("sale_record_id") or "")
@@ -568,7 +877,7 @@ def _apply_sales(writer: _Writer, items: list[Validated], result: ChunkResult) -
         incoming = {k: item.values.get(k) for k in SALE_FIELDS if item.values.get(k) is not None}
         if sale is None:
             sale = _Record(
-                id=uuid.uuid4(),
+                id=new_id(),
                 values=dict.fromkeys(SALE_FIELDS),
                 provenance={},
                 attributes={},
@@ -587,11 +896,11 @@ def _apply_sales(writer: _Writer, items: list[Validated], result: ChunkResult) -
             outcome = "updated" if changed or prop_outcome != "unchanged" else "unchanged"
         _count(result, outcome, item)
     prop_inserts, prop_updates = _property_rows(writer, props)
-    writer.insert(Property.__table__, prop_inserts)  # type: ignore[arg-type]
+    writer.insert_rows(Property.__table__, _PROPERTY_INSERT, prop_inserts)  # type: ignore[arg-type]
     writer.update(Property.__table__, prop_updates)  # type: ignore[arg-type]
-    sale_inserts, sale_updates = [], []
+    sale_updates: list[dict[str, Any]] = []
     for record in sales.by_id.values():
-        if not (record.new or record.dirty):
+        if record.new or not record.dirty:
             continue
         row: dict[str, Any] = {"id": record.id, "property_id": record.extra["property_id"]}
         for name in SALE_FIELDS:
@@ -602,13 +911,28 @@ def _apply_sales(writer: _Writer, items: list[Validated], result: ChunkResult) -
         row["warnings"] = record.warnings
         row["provenance"] = record.provenance
         row["updated_at"] = writer.now
-        if record.new:
-            row["created_at"] = writer.now
-            sale_inserts.append(row)
-        else:
-            sale_updates.append(row)
-    writer.insert(Sale.__table__, sale_inserts)  # type: ignore[arg-type]
+        sale_updates.append(row)
+    writer.insert_rows(Sale.__table__, _SALE_INSERT, _sale_inserts(writer, sales))  # type: ignore[arg-type]
     writer.update(Sale.__table__, sale_updates)  # type: ignore[arg-type]
+
+
+def _sale_inserts(writer: _Writer, sales: _SaleIndex) -> Iterator[tuple[Any, ...]]:
+    texts, now = writer.json, writer.now
+    for record in sales.by_id.values():
+        if record.new:
+            values = record.values
+            yield (
+                record.id,
+                record.extra["property_id"],
+                *_SALE_VALUES(values),
+                values["close_date_precision"] or "day",
+                record.extra.get("source"),
+                texts.plain(record.attributes),
+                texts.plain(record.warnings),
+                texts.provenance(record.provenance),
+                now,
+                now,
+            )
 
 
 def _count(result: ChunkResult, outcome: str, item: Validated) -> None:
@@ -633,11 +957,11 @@ def _apply_properties(writer: _Writer, items: list[Validated], result: ChunkResu
             continue
         attrs = item.values.get("attributes") or {}
         _record, outcome = _upsert_property(
-            writer, props, item, attrs, writer.ctx.provenance(item.row_number)
+            writer, props, item, attrs, writer.provenance(item.row_number)
         )
         _count(result, outcome, item)
     inserts, updates = _property_rows(writer, props)
-    writer.insert(Property.__table__, inserts)  # type: ignore[arg-type]
+    writer.insert_rows(Property.__table__, _PROPERTY_INSERT, inserts)  # type: ignore[arg-type]
     writer.update(Property.__table__, updates)  # type: ignore[arg-type]
 
 
@@ -664,7 +988,7 @@ def _link_candidates(
     by_address: dict[str, list[Any]] = {}
     for name, target in (("parcel_number", by_parcel), ("address_key", by_address)):
         column = getattr(Property, name)
-        for batch in _in_batches(i.values.get(name) for i in items):
+        for batch in _in_batches((i.values.get(name) for i in items), session):
             for pid, value in session.execute(select(Property.id, column).where(column.in_(batch))):
                 target.setdefault(value, []).append(pid)
     return by_parcel, by_address
@@ -690,7 +1014,7 @@ def _apply_owners(writer: _Writer, items: list[Validated], result: ChunkResult) 
     valid = [i for i in items if not i.errors]
     owners: dict[str, _Record] = {}
     columns = [getattr(OwnerRecord, c) for c in _OWNER_LOAD]
-    for batch in _in_batches(i.values.get("owner_record_id") for i in valid):
+    for batch in _in_batches((i.values.get("owner_record_id") for i in valid), session):
         stmt = (
             select(*columns)
             .where(OwnerRecord.owner_record_id.in_(batch))
@@ -801,6 +1125,11 @@ def apply_chunk(session: Session, ctx: ImportContext, items: list[Validated]) ->
     """Write one chunk of validated rows; the caller commits (with the checkpoint)."""
     writer = _Writer(session, ctx)
     result = ChunkResult(rows=len(items))
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        # a page cache that holds the indexes a bulk import updates at random places
+        # (address keys, H3 cells); SQLite's default is 2 MB
+        connection.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     if ctx.record == "sale":
         _apply_sales(writer, items, result)
     elif ctx.record == "owner":

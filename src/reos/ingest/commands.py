@@ -45,7 +45,11 @@ ChunkOption = typer.Option(
     DEFAULT_CHUNK_ROWS, "--chunk-rows", min=1, help="rows per committed transaction"
 )
 WorkersOption = typer.Option(
-    None, "--workers", min=0, help="processes for address parsing (default: CPU count)"
+    None,
+    "--workers",
+    min=0,
+    help="worker processes mapping the next chunk while one is written (0: none; "
+    "default: 1 when there is a second core)",
 )
 
 

@@ -81,7 +81,20 @@ _SPEC_KEYS = frozenset(
         "strip_prefix", "replace", "values", "otherwise", "convert", "format", "precision",
     }
 )  # fmt: skip
-_UNSET: Any = object()
+
+
+class _Unset:
+    """The "not given" marker of a rule's settings; unpickles to the same marker, so
+    mappings can be sent to a worker process."""
+
+    def __reduce__(self) -> str:
+        return "_UNSET"
+
+    def __repr__(self) -> str:
+        return "<unset>"
+
+
+_UNSET: Any = _Unset()
 
 
 def normalize_header(name: str) -> str:

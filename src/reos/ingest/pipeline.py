@@ -1,17 +1,52 @@
 """Map + validate chunks of raw rows: the CPU-bound half of an import.
 
-``RowProcessor`` wraps :func:`reos.ingest.validation.process_rows` for one mapping.
+``RowProcessor`` wraps :func:`reos.ingest.vectorized.process_block` (column blocks) and
+:func:`reos.ingest.validation.process_rows` (lists of rows) for one mapping.
+
+With ``workers`` (default: one when the machine has a second core), :meth:`RowProcessor.
+pipeline` maps and validates the next block in a worker process while the caller writes
+the current one to the database, so the two halves of an import use both cores. Results
+come back in file order; the worker is started only for files of more than one block.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import date
 from types import TracebackType
 
 from reos.ingest.mapping import EffectiveMapping
-from reos.ingest.readers import RawRow
+from reos.ingest.readers import RawRow, RowBlock
 from reos.ingest.validation import Validated, process_rows
+from reos.ingest.vectorized import process_block
+
+PARENT_CHECK_SECONDS = 1.0
+_worker_mapping: EffectiveMapping | None = None
+
+
+def _init_worker(mapping: EffectiveMapping, parent: int) -> None:
+    global _worker_mapping
+    _worker_mapping = mapping
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End the worker when the import process is gone (killed mid-import: its queue's
+    pipe stays open in the worker, which would otherwise wait forever)."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(0)
+
+
+def _work(block: RowBlock, today: date) -> list[Validated]:
+    assert _worker_mapping is not None
+    return process_block(_worker_mapping, block, today=today)
 
 
 class RowProcessor:
@@ -20,13 +55,92 @@ class RowProcessor:
     ) -> None:
         self.mapping = mapping
         self.today = today or date.today()
-        self.workers = workers
+        self.workers = min(1, (os.cpu_count() or 1) - 1) if workers is None else min(workers, 1)
+        self._pool: ProcessPoolExecutor | None = None
 
-    def process(self, rows: Sequence[RawRow]) -> list[Validated]:
+    def process(self, rows: Sequence[RawRow] | RowBlock) -> list[Validated]:
+        """Map and validate a chunk: a column block takes the vectorised path, a list of
+        rows (previews, quarantine retries) the row-by-row one; the results are equal."""
+        if isinstance(rows, RowBlock):
+            return process_block(self.mapping, rows, today=self.today)
         return process_rows(self.mapping, rows, today=self.today)
 
+    def pipeline(self, blocks: Iterator[RowBlock]) -> Iterator[tuple[RowBlock, list[Validated]]]:
+        """Each block with its results, in order. While the caller handles one block the
+        worker maps the next. A read error further on (malformed CSV) is raised only after
+        the blocks read before it were handed out, as without read-ahead."""
+        ahead, error = _next(blocks)
+        if ahead is None or self.workers < 1:
+            while ahead is not None:
+                yield ahead, self.process(ahead)
+                ahead, error = _next(blocks)
+            if error is not None:
+                raise error
+            return
+        current, ahead = ahead, None
+        if error is None:
+            ahead, error = _next(blocks)
+        if ahead is None:
+            yield current, self.process(current)
+            if error is not None:
+                raise error
+            return
+        self._start()
+        queued = (ahead, self._submit(ahead))
+        yield current, self.process(current)
+        while True:
+            block, future = queued
+            following = None
+            if error is None:
+                upcoming, error = _next(blocks)
+                if upcoming is not None:
+                    following = (upcoming, self._submit(upcoming))
+            yield block, self._result(block, future)
+            if following is None:
+                break
+            queued = following
+        if error is not None:
+            raise error
+
+    def _submit(self, block: RowBlock) -> Future[list[Validated]] | None:
+        if self._pool is None:
+            return None
+        try:
+            return self._pool.submit(_work, block, self.today)
+        except (BrokenProcessPool, RuntimeError):
+            self._give_up_worker()
+            return None
+
+    def _result(self, block: RowBlock, future: Future[list[Validated]] | None) -> list[Validated]:
+        """The worker's result, or the block processed here when the worker could not
+        run (a process that cannot be started, or that died): slower, never different."""
+        if future is not None:
+            try:
+                return future.result()
+            except BrokenProcessPool:
+                self._give_up_worker()
+        return self.process(block)
+
+    def _give_up_worker(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+        self.workers = 0
+
+    def _start(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker,
+                initargs=(self.mapping, os.getpid()),
+            )
+        return self._pool
+
     def close(self) -> None:
-        pass
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
     def __enter__(self) -> RowProcessor:
         return self
@@ -38,3 +152,10 @@ class RowProcessor:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _next(blocks: Iterator[RowBlock]) -> tuple[RowBlock | None, Exception | None]:
+    try:
+        return next(blocks, None), None
+    except Exception as err:  # a read error is raised in order, after the blocks before it
+        return None, err

@@ -19,6 +19,7 @@ For code, :func:`import_file` is the one call::
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import hashlib
 import json
@@ -51,6 +52,7 @@ from reos.ingest.readers import (
     DEFAULT_CHUNK_ROWS,
     EXTRA_CELLS_KEY,
     RawRow,
+    RowBlock,
     file_fingerprint,
     open_table,
 )
@@ -392,9 +394,9 @@ def run_import(
             effective = effective_mapping(list(reader.headers), mapping, record_of(entity))
             ctx = _context(ctx_run, effective)
             with RowProcessor(effective, today=today, workers=workers) as processor:
-                for chunk in _pending(reader.chunks(chunk_rows), committed):
-                    validated = processor.process(chunk)
-                    last = chunk[-1].row_number
+                blocks = _pending(reader.blocks(chunk_rows), committed)
+                for block, validated in processor.pipeline(blocks):
+                    last = block.row_numbers[-1]
                     with session_factory() as session:
                         _checkpoint(session, import_id, committed, last)
                         result = apply_chunk(session, ctx, validated)
@@ -417,13 +419,13 @@ def run_import(
         return ImportReport.of(run)
 
 
-def _pending(chunks: Iterator[list[RawRow]], committed: int) -> Iterator[list[RawRow]]:
-    for chunk in chunks:
-        if chunk[-1].row_number <= committed:
+def _pending(blocks: Iterator[RowBlock], committed: int) -> Iterator[RowBlock]:
+    for block in blocks:
+        if block.row_numbers[-1] <= committed:
             continue
-        if chunk[0].row_number <= committed:
-            chunk = [r for r in chunk if r.row_number > committed]
-        yield chunk
+        if block.row_numbers[0] <= committed:
+            block = block.tail(bisect.bisect_right(block.row_numbers, committed))
+        yield block
 
 
 def get_report(session_factory: SessionFactory, import_id: uuid.UUID) -> ImportReport:

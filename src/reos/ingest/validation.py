@@ -56,6 +56,11 @@ class Validated:
     def quarantined(self) -> bool:
         return bool(self.errors)
 
+    def __reduce__(self) -> tuple[type[Validated], tuple[Any, ...]]:
+        # positional re-creation: pickles (to and from the mapping worker) at a third
+        # of the cost of the default attribute-dict round trip
+        return (Validated, (self.values, self.errors, self.warnings, self.row_number, self.raw))
+
 
 def validate_row(
     mapped: MappedRow,
