@@ -154,3 +154,23 @@ def test_body_over_limit_is_413_with_clear_message(client: Any, org: Any) -> Non
     r = _upload(client, org.headers(), big)
     assert r.status_code == 413
     assert "limit" in r.json()["message"] and str(limit) in r.json()["message"]
+
+
+def test_every_import_leaves_audit_rows(client: Any, org: Any) -> None:
+    """One audit row when an import is created and one with its counts when it finishes."""
+    from pathlib import Path
+
+    from reos.ingest import service as ingest_service
+
+    samples = Path(__file__).resolve().parents[2] / "data" / "samples"
+    report = ingest_service.import_file(
+        samples / "sacramento_ca_sales_2008.csv",
+        "sales",
+        org_id=org.id,
+        mapping_path=samples / "sacramento.mapping.yaml",
+    )
+    rows = client.get("/api/v1/audit?entity_type=import", headers=org.headers()).json()
+    mine = [r for r in rows if r["entity_id"] == str(report.import_id)]
+    assert {r["action"] for r in mine} == {"create", "finish"}
+    finish = next(r for r in mine if r["action"] == "finish")
+    assert finish["changes"]["rows_read"] == 932 and finish["changes"]["inserted"] == 932

@@ -34,6 +34,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
+from reos.accounts import audit
 from reos.db import tenancy
 from reos.errors import Conflict, NotFound, ReosError, ValidationFailed
 from reos.ingest import export
@@ -263,6 +264,13 @@ def create_import(
     )
     session.add(run)
     session.flush()
+    audit.record(
+        session,
+        "create",
+        "import",
+        run.id,
+        {"entity": run.entity, "filename": run.filename, "source": run.source_name},
+    )
     return run, False
 
 
@@ -416,7 +424,19 @@ def run_import(
         run.status = "done"
         run.finished_at = datetime.now(UTC)
         session.flush()
-        return ImportReport.of(run)
+        report = ImportReport.of(run)
+        # one audit row per import, not per row: the rows' own changes are in field_changes
+        audit.record(
+            session,
+            "finish",
+            "import",
+            run.id,
+            {
+                k: getattr(report, k)
+                for k in ("rows_read", "inserted", "updated", "unchanged", "quarantined")
+            },
+        )
+        return report
 
 
 def _pending(blocks: Iterator[RowBlock], committed: int) -> Iterator[RowBlock]:
@@ -716,7 +736,19 @@ def retry_quarantine(
         run.status = "done"
         run.finished_at = datetime.now(UTC)
         session.flush()
-        return ImportReport.of(run)
+        report = ImportReport.of(run)
+        # one audit row per import, not per row: the rows' own changes are in field_changes
+        audit.record(
+            session,
+            "finish",
+            "import",
+            run.id,
+            {
+                k: getattr(report, k)
+                for k in ("rows_read", "inserted", "updated", "unchanged", "quarantined")
+            },
+        )
+        return report
 
 
 def _raw_row(q: QuarantinedRow) -> RawRow:
