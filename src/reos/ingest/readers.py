@@ -16,6 +16,7 @@ import codecs
 import csv
 import hashlib
 import sys
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -155,7 +156,7 @@ def clean_headers(raw_headers: list[object]) -> list[str]:
     return headers
 
 
-class TableReader:
+class TableReader(ABC):
     """Common shape of every reader: ``headers`` first, then ``chunks()``.
 
     Use as a context manager; ``chunks`` can be iterated once.
@@ -180,8 +181,9 @@ class TableReader:
         if batch:
             yield batch
 
+    @abstractmethod
     def rows(self) -> Iterator[RawRow]:
-        raise NotImplementedError
+        """Every data row in file order (each format implements it)."""
 
     def blocks(self, chunk_size: int = DEFAULT_CHUNK_ROWS) -> Iterator[RowBlock]:
         """The rows as column blocks of ``chunk_size`` rows (same rows as ``chunks``)."""
@@ -189,7 +191,7 @@ class TableReader:
         for chunk in self.chunks(chunk_size):
             yield RowBlock.of_rows(headers, chunk)
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a default, not an abstract method
         """Release the file handle; readers holding none need nothing."""
 
     def __enter__(self) -> TableReader:

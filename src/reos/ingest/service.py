@@ -420,23 +420,20 @@ def run_import(
         _fail(session_factory, import_id, f"{type(exc).__name__}: {exc}")
         raise
     with session_factory() as session:
-        run = _load_run(session, import_id)
-        run.status = "done"
-        run.finished_at = datetime.now(UTC)
-        session.flush()
-        report = ImportReport.of(run)
-        # one audit row per import, not per row: the rows' own changes are in field_changes
-        audit.record(
-            session,
-            "finish",
-            "import",
-            run.id,
-            {
-                k: getattr(report, k)
-                for k in ("rows_read", "inserted", "updated", "unchanged", "quarantined")
-            },
-        )
-        return report
+        return _finish(session, import_id)
+
+
+def _finish(session: Session, import_id: uuid.UUID) -> ImportReport:
+    """Mark an import done and leave one audit row with its counts (not one per row: the
+    rows' own changes are in ``field_changes``)."""
+    run = _load_run(session, import_id)
+    run.status = "done"
+    run.finished_at = datetime.now(UTC)
+    session.flush()
+    report = ImportReport.of(run)
+    counts = ("rows_read", "inserted", "updated", "unchanged", "quarantined")
+    audit.record(session, "finish", "import", run.id, {k: getattr(report, k) for k in counts})
+    return report
 
 
 def _pending(blocks: Iterator[RowBlock], committed: int) -> Iterator[RowBlock]:
@@ -732,23 +729,7 @@ def retry_quarantine(
                 run = _load_run(session, retry_id)
                 run.rows_committed = run.rows_read
     with session_factory() as session:
-        run = _load_run(session, retry_id)
-        run.status = "done"
-        run.finished_at = datetime.now(UTC)
-        session.flush()
-        report = ImportReport.of(run)
-        # one audit row per import, not per row: the rows' own changes are in field_changes
-        audit.record(
-            session,
-            "finish",
-            "import",
-            run.id,
-            {
-                k: getattr(report, k)
-                for k in ("rows_read", "inserted", "updated", "unchanged", "quarantined")
-            },
-        )
-        return report
+        return _finish(session, retry_id)
 
 
 def _raw_row(q: QuarantinedRow) -> RawRow:
