@@ -250,8 +250,8 @@ def test_quarantine_list_export_and_retry(tmp_path: Path, org: Any, capsys: Any)
         assert statuses == {2: "open", 3: "resolved"}
         sale = s.scalars(select(Sale).where(Sale.sale_price == 250000)).one()
         assert (
-            sale.provenance["sale_price"]["row"] == 3
-            and sale.provenance["sale_price"]["file"] == "q.csv"
+            sale.field_provenance()["sale_price"]["row"] == 3
+            and sale.field_provenance()["sale_price"]["file"] == "q.csv"
         )
     again = cli_json(
         capsys,

@@ -123,8 +123,8 @@ def test_provenance_text_is_json_dumps() -> None:
     texts = _JsonText()
     shared = {"import_id": "i", "source": "s", "file": "f.csv", "row": 3, "observed_at": "t"}
     other = {"source": "api", "observed_at": "t0", "actor": None}
-    for value in ({}, {"beds": shared}, {"beds": shared, "zip": shared, "attr.x": shared},
-                  {"beds": shared, "zip": other}, {"ü": shared}):  # fmt: skip
+    for value in ({}, {"row": shared}, {"row": shared, "fields": {"zip": other}},
+                  {"fields": {"beds": shared, "attr.ü": other}}):  # fmt: skip
         assert texts.provenance(value) == json.dumps(value)
     assert texts.plain({}) == "{}" and texts.plain([]) == "[]"
     assert texts.plain([{"a": 1}]) == json.dumps([{"a": 1}])

@@ -17,9 +17,10 @@ Matching (all within the organisation):
 * owner record: ``owner_record_id``.
 
 Precedence: the newest observation wins. Every value carries its provenance
-(``{import_id, source, file, row, observed_at}``) and a value observed at or after the
-stored one replaces it; the replaced value and its provenance go to ``field_changes``. An
-empty cell never erases a stored value (a source that lacks a field says nothing about it).
+(``{import_id, source, file, row, observed_at}``, stored once per source: see
+:mod:`reos.models.provenance`) and a value observed at or after the stored one replaces
+it; the replaced value and its provenance go to ``field_changes``. An empty cell never
+erases a stored value (a source that lacks a field says nothing about it).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from reos.ingest.fields import Entity, fields_for
 from reos.ingest.validation import Validated
 from reos.models import FieldChange, OwnerRecord, Property, Sale
 from reos.models.imports import QuarantinedRow
+from reos.models.provenance import FIELDS, ROW, for_new_record, set_source, source_of
 from reos.properties.service import cell_columns
 
 #: Canonical property columns an import fills (address parts included).
@@ -155,11 +157,11 @@ class _Record:
 
     @property
     def provenance(self) -> dict[str, Any]:
+        """The stored (compact) provenance, decoded on first use."""
         if self._provenance is None:
             self._provenance = dict(_json(self._raw[0] if self._raw else None) or {})
             for names, prov in self._pending:
-                for name in names:
-                    self._provenance.setdefault(name, prov)
+                self._confirm(names, prov)
             self._pending = []
         return self._provenance
 
@@ -194,8 +196,45 @@ class _Record:
         if self._provenance is None:
             self._pending.append((names, prov))
             return
+        self._confirm(names, prov)
+
+    def _confirm(self, names: list[str], prov: dict[str, Any]) -> None:
+        stored = self._provenance
+        assert stored is not None
+        if stored.get(ROW) is not None and not stored.get(FIELDS):
+            return  # every value has its source already
         for name in names:
-            self._provenance.setdefault(name, prov)
+            if source_of(stored, name) is None:
+                set_source(stored, name, prov)
+
+
+class _Pending:
+    """A row whose record does not exist yet.
+
+    Most rows of a bulk import create a record that no other row of the chunk touches;
+    such a record is written straight from the row's values at the end of the chunk
+    (:func:`_pending_property_rows`, :func:`_pending_sale_rows`), without the per-field
+    merge. A later row of the same chunk that matches it turns it into a :class:`_Record`
+    first (``materialize``), built by the same code a row-by-row upsert uses, so the
+    outcome is the same either way.
+    """
+
+    __slots__ = ("id", "item", "values", "attributes", "prov", "property_id")
+
+    def __init__(
+        self,
+        id: uuid.UUID,
+        item: Validated,
+        attributes: dict[str, Any],
+        prov: dict[str, Any],
+        property_id: uuid.UUID | None = None,
+    ) -> None:
+        self.id = id
+        self.item = item
+        self.values = item.values
+        self.attributes = attributes
+        self.prov = prov
+        self.property_id = property_id
 
 
 def _json(value: Any) -> Any:
@@ -286,15 +325,14 @@ def _issues(items: Sequence[Any]) -> list[dict[str, Any]]:
 class _JsonText:
     """JSON text of one chunk's records, built without re-encoding what repeats.
 
-    A new record's provenance maps each of its fields to the *same* dict (the row's
-    source), so its text is that dict's text joined into a template of the field names;
-    the source dicts are encoded once each. The result is exactly ``json.dumps`` of the
-    value (same key order and separators), which is what the ORM would store.
+    A new record's provenance is ``{"row": SOURCE}`` with the row's source dict, whose
+    text the writer registered when it made it; that text is spliced in instead of
+    encoding the dict again. The result is exactly ``json.dumps`` of the value (same key
+    order and separators), which is what the ORM would store.
     """
 
     def __init__(self) -> None:
         self._texts: dict[int, tuple[Any, str]] = {}
-        self._templates: dict[tuple[str, ...], list[str]] = {}
 
     def register(self, value: Any, text: str) -> None:
         self._texts[id(value)] = (value, text)
@@ -308,20 +346,9 @@ class _JsonText:
         return text
 
     def provenance(self, provenance: dict[str, Any]) -> str:
-        if not provenance:
-            return "{}"
-        values = iter(provenance.values())
-        first = next(values)
-        if all(v is first for v in values):
-            keys = tuple(provenance)
-            parts = self._templates.get(keys)
-            if parts is None:
-                names = [json.dumps(k) for k in keys]
-                parts = [f"{{{names[0]}: ", *(f", {n}: " for n in names[1:]), "}"]
-                self._templates[keys] = parts
-            return self.value(first).join(parts)
-        items = ", ".join(f"{json.dumps(k)}: {self.value(v)}" for k, v in provenance.items())
-        return f"{{{items}}}"
+        if len(provenance) == 1 and ROW in provenance:
+            return f'{{"{ROW}": {self.value(provenance[ROW])}}}'
+        return json.dumps(provenance)
 
     @staticmethod
     def plain(value: dict[str, Any] | list[Any]) -> str:
@@ -382,16 +409,16 @@ class _Writer:
                 continue
             old = record.values.get(name)
             if _same(old, value):
-                if name not in record.provenance:
-                    record.provenance[name] = prov
+                if source_of(record.provenance, name) is None:
+                    set_source(record.provenance, name, prov)
                 continue
-            old_prov = record.provenance.get(name) or {}
+            old_prov = source_of(record.provenance, name) or {}
             if old is not None and str(old_prov.get("observed_at", "")) > self.ctx.observed_at:
                 continue  # a newer observation is stored: it wins
             if old is not None:
                 self._change(record, entity_type, name, old, old_prov, value, prov, row_number)
             record.values[name] = value
-            record.provenance[name] = prov
+            set_source(record.provenance, name, prov)
             changed = True
         for name, value in attributes.items():
             if value is None:
@@ -400,13 +427,13 @@ class _Writer:
             old = record.attributes.get(name)
             if _same(old, value) and type(old) is type(value):
                 continue
-            old_prov = record.provenance.get(key) or {}
+            old_prov = source_of(record.provenance, key) or {}
             if old is not None and str(old_prov.get("observed_at", "")) > self.ctx.observed_at:
                 continue
             if old is not None:
                 self._change(record, entity_type, key, old, old_prov, value, prov, row_number)
             record.attributes = {**record.attributes, name: value}
-            record.provenance[key] = prov
+            set_source(record.provenance, key, prov)
             changed = True
         if changed:
             record.dirty = True
@@ -422,15 +449,14 @@ class _Writer:
         """``merge`` into a record created for this row: every value is new."""
         filled = {name: value for name, value in incoming.items() if value is not None}
         record.values.update(filled)
-        provenance = dict.fromkeys(filled, prov)
         extras = {name: value for name, value in attributes.items() if value is not None}
         if extras:
             record.attributes = {**record.attributes, **extras}
-            provenance.update(dict.fromkeys((f"attr.{name}" for name in extras), prov))
-        record.provenance = provenance
-        if provenance:
-            record.dirty = True
-        return bool(provenance)
+        if not (filled or extras):
+            return False
+        record.provenance = for_new_record(prov)
+        record.dirty = True
+        return True
 
     def _change(
         self,
@@ -568,24 +594,50 @@ class _PropertyIndex:
 
     def __init__(self) -> None:
         self.by_id: dict[uuid.UUID, _Record] = {}
-        self.by_parcel: dict[str, _Record] = {}
-        self.by_source: dict[str, _Record] = {}
-        self.by_address: dict[str, _Record] = {}
+        self.pending: dict[uuid.UUID, _Pending] = {}
+        self.by_parcel: dict[str, _Record | _Pending] = {}
+        self.by_source: dict[str, _Record | _Pending] = {}
+        self.by_address: dict[str, _Record | _Pending] = {}
+
+    def _keyed(self) -> tuple[tuple[dict[str, _Record | _Pending], str], ...]:
+        return (
+            (self.by_parcel, "parcel_number"),
+            (self.by_source, "source_record_id"),
+            (self.by_address, "address_key"),
+        )
 
     def add(self, record: _Record) -> None:
         self.by_id[record.id] = record
         self.reindex(record)
 
-    def reindex(self, record: _Record) -> None:
+    def add_pending(self, pending: _Pending) -> None:
+        self.pending[pending.id] = pending
+        self.reindex(pending)
+
+    def reindex(self, record: _Record | _Pending) -> None:
         values = record.values
-        for index, name in (
-            (self.by_parcel, "parcel_number"),
-            (self.by_source, "source_record_id"),
-            (self.by_address, "address_key"),
-        ):
+        for index, name in self._keyed():
             key = values.get(name)
             if key and key not in index:
                 index[key] = record
+
+    def materialize(self, writer: _Writer, pending: _Pending) -> _Record:
+        """The record of a pending row, now that another row of the chunk matches it."""
+        record = _new_property(writer, pending.item, pending.attributes, pending.prov, pending.id)
+        del self.pending[pending.id]
+        self.by_id[record.id] = record
+        for index, name in self._keyed():
+            key = pending.values.get(name)
+            if key and index.get(key) is pending:
+                index[key] = record
+        self.reindex(record)
+        return record
+
+    def record(self, writer: _Writer, property_id: uuid.UUID) -> _Record | None:
+        pending = self.pending.get(property_id)
+        if pending is not None:
+            return self.materialize(writer, pending)
+        return self.by_id.get(property_id)
 
     def load(
         self, session: Session, rows: list[dict[str, Any]], extra_ids: Iterable[Any] = ()
@@ -620,7 +672,7 @@ class _PropertyIndex:
                 )
             )
 
-    def find(self, values: dict[str, Any], key: str) -> _Record | None:
+    def find(self, values: dict[str, Any], key: str) -> _Record | _Pending | None:
         order = ["parcel_number", "source_record_id", "address_key"]
         if key in order:
             order.remove(key)
@@ -663,6 +715,28 @@ def _split_attributes(
     return prop, sale
 
 
+def _new_property(
+    writer: _Writer,
+    item: Validated,
+    attributes: dict[str, Any],
+    prov: dict[str, Any],
+    id: uuid.UUID,
+) -> _Record:
+    record = _Record(
+        id=id,
+        values=dict.fromkeys((*PROPERTY_FIELDS, *PROPERTY_DERIVED)),
+        provenance={},
+        attributes={},
+        warnings=_issues(item.warnings),
+        new=True,
+    )
+    writer.merge(
+        record, "property", _property_values(item.values), attributes, item.row_number, prov
+    )
+    _derive(record, item.values)
+    return record
+
+
 def _upsert_property(
     writer: _Writer,
     index: _PropertyIndex,
@@ -671,31 +745,25 @@ def _upsert_property(
     prov: dict[str, Any],
     *,
     found: _Record | None = None,
-) -> tuple[_Record, str]:
-    """The property of a row, created or updated; returns it and inserted/updated/unchanged."""
-    incoming = _property_values(item.values)
-    record = found or index.find(item.values, writer.ctx.key)
-    warnings = _issues(item.warnings)
+) -> tuple[uuid.UUID, str]:
+    """The property of a row, created or updated; returns its id and
+    inserted/updated/unchanged. A row that matches no property becomes a pending one."""
+    record = found
     if record is None:
-        record = _Record(
-            id=new_id(),
-            values=dict.fromkeys((*PROPERTY_FIELDS, *PROPERTY_DERIVED)),
-            provenance={},
-            attributes={},
-            warnings=warnings,
-            new=True,
-        )
-        writer.merge(record, "property", incoming, attributes, item.row_number, prov)
-        _derive(record, item.values)
-        index.add(record)
-        return record, "inserted"
+        match = index.find(item.values, writer.ctx.key)
+        if match is None:
+            pending = _Pending(new_id(), item, attributes, prov)
+            index.add_pending(pending)
+            return pending.id, "inserted"
+        record = index.materialize(writer, match) if isinstance(match, _Pending) else match
+    incoming = _property_values(item.values)
     before = (
         record.values.get("latitude"),
         record.values.get("longitude"),
         record.values.get("address"),
     )
     if writer.merge(record, "property", incoming, attributes, item.row_number, prov):
-        record.warnings = warnings
+        record.warnings = _issues(item.warnings)
         after = (
             record.values.get("latitude"),
             record.values.get("longitude"),
@@ -704,8 +772,8 @@ def _upsert_property(
         if after != before or not record.values.get("address_key"):
             _derive(record, item.values)
         index.reindex(record)
-        return record, "updated"
-    return record, "unchanged"
+        return record.id, "updated"
+    return record.id, "unchanged"
 
 
 def _derive(record: _Record, values: dict[str, Any]) -> None:
@@ -745,6 +813,31 @@ def _property_inserts(writer: _Writer, index: _PropertyIndex) -> Iterator[tuple[
             )
 
 
+def _pending_property_rows(writer: _Writer, index: _PropertyIndex) -> Iterator[tuple[Any, ...]]:
+    """Insert tuples of the pending properties, straight from their rows' values: what
+    :func:`_new_property` followed by :func:`_property_inserts` would write."""
+    texts, now = writer.json, writer.now
+    for pending in index.pending.values():
+        values = pending.values
+        key = values.get("address_key") or None
+        cells = cell_columns(values.get("latitude"), values.get("longitude"))
+        attributes = {k: v for k, v in pending.attributes.items() if v is not None}
+        observed = tuple(map(values.get, PROPERTY_FIELDS))
+        filled = bool(attributes) or any(v is not None for v in observed)
+        yield (
+            pending.id,
+            *observed,
+            values.get("address_normalized") if key else None,
+            key,
+            *cells.values(),
+            texts.plain(attributes),
+            texts.plain(_issues(pending.item.warnings)),
+            texts.provenance(for_new_record(pending.prov)) if filled else "{}",
+            now,
+            now,
+        )
+
+
 def _property_rows(
     writer: _Writer, index: _PropertyIndex
 ) -> tuple[Iterator[tuple[Any, ...]], list[dict[str, Any]]]:
@@ -776,10 +869,12 @@ _SALE_INSERT = (
 
 
 class _SaleIndex:
-    def __init__(self) -> None:
+    def __init__(self, writer: _Writer) -> None:
+        self.writer = writer
         self.by_id: dict[uuid.UUID, _Record] = {}
-        self.by_record: dict[str, _Record] = {}
-        self.by_content: dict[tuple[Any, ...], _Record] = {}
+        self.pending: dict[uuid.UUID, _Pending] = {}
+        self.by_record: dict[str, _Record | _Pending] = {}
+        self.by_content: dict[tuple[Any, ...], _Record | _Pending] = {}
 
     @staticmethod
     def content_key(property_id: Any, close_date: Any, price: Any) -> tuple[Any, ...]:
@@ -788,6 +883,17 @@ class _SaleIndex:
     def add(self, record: _Record) -> None:
         self.by_id[record.id] = record
         self.reindex(record)
+
+    def add_pending(self, pending: _Pending) -> None:
+        self.pending[pending.id] = pending
+        values = pending.values
+        rid = values.get("sale_record_id")
+        if rid and rid not in self.by_record:
+            self.by_record[rid] = pending
+        key = self.content_key(
+            pending.property_id, values.get("close_date"), values.get("sale_price")
+        )
+        self.by_content.setdefault(key, pending)
 
     def reindex(self, record: _Record) -> None:
         rid = record.values.get("sale_record_id")
@@ -799,6 +905,36 @@ class _SaleIndex:
             record.values.get("sale_price"),
         )
         self.by_content.setdefault(key, record)
+
+    def materialize(self, found: _Record | _Pending | None) -> _Record | None:
+        """A found sale as a record: a pending one becomes one (see :class:`_Pending`)."""
+        if not isinstance(found, _Pending):
+            return found
+        item, writer = found.item, self.writer
+        record = _Record(
+            id=found.id,
+            values=dict.fromkeys(SALE_FIELDS),
+            provenance={},
+            attributes={},
+            warnings=_issues(item.warnings),
+            new=True,
+            extra={"property_id": found.property_id, "source": writer.ctx.source_name},
+        )
+        writer.merge(
+            record, "sale", _sale_values(item.values), found.attributes, item.row_number,
+            found.prov,
+        )  # fmt: skip
+        del self.pending[found.id]
+        self.by_id[record.id] = record
+        rid = found.values.get("sale_record_id")
+        if rid and self.by_record.get(rid) is found:
+            self.by_record[rid] = record
+        content = self.content_key(
+            found.property_id, found.values.get("close_date"), found.values.get("sale_price")
+        )
+        if self.by_content.get(content) is found:
+            self.by_content[content] = record
+        return record
 
     def load_by_records(self, session: Session, record_ids: Iterable[Any]) -> None:
         columns = _load_columns(Sale, _SALE_LOAD)
@@ -834,24 +970,31 @@ class _SaleIndex:
                 )
             )
 
-    def find(self, values: dict[str, Any], property_id: uuid.UUID) -> _Record | None:
+    def find(self, values: dict[str, Any], property_id: uuid.UUID, source: str) -> _Record | None:
         rid = values.get("sale_record_id")
         if rid and rid in self.by_record:
-            return self.by_record[rid]
-        found = self.by_content.get(
-            self.content_key(property_id, values.get("close_date"), values.get("sale_price"))
+            return self.materialize(self.by_record[rid])
+        found = self.materialize(
+            self.by_content.get(
+                self.content_key(property_id, values.get("close_date"), values.get("sale_price"))
+            )
         )
         if found is not None and rid and found.values.get("sale_record_id") not in (None, rid):
             # same property, day and price but two record ids of one source: two sales
-            if found.provenance.get("sale_record_id", {}).get("source") == values.get("_source"):
+            first = source_of(found.provenance, "sale_record_id") or {}
+            if first.get("source") == source:
                 return None
         return found
+
+
+def _sale_values(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: values.get(k) for k in SALE_FIELDS if values.get(k) is not None}
 
 
 def _apply_sales(writer: _Writer, items: list[Validated], result: ChunkResult) -> None:
     session, ctx = writer.session, writer.ctx
     props = _PropertyIndex()
-    sales = _SaleIndex()
+    sales = _SaleIndex(writer)
     valid = [i for i in items if not i.errors]
     sales.load_by_records(session, (i.values.get("sale_record_id") for i in valid))
     props.load(
@@ -866,37 +1009,35 @@ def _apply_sales(writer: _Writer, items: list[Validated], result: ChunkResult) -
             result.quarantined += 1
             continue
         prov = writer.provenance(item.row_number)
-        prop_attrs, sale_attrs = _split_attributes(item.values.get("attributes") or {}, "sale")
-        values = {**item.values, "_source": ctx.source_name}
-        existing_sale = sales.by_record.get(values.get("sale_record_id") or "")
-        found_prop = props.by_id.get(existing_sale.extra["property_id"]) if existing_sale else None
-        prop, prop_outcome = _upsert_property(
+        values = item.values
+        prop_attrs, sale_attrs = _split_attributes(values.get("attributes") or {}, "sale")
+        rid = values.get("sale_record_id")
+        existing_sale = sales.materialize(sales.by_record.get(rid)) if rid else None
+        found_prop = (
+            props.record(writer, existing_sale.extra["property_id"]) if existing_sale else None
+        )
+        prop_id, prop_outcome = _upsert_property(
             writer, props, item, prop_attrs, prov, found=found_prop
         )
-        sale = existing_sale or sales.find(values, prop.id)
-        incoming = {k: item.values.get(k) for k in SALE_FIELDS if item.values.get(k) is not None}
+        sale = existing_sale or sales.find(values, prop_id, ctx.source_name)
         if sale is None:
-            sale = _Record(
-                id=new_id(),
-                values=dict.fromkeys(SALE_FIELDS),
-                provenance={},
-                attributes={},
-                warnings=_issues(item.warnings),
-                new=True,
-                extra={"property_id": prop.id, "source": ctx.source_name},
-            )
-            writer.merge(sale, "sale", incoming, sale_attrs, item.row_number, prov)
-            sales.add(sale)
+            sales.add_pending(_Pending(new_id(), item, sale_attrs, prov, property_id=prop_id))
             outcome = "inserted"
         else:
-            changed = writer.merge(sale, "sale", incoming, sale_attrs, item.row_number, prov)
+            changed = writer.merge(
+                sale, "sale", _sale_values(values), sale_attrs, item.row_number, prov
+            )
             if changed:
                 sale.warnings = _issues(item.warnings)
                 sales.reindex(sale)
             outcome = "updated" if changed or prop_outcome != "unchanged" else "unchanged"
         _count(result, outcome, item)
     prop_inserts, prop_updates = _property_rows(writer, props)
-    writer.insert_rows(Property.__table__, _PROPERTY_INSERT, prop_inserts)  # type: ignore[arg-type]
+    writer.insert_rows(
+        Property.__table__,  # type: ignore[arg-type]
+        _PROPERTY_INSERT,
+        itertools.chain(prop_inserts, _pending_property_rows(writer, props)),
+    )
     writer.update(Property.__table__, prop_updates)  # type: ignore[arg-type]
     sale_updates: list[dict[str, Any]] = []
     for record in sales.by_id.values():
@@ -912,8 +1053,36 @@ def _apply_sales(writer: _Writer, items: list[Validated], result: ChunkResult) -
         row["provenance"] = record.provenance
         row["updated_at"] = writer.now
         sale_updates.append(row)
-    writer.insert_rows(Sale.__table__, _SALE_INSERT, _sale_inserts(writer, sales))  # type: ignore[arg-type]
+    writer.insert_rows(
+        Sale.__table__,  # type: ignore[arg-type]
+        _SALE_INSERT,
+        itertools.chain(_sale_inserts(writer, sales), _pending_sale_rows(writer, sales)),
+    )
     writer.update(Sale.__table__, sale_updates)  # type: ignore[arg-type]
+
+
+def _pending_sale_rows(writer: _Writer, sales: _SaleIndex) -> Iterator[tuple[Any, ...]]:
+    """Insert tuples of the pending sales, straight from their rows' values: what
+    :meth:`_SaleIndex.materialize` followed by :func:`_sale_inserts` would write."""
+    texts, now, source = writer.json, writer.now, writer.ctx.source_name
+    for pending in sales.pending.values():
+        values = pending.values
+        attributes = {k: v for k, v in pending.attributes.items() if v is not None}
+        observed = tuple(map(values.get, _SALE_NO_PRECISION))
+        precision = values.get("close_date_precision")
+        filled = bool(attributes) or precision is not None or any(v is not None for v in observed)
+        yield (
+            pending.id,
+            pending.property_id,
+            *observed,
+            precision or "day",
+            source,
+            texts.plain(attributes),
+            texts.plain(_issues(pending.item.warnings)),
+            texts.provenance(for_new_record(pending.prov)) if filled else "{}",
+            now,
+            now,
+        )
 
 
 def _sale_inserts(writer: _Writer, sales: _SaleIndex) -> Iterator[tuple[Any, ...]]:
@@ -956,12 +1125,16 @@ def _apply_properties(writer: _Writer, items: list[Validated], result: ChunkResu
             result.quarantined += 1
             continue
         attrs = item.values.get("attributes") or {}
-        _record, outcome = _upsert_property(
+        _id, outcome = _upsert_property(
             writer, props, item, attrs, writer.provenance(item.row_number)
         )
         _count(result, outcome, item)
     inserts, updates = _property_rows(writer, props)
-    writer.insert_rows(Property.__table__, _PROPERTY_INSERT, inserts)  # type: ignore[arg-type]
+    writer.insert_rows(
+        Property.__table__,  # type: ignore[arg-type]
+        _PROPERTY_INSERT,
+        itertools.chain(inserts, _pending_property_rows(writer, props)),
+    )
     writer.update(Property.__table__, updates)  # type: ignore[arg-type]
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from reos.db.base import Base, IdMixin, TenantScoped, TimestampMixin
+from reos.models.provenance import Provenanced
 
 
 class OwnerEntity(IdMixin, TenantScoped, TimestampMixin, Base):
@@ -21,7 +22,7 @@ class OwnerEntity(IdMixin, TenantScoped, TimestampMixin, Base):
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
-class OwnerRecord(IdMixin, TenantScoped, TimestampMixin, Base):
+class OwnerRecord(Provenanced, IdMixin, TenantScoped, TimestampMixin, Base):
     """One owner row as a source gave it, raw names kept, linked to its property if found."""
 
     __tablename__ = "owner_records"
@@ -53,6 +54,8 @@ class OwnerRecord(IdMixin, TenantScoped, TimestampMixin, Base):
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     warnings: Mapped[list[Any]] = mapped_column(default=list)
     provenance: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    DERIVED = frozenset({"import_id", "row_number", "entity_id", "match_probability"})
 
 
 class OwnerOverride(IdMixin, TenantScoped, TimestampMixin, Base):

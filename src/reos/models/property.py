@@ -1,8 +1,9 @@
 """Property and sale records, and the history of their field changes.
 
 Field names follow the business (see ``reos fields``). Every stored value's provenance
-(source import, file, row, observation time) is kept per field in ``provenance``; when a
-later source changes a value the old one goes to :class:`FieldChange`.
+(source import, file, row, observation time) is kept in ``provenance`` (compact form, per
+field view by ``field_provenance()``: see :mod:`reos.models.provenance`); when a later
+source changes a value the old one goes to :class:`FieldChange`.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from reos.db.base import Base, IdMixin, TenantScoped, TimestampMixin, utcnow
+from reos.models.provenance import Provenanced
 
 
-class Property(IdMixin, TenantScoped, TimestampMixin, Base):
+class Property(Provenanced, IdMixin, TenantScoped, TimestampMixin, Base):
     __tablename__ = "properties"
     __table_args__ = (
         Index("ix_properties_org_parcel", "org_id", "parcel_number"),
@@ -73,8 +75,12 @@ class Property(IdMixin, TenantScoped, TimestampMixin, Base):
     warnings: Mapped[list[Any]] = mapped_column(default=list)
     provenance: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
+    DERIVED = frozenset(
+        {"address_normalized", "address_key", "h3_cell", "h3_cell_r7", "h3_cell_r5"}
+    )
 
-class Sale(IdMixin, TenantScoped, TimestampMixin, Base):
+
+class Sale(Provenanced, IdMixin, TenantScoped, TimestampMixin, Base):
     """A closed sale of a property. The same sale seen in two sources is one row: matched on
     (property, close date, price) and otherwise on the source's own sale id."""
 
@@ -99,6 +105,8 @@ class Sale(IdMixin, TenantScoped, TimestampMixin, Base):
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     warnings: Mapped[list[Any]] = mapped_column(default=list)
     provenance: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    DERIVED = frozenset({"property_id", "source"})
 
 
 class FieldChange(IdMixin, TenantScoped, Base):

@@ -114,8 +114,7 @@ class PropertyOut(BaseModel):
         """The API view of a property; provenance only when asked for (it is large)."""
         out = cls.model_validate(prop)
         out.distance_m = round(distance_m, 2) if distance_m is not None else None
-        if not with_provenance:
-            out.provenance = None
+        out.provenance = prop.field_provenance() if with_provenance else None
         return out
 
 

@@ -9,6 +9,7 @@ cell list stays short at any radius.
 
 from __future__ import annotations
 
+import copy
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from reos.accounts.principal import actor_of
 from reos.db import tenancy
 from reos.errors import NotFound, ValidationFailed
 from reos.ingest.addresses import normalize_address
-from reos.models import FieldChange, Property, Sale
+from reos.models import FieldChange, Property, Sale, provenance
 
 EDITABLE = (
     "parcel_number",
@@ -126,7 +127,7 @@ def create_property(session: Session, values: dict[str, Any]) -> Property:
         **values,
         **derived,
         warnings=warnings,
-        provenance={k: entry for k, v in values.items() if v is not None},
+        provenance=provenance.for_new_record(entry),
     )
     session.add(prop)
     session.flush()
@@ -158,17 +159,19 @@ def update_property(session: Session, property_id: uuid.UUID, changes: dict[str,
         setattr(prop, key, value)
     diff = audit.diff(before, changes)
     entry = _provenance_entry(session, "api")
-    prop.provenance = {**(prop.provenance or {}), **{k: entry for k in diff}}
+    sources = copy.deepcopy(prop.provenance or {})
     for field, change in diff.items():
         session.add(
             FieldChange(
                 entity_type="property",
                 entity_id=prop.id,
                 field=field,
-                old_value={"value": change["from"], **(prop.provenance or {}).get(field, {})},
+                old_value={"value": change["from"], **(provenance.source_of(sources, field) or {})},
                 new_value={"value": change["to"], **entry},
             )
         )
+        provenance.set_source(sources, field, entry)
+    prop.provenance = sources
     session.flush()
     if diff:
         audit.record(session, "update", "property", prop.id, diff)
