@@ -325,3 +325,48 @@ def test_properties_file_upserts_by_key(tmp_path: Path, org: Any, entity: str) -
     )
     second = import_file(path2, entity, org_id=org.id)
     assert second.updated == 1 and _count(org.id, Property) == 2
+
+
+def _stored(org_id: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every stored property and sale, without ids, timestamps and import ids."""
+    skip = {"id", "org_id", "property_id", "created_at", "updated_at"}
+    with tenant_session(org_id) as s:
+        props = [
+            {c.key: getattr(p, c.key) for c in Property.__table__.columns if c.key not in skip}
+            | {"provenance": {k: v["row"] for k, v in p.field_provenance().items()}}
+            for p in s.scalars(select(Property).order_by(Property.parcel_number))
+        ]
+        sales = [
+            {c.key: getattr(x, c.key) for c in Sale.__table__.columns if c.key not in skip}
+            | {"provenance": {k: v["row"] for k, v in x.field_provenance().items()}}
+            for x in s.scalars(select(Sale).order_by(Sale.sale_record_id))
+        ]
+    return props, sales
+
+
+def test_new_records_written_from_rows_equal_records_built_field_by_field(
+    tmp_path: Path, org: Any, other_org: Any
+) -> None:
+    """A record no other row of its chunk touches is written straight from its row; one a
+    later row of the chunk matches is built field by field. Both give the same rows: the
+    file imported in one chunk (resales of one house meet in the chunk) and one row per
+    chunk (every record is created from its row, later rows load it) store the same."""
+    rows = [
+        sale_row(1),
+        sale_row(2, BEDS=""),
+        sale_row(1, **{"SALE ID": "S-1b", "SALE DATE": "2021-01-02", "SALE PRICE": 250000}),
+        sale_row(2, BEDS=4, **{"SALE ID": "S-2b", "SALE DATE": "2022-03-04"}),
+        sale_row(3, **{"SALE PRICE": "n/a"}),
+    ]
+    path = write_csv(tmp_path / "resales.csv", SALES_HEADER, rows)
+    whole = import_file(path, "sales", org_id=org.id, chunk_rows=100, workers=0)
+    single = import_file(path, "sales", org_id=other_org.id, chunk_rows=1, workers=0)
+    counts = ("rows_read", "inserted", "updated", "unchanged", "quarantined")
+    assert [getattr(whole, c) for c in counts] == [getattr(single, c) for c in counts]
+    assert [getattr(whole, c) for c in counts] == [5, 4, 0, 0, 1]  # each resale is a new sale
+    props, sales = _stored(org.id)
+    assert (props, sales) == _stored(other_org.id)
+    assert [p["beds"] for p in props] == [3, 4]
+    # beds of the second house came from row 4, everything else from row 2
+    assert props[1]["provenance"]["beds"] == 4 and props[1]["provenance"]["address"] == 2
+    assert [s["sale_record_id"] for s in sales] == ["S-1", "S-1b", "S-2", "S-2b"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, DateTime, MetaData, Uuid, func
 from sqlalchemy.dialects.postgresql import JSONB
@@ -50,12 +50,19 @@ class TenantScoped:
     policies (created in the migrations for every table with this mixin) are the backstop.
     """
 
+    #: A table whose composite indexes all lead with ``org_id`` sets this False: a separate
+    #: index on ``org_id`` alone would only cost every insert another B-tree update.
+    ORG_ID_INDEX: ClassVar[bool] = True
+
     @declared_attr
     def org_id(cls) -> Mapped[uuid.UUID]:  # noqa: N805
         from sqlalchemy import ForeignKey
 
         return mapped_column(
-            Uuid, ForeignKey("organizations.id", ondelete="CASCADE"), index=True, nullable=False
+            Uuid,
+            ForeignKey("organizations.id", ondelete="CASCADE"),
+            index=bool(getattr(cls, "ORG_ID_INDEX", True)),
+            nullable=False,
         )
 
 

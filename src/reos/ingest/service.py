@@ -48,7 +48,7 @@ from reos.ingest.mapping import (
     load_mapping,
     parse_mapping,
 )
-from reos.ingest.pipeline import RowProcessor
+from reos.ingest.pipeline import RowProcessor, bulk_collection, chunk_done
 from reos.ingest.readers import (
     DEFAULT_CHUNK_ROWS,
     EXTRA_CELLS_KEY,
@@ -401,7 +401,10 @@ def run_import(
         with open_table(path) as reader:
             effective = effective_mapping(list(reader.headers), mapping, record_of(entity))
             ctx = _context(ctx_run, effective)
-            with RowProcessor(effective, today=today, workers=workers) as processor:
+            with (
+                bulk_collection(),
+                RowProcessor(effective, today=today, workers=workers) as processor,
+            ):
                 blocks = _pending(reader.blocks(chunk_rows), committed)
                 for block, validated in processor.pipeline(blocks):
                     last = block.row_numbers[-1]
@@ -410,6 +413,8 @@ def run_import(
                         result = apply_chunk(session, ctx, validated)
                         _record_counts(session, import_id, result)
                     committed = last
+                    del validated
+                    chunk_done()
                     if on_chunk is not None:
                         on_chunk(get_report(session_factory, import_id))
     except ReosError as exc:

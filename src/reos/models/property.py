@@ -78,6 +78,7 @@ class Property(Provenanced, IdMixin, TenantScoped, TimestampMixin, Base):
     DERIVED = frozenset(
         {"address_normalized", "address_key", "h3_cell", "h3_cell_r7", "h3_cell_r5"}
     )
+    ORG_ID_INDEX = False  # every index above leads with org_id
 
 
 class Sale(Provenanced, IdMixin, TenantScoped, TimestampMixin, Base):
@@ -107,6 +108,7 @@ class Sale(Provenanced, IdMixin, TenantScoped, TimestampMixin, Base):
     provenance: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     DERIVED = frozenset({"property_id", "source"})
+    ORG_ID_INDEX = False  # every index above leads with org_id
 
 
 class FieldChange(IdMixin, TenantScoped, Base):
