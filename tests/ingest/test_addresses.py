@@ -62,3 +62,10 @@ def test_cached_calls_are_fast() -> None:
             normalize_address(line)
     per_call = (time.perf_counter() - start) / 10_000
     assert per_call < 50e-6  # generous floor (measured ~5 us); speed targets live in benchmarks/
+
+
+def test_a_us_zip_part_makes_the_address_us() -> None:
+    """A UK-postcode-looking line is US when a US ZIP is given, foreign without one."""
+    with_zip = normalize_address("10 Downing St SW1A 2AA", None, "Ames", "IA", "50010")
+    assert (with_zip.country, with_zip.zip) == ("US", "50010")
+    assert normalize_address("10 Downing St SW1A 2AA", None, "Ames", "IA").country == "GB"

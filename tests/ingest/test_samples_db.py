@@ -37,7 +37,9 @@ def test_ames_and_sacramento_import_fully(org: Any, client: Any) -> None:
             "IA",
         )
         assert first.attributes["total_basement_sqft"] == 1080 and first.h3_cell_r5
-        assert first.field_provenance()["living_area_sqft"]["source"] == "ames_iowa_assessor_2006_2010"
+        assert (
+            first.field_provenance()["living_area_sqft"]["source"] == "ames_iowa_assessor_2006_2010"
+        )
         sale = s.scalars(select(Sale).where(Sale.sale_record_id == "ames-1")).one()
         assert (sale.close_date_precision, sale.close_date.day, float(sale.sale_price)) == (
             "month",

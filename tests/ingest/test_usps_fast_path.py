@@ -8,7 +8,7 @@ import pytest
 
 from reos.ingest import addresses
 from reos.ingest.addresses import compare_with_full_parser, normalize_address
-from reos.ingest.usps import STREET_SUFFIXES, ordinal, parse_street_line
+from reos.ingest.usps import STREET_SUFFIXES, ordinal, parse_street_line, parse_street_parts
 
 NAMES = (
     "Main Oak Maple Cedar Elm Pine Lake Hill Park Washington Lincoln Jackson Ridge Sunset "
@@ -108,6 +108,30 @@ def test_import_path_matches_scourgify_including_places_that_confuse_it() -> Non
         assert normalize_address(line, None, city, state, zip5) == full
 
 
+def test_fast_answer_is_what_the_general_builder_makes() -> None:
+    """The fast path assembles its answer from the parser's pieces (key and one-line text
+    without regular expressions); it must equal what ``_address_of`` builds from the
+    parser's street line, field for field."""
+    answered = 0
+    for line, city, state, zip5 in _generated(3_000, seed=7):
+        text, c, s, z = (addresses._clean(v) for v in (line, city, state, zip5))
+        assert text is not None
+        place = addresses._place(c, s, z)
+        raw = addresses._raw_text(text, c, s, z)
+        fast = addresses._street_fast(raw, text, None, place)
+        parsed = parse_street_line(text, place.state_out)
+        if fast is None:
+            assert parsed is None or not place.fast_ok
+            continue
+        answered += 1
+        assert parsed is not None
+        general = addresses._address_of(
+            raw, parsed.street, parsed.unit, place.city_out, place.state_out, place.zip_out, None
+        )
+        assert fast == general and fast.__dict__ == general.__dict__
+    assert answered > 1_000
+
+
 @pytest.mark.parametrize(
     ("line", "street", "unit"),
     [
@@ -130,6 +154,15 @@ def test_fast_parser_reads_common_forms(line: str, street: str, unit: str | None
 )  # fmt: skip
 def test_fast_parser_leaves_the_rest_to_scourgify(line: str) -> None:
     assert parse_street_line(line, "IA") is None
+    assert parse_street_parts(line, "IA") is None
+
+
+def test_street_parts_are_the_street_line_split() -> None:
+    assert parse_street_parts("88 Lake Shore Dr. NE Unit 5", "IA") == (
+        "88", "LAKE SHORE DR NE", "UNIT 5",
+    )  # fmt: skip
+    assert parse_street_parts("12 w 3rd st # 4", "IA") == ("12", "W 3RD ST", "# 4")
+    assert parse_street_parts("5 Elm Ct", "CT") is None  # COURT or Connecticut
 
 
 def test_suffix_table_holds_publication_28_spellings() -> None:
