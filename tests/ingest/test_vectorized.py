@@ -128,3 +128,19 @@ def test_provenance_text_is_json_dumps() -> None:
         assert texts.provenance(value) == json.dumps(value)
     assert texts.plain({}) == "{}" and texts.plain([]) == "[]"
     assert texts.plain([{"a": 1}]) == json.dumps([{"a": 1}])
+
+
+def test_bulk_collection_restores_the_collector_after_overlapping_imports() -> None:
+    import gc
+
+    from reos.ingest.pipeline import bulk_collection
+
+    assert gc.isenabled()
+    first, second = bulk_collection(), bulk_collection()
+    first.__enter__()
+    second.__enter__()  # a second import starts while the first runs
+    assert not gc.isenabled()
+    first.__exit__(None, None, None)  # the first ends: the second still runs
+    assert not gc.isenabled()
+    second.__exit__(None, None, None)
+    assert gc.isenabled()
