@@ -174,14 +174,22 @@ def test_owners_link_by_parcel_or_address_and_keep_unlinked(
     assert again["unchanged"] == 3
 
 
-def test_owner_without_id_column_gets_row_number(tmp_path: Path, org: Any) -> None:
+def test_owner_without_id_column_gets_source_and_row_number(tmp_path: Path, org: Any) -> None:
+    """Row 1 of another file without ids is another owner record, not an update of the
+    first file's row 1; the same file again changes nothing."""
     path = write_csv(
         tmp_path / "o.csv", ["OWNER1", "APN"], [["DOE JANE", "X-1"], ["ROE RICK", "X-2"]]
     )
     report = import_file(path, "owners", org_id=org.id)
     assert report.inserted == 2
+    other = write_csv(
+        tmp_path / "p.csv", ["OWNER1", "APN"], [["POE PAT", "X-3"], ["LOE LEE", "X-4"]]
+    )
+    assert import_file(other, "owners", org_id=org.id).inserted == 2
+    assert import_file(path, "owners", org_id=org.id).unchanged == 2
     with tenant_session(org.id) as s:
-        assert sorted(s.scalars(select(OwnerRecord.owner_record_id))) == ["1", "2"]
+        stored = dict(s.execute(select(OwnerRecord.owner_record_id, OwnerRecord.owner_name)).all())
+    assert stored == {"o#1": "DOE JANE", "o#2": "ROE RICK", "p#1": "POE PAT", "p#2": "LOE LEE"}
 
 
 def test_quarantine_list_export_and_retry(tmp_path: Path, org: Any, capsys: Any) -> None:

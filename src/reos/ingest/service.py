@@ -167,9 +167,11 @@ def _mapping_file(
 
 
 def effective_mapping(
-    headers: list[str], mapping: MappingFile | None, record: str
+    headers: list[str], mapping: MappingFile | None, record: str, source_name: str | None = None
 ) -> EffectiveMapping:
-    """The mapping for a file; owners without an id column get the row number as their id."""
+    """The mapping for a file. Owners without an id column get ``<source>#<row number>``
+    as their id: re-importing the file matches its own rows, and another file's row 5 is
+    another owner record (a bare row number would update the first file's records)."""
     if mapping is not None and mapping.record not in (None, record):
         raise ValidationFailed(
             f"{mapping.path}: the mapping is for {mapping.record} records, not {record} records",
@@ -180,7 +182,10 @@ def effective_mapping(
         rules = dict(effective.rules)
         if "owner_record_id" not in rules:
             rules["owner_record_id"] = FieldRule(
-                "owner_record_id", transform="row_number", origin="auto"
+                "owner_record_id",
+                transform="row_number",
+                prefix=f"{source_name}#" if source_name else "",
+                origin="auto",
             )
         effective = dataclasses.replace(effective, rules=rules, key="owner_record_id")
     return effective
@@ -203,7 +208,10 @@ def prepare(
     mapping, data = _mapping_file(mapping_path, mapping_data)
     with open_table(path) as reader:
         headers = list(reader.headers)
-    effective = effective_mapping(headers, mapping, record)
+    source_name = source_name or (
+        mapping.source_name if mapping and mapping.source_name else path.stem
+    )
+    effective = effective_mapping(headers, mapping, record, source_name)
     sha = file_fingerprint(path)
     canonical = json.dumps(data, sort_keys=True, default=str)
     fingerprint = hashlib.sha256(f"{sha}\n{canonical}\n{entity}".encode()).hexdigest()
@@ -216,8 +224,7 @@ def prepare(
         effective=effective,
         file_sha256=sha,
         fingerprint=fingerprint,
-        source_name=source_name
-        or (mapping.source_name if mapping and mapping.source_name else path.stem),
+        source_name=source_name,
     )
 
 
@@ -399,7 +406,9 @@ def run_import(
     try:
         mapping, _data = _mapping_file(None, spec.get("spec"))
         with open_table(path) as reader:
-            effective = effective_mapping(list(reader.headers), mapping, record_of(entity))
+            effective = effective_mapping(
+                list(reader.headers), mapping, record_of(entity), ctx_run.source_name
+            )
             ctx = _context(ctx_run, effective)
             with (
                 bulk_collection(),
@@ -682,7 +691,8 @@ def retry_quarantine(
         spec = dict(original.mapping or {})
         headers = list(spec.get("headers") or [])
         record = record_of(original.entity)
-        effective = effective_mapping(headers, mapping, record)
+        # the rows keep the ids the original import gave them
+        effective = effective_mapping(headers, mapping, record, original.source_name)
         canonical = json.dumps(data, sort_keys=True, default=str)
         retry = ImportRun(
             entity=original.entity,
