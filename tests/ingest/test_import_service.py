@@ -4,6 +4,7 @@ sales from two sources, owners, quarantine (list, export, retry), preview, field
 from __future__ import annotations
 
 import csv
+import time
 from pathlib import Path
 from typing import Any
 
@@ -378,3 +379,32 @@ def test_new_records_written_from_rows_equal_records_built_field_by_field(
     # beds of the second house came from row 4, everything else from row 2
     assert props[1]["provenance"]["beds"] == 4 and props[1]["provenance"]["address"] == 2
     assert [s["sale_record_id"] for s in sales] == ["S-1", "S-1b", "S-2", "S-2b"]
+
+
+def test_postgresql_statistics_of_the_grown_tables_are_refreshed(
+    tmp_path: Path, org: Any, engine: Any, is_pg: bool
+) -> None:
+    """The import analyses the tables it grows (PostgreSQL plans its key lookups from
+    their statistics; autovacuum may be off or behind)."""
+    if not is_pg:
+        pytest.skip("planner statistics are PostgreSQL's")
+
+    def analyses() -> dict[str, int]:
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT relname, analyze_count FROM pg_stat_user_tables "
+                "WHERE relname IN ('properties', 'sales')"
+            ).all()
+        return {name: int(count) for name, count in rows}
+
+    before = analyses()
+    path = write_csv(tmp_path / "grow.csv", SALES_HEADER, [sale_row(i) for i in range(1, 31)])
+    import_file(path, "sales", org_id=org.id, chunk_rows=10)
+    # analysed after the first chunk (10 inserted) and after 20; the cumulative statistics
+    # are flushed asynchronously, so wait a little for the counts
+    for _ in range(50):
+        after = analyses()
+        if all(after[t] > before.get(t, 0) for t in ("properties", "sales")):
+            break
+        time.sleep(0.1)
+    assert all(after[t] > before.get(t, 0) for t in ("properties", "sales")), (before, after)

@@ -300,12 +300,29 @@ def _same(old: Any, new: Any) -> bool:
 _JSON_COLUMNS = frozenset({"provenance", "attributes", "warnings"})
 
 
-def _load_columns(model: Any, names: Iterable[str]) -> list[Any]:
-    """Columns to load a record with; its JSON columns as text, decoded only when used."""
-    return [
-        cast(getattr(model, n), Text).label(n) if n in _JSON_COLUMNS else getattr(model, n)
-        for n in names
-    ]
+def _fetch(
+    session: Session,
+    model: Any,
+    names: Sequence[str],
+    column: str,
+    values: list[Any],
+    *,
+    ordered: bool = True,
+) -> Any:
+    """Rows (columns ``names``, JSON columns as text to be decoded only when used) of the
+    organisation's records whose ``column`` is among ``values``, oldest first.
+
+    A Core statement on the table, not an ORM query: the ORM's row loading was a third of
+    what looking up a bulk import's records cost. Core statements do not get the
+    session's tenant criteria, so the organisation is named here (on PostgreSQL
+    row-level security applies as to every statement)."""
+    table = model.__table__
+    stmt = select(
+        *(cast(table.c[n], Text).label(n) if n in _JSON_COLUMNS else table.c[n] for n in names)
+    ).where(table.c.org_id == tenancy.current_org(session), table.c[column].in_(values))
+    if ordered:
+        stmt = stmt.order_by(table.c.created_at, table.c.id)
+    return session.connection().execute(stmt)
 
 
 def _in_batches(values: Iterable[Any], session: Session) -> list[list[Any]]:
@@ -658,22 +675,11 @@ class _PropertyIndex:
     def load(
         self, session: Session, rows: list[dict[str, Any]], extra_ids: Iterable[Any] = ()
     ) -> None:
-        columns = _load_columns(Property, _PROPERTY_LOAD)
-        for name, index_name in (
-            ("parcel_number", "parcel_number"),
-            ("source_record_id", "source_record_id"),
-            ("address_key", "address_key"),
-        ):
+        for name in ("parcel_number", "source_record_id", "address_key"):
             for batch in _in_batches((r.get(name) for r in rows), session):
-                stmt = (
-                    select(*columns)
-                    .where(getattr(Property, index_name).in_(batch))
-                    .order_by(Property.created_at, Property.id)
-                )
-                self._take(session.execute(stmt))
+                self._take(_fetch(session, Property, _PROPERTY_LOAD, name, batch))
         for batch in _in_batches((i for i in extra_ids if i not in self.by_id), session):
-            stmt = select(*columns).where(Property.id.in_(batch))
-            self._take(session.execute(stmt))
+            self._take(_fetch(session, Property, _PROPERTY_LOAD, "id", batch, ordered=False))
 
     def _take(self, result: Any) -> None:
         names = (*PROPERTY_FIELDS, *PROPERTY_DERIVED)
@@ -954,24 +960,12 @@ class _SaleIndex:
         return record
 
     def load_by_records(self, session: Session, record_ids: Iterable[Any]) -> None:
-        columns = _load_columns(Sale, _SALE_LOAD)
         for batch in _in_batches(record_ids, session):
-            stmt = (
-                select(*columns)
-                .where(Sale.sale_record_id.in_(batch))
-                .order_by(Sale.created_at, Sale.id)
-            )
-            self._take(session.execute(stmt))
+            self._take(_fetch(session, Sale, _SALE_LOAD, "sale_record_id", batch))
 
     def load_by_properties(self, session: Session, property_ids: Iterable[Any]) -> None:
-        columns = _load_columns(Sale, _SALE_LOAD)
         for batch in _in_batches(property_ids, session):
-            stmt = (
-                select(*columns)
-                .where(Sale.property_id.in_(batch))
-                .order_by(Sale.created_at, Sale.id)
-            )
-            self._take(session.execute(stmt))
+            self._take(_fetch(session, Sale, _SALE_LOAD, "property_id", batch))
 
     def _take(self, result: Any) -> None:
         for row in result:  # columns in _SALE_LOAD order
