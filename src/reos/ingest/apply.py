@@ -313,13 +313,11 @@ def _fetch(
     organisation's records whose ``column`` is among ``values``, oldest first.
 
     A Core statement on the table, not an ORM query: the ORM's row loading was a third of
-    what looking up a bulk import's records cost. Core statements do not get the
-    session's tenant criteria, so the organisation is named here (on PostgreSQL
-    row-level security applies as to every statement)."""
+    what looking up a bulk import's records cost (scoped by ``tenancy.of_org``)."""
     table = model.__table__
     stmt = select(
         *(cast(table.c[n], Text).label(n) if n in _JSON_COLUMNS else table.c[n] for n in names)
-    ).where(table.c.org_id == tenancy.current_org(session), table.c[column].in_(values))
+    ).where(tenancy.of_org(session, table), table.c[column].in_(values))
     if ordered:
         stmt = stmt.order_by(table.c.created_at, table.c.id)
     return session.connection().execute(stmt)
@@ -606,7 +604,7 @@ class _Writer:
         stmt = (
             update(table)
             .where(table.c.id == bindparam("b_id"))
-            .where(table.c.org_id == tenancy.current_org(self.session))
+            .where(tenancy.of_org(self.session, table))
             .values({c: bindparam(f"b_{c}") for c in columns})
         )
         params = [{f"b_{k}": v for k, v in row.items()} for row in rows]
