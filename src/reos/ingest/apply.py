@@ -842,21 +842,28 @@ def _pending_property_rows(writer: _Writer, index: _PropertyIndex) -> Iterator[t
         values = pending.values
         key = values.get("address_key") or None
         cells = cell_columns(values.get("latitude"), values.get("longitude"))
-        attributes = {k: v for k, v in pending.attributes.items() if v is not None}
         observed = tuple(map(values.get, PROPERTY_FIELDS))
-        filled = bool(attributes) or any(v is not None for v in observed)
         yield (
             pending.id,
             *observed,
             values.get("address_normalized") if key else None,
             key,
             *cells.values(),
-            texts.plain(attributes),
-            texts.plain(_issues(pending.item.warnings)),
-            texts.provenance(for_new_record(pending.prov)) if filled else "{}",
+            *_pending_json(texts, pending, any(v is not None for v in observed)),
             now,
             now,
         )
+
+
+def _pending_json(texts: _JsonText, pending: _Pending, observed: bool) -> tuple[str, str, str]:
+    """Attributes, warnings and provenance text of a pending record (``observed``: the
+    row gave it a value; a record with none has no source to name)."""
+    attributes = {k: v for k, v in pending.attributes.items() if v is not None}
+    return (
+        texts.plain(attributes),
+        texts.plain(_issues(pending.item.warnings)),
+        texts.provenance(for_new_record(pending.prov)) if observed or attributes else "{}",
+    )
 
 
 def _property_rows(
@@ -1076,19 +1083,17 @@ def _pending_sale_rows(writer: _Writer, sales: _SaleIndex) -> Iterator[tuple[Any
     texts, now, source = writer.json, writer.now, writer.ctx.source_name
     for pending in sales.pending.values():
         values = pending.values
-        attributes = {k: v for k, v in pending.attributes.items() if v is not None}
         observed = tuple(map(values.get, _SALE_NO_PRECISION))
         precision = values.get("close_date_precision")
-        filled = bool(attributes) or precision is not None or any(v is not None for v in observed)
         yield (
             pending.id,
             pending.property_id,
             *observed,
             precision or "day",
             source,
-            texts.plain(attributes),
-            texts.plain(_issues(pending.item.warnings)),
-            texts.provenance(for_new_record(pending.prov)) if filled else "{}",
+            *_pending_json(
+                texts, pending, precision is not None or any(v is not None for v in observed)
+            ),
             now,
             now,
         )
