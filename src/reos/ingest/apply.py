@@ -377,15 +377,6 @@ class _JsonText:
         return json.dumps(value) if value else ("{}" if isinstance(value, dict) else "[]")
 
 
-def _processed(processor: Any, column: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A column through its bind processor; a column of one repeated value (the chunk's
-    timestamps, the organisation) is converted once."""
-    first = column[0]
-    if column.count(first) == len(column):
-        return (processor(first),) * len(column)
-    return tuple(map(processor, column))
-
-
 class _Writer:
     """Accumulates one chunk's writes, then flushes them as bulk statements."""
 
@@ -590,7 +581,7 @@ class _Writer:
             cells = list(zip(*rows, strict=True))
             for i, processor in enumerate(processors):
                 if processor is not None:
-                    cells[i] = _processed(processor, cells[i])
+                    cells[i] = tuple(map(processor, cells[i]))
             rows = list(zip(*cells, strict=True))
         marks = ", ".join("?" for _ in names)
         statement = f"INSERT INTO {target} ({columns}) VALUES ({marks})"  # noqa: S608
