@@ -112,14 +112,8 @@ def normalize_address(
     ``line1``. The ``key`` (house number, street, unit identifier without its designator,
     and the ZIP, else city and state) matches ``APT 4``, ``UNIT 4`` and ``# 4`` as one unit.
     """
-    # _clean inlined: this runs for every row of a bulk import.
     return _normalize_cached(
-        None if line1 is None else " ".join(str(line1).split()) or None,
-        None if line2 is None else " ".join(str(line2).split()) or None,
-        None if city is None else " ".join(str(city).split()) or None,
-        None if state is None else " ".join(str(state).split()) or None,
-        None if zip is None else " ".join(str(zip).split()) or None,
-        None if country is None else " ".join(str(country).split()) or None,
+        _clean(line1), _clean(line2), _clean(city), _clean(state), _clean(zip), _clean(country)
     )
 
 
