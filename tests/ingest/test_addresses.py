@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from reos.ingest.addresses import normalize_address
+from reos.ingest.addresses import NormalizedAddress, compare_with_full_parser, normalize_address
 
 
 def test_one_line_address_in_usps_form() -> None:
@@ -69,3 +69,53 @@ def test_a_us_zip_part_makes_the_address_us() -> None:
     with_zip = normalize_address("10 Downing St SW1A 2AA", None, "Ames", "IA", "50010")
     assert (with_zip.country, with_zip.zip) == ("US", "50010")
     assert normalize_address("10 Downing St SW1A 2AA", None, "Ames", "IA").country == "GB"
+
+
+def _usps(
+    raw: str, number: str, name: str, unit: str | None, city: str, zip5: str
+) -> NormalizedAddress:
+    line1 = f"{number} {name} {unit}" if unit else f"{number} {name}"
+    unit_id = unit.split(" ", 1)[1] if unit else None
+    return NormalizedAddress(
+        raw=raw, street_number=number, street_name=name, unit=unit, city=city, state="IA",
+        zip=zip5, line1=line1, one_line=f"{line1}, {city}, IA {zip5}",
+        key=" ".join(p for p in (number, name, unit_id, zip5) if p), is_po_box=False,
+        country="US", parsed=True, warning=None,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("line", "number", "name", "unit"),
+    [
+        ("742 N River Avenue", "742", "N RIVER AVE", None),  # directional + suffix name
+        ("12 southwest  lake dr Apt 4", "12", "SW LAKE DR", "APT 4"),
+        ("7082 Mill Ct Apt 39", "7082", "MILL CT", "APT 39"),  # a court with a unit
+        ("9 E Park Court Unit 2B", "9", "E PARK CT", "UNIT 2B"),
+    ],
+)
+def test_shapes_the_fast_path_took_over_from_scourgify(
+    line: str, number: str, name: str, unit: str | None
+) -> None:
+    """Directional + suffix-name streets and courts with a unit are read by the fast
+    parser, with exactly scourgify's answer (they used to fall back to it)."""
+    fast, full = compare_with_full_parser(line, "Cedar Rapids", "IA", "52401")
+    raw = f"{' '.join(line.split())}, Cedar Rapids, IA, 52401"
+    expected = _usps(raw, number, name, unit, "CEDAR RAPIDS", "52401")
+    assert fast is not None and fast.__dict__ == full.__dict__ == expected.__dict__
+    assert normalize_address(line, None, "Cedar Rapids", "IA", "52401") == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "state"),
+    [
+        ("5 E Beach Ct", "IA"),  # a suffix name the CRF parser may read as the suffix
+        ("5 N Ridge Pkwy", "IA"),  # a suffix it may leave unabbreviated
+        ("5 N Park St E", "IA"),  # a post-directional
+        ("5 Oak Ct #12", "IA"),  # a "#" unit after a court
+        ("5 Oak Ct Apt B", "IA"),  # a unit identifier that does not start with a digit
+        ("5 S Mill Court Apt 2", "NE"),  # Nebraska: NE is also a directional
+    ],
+)
+def test_near_misses_of_those_shapes_stay_with_scourgify(line: str, state: str) -> None:
+    fast, _full = compare_with_full_parser(line, "Ames", state, "50010")
+    assert fast is None
