@@ -79,6 +79,25 @@ def test_reimport_is_unchanged_and_correction_updates_only_changed_fields(
     assert body["history"][0]["new"]["value"] == 4 and body["history"][0]["new"]["source"] == "b"
 
 
+def test_keys_with_quotes_commas_and_backslashes_match_on_reimport(
+    tmp_path: Path, org: Any
+) -> None:
+    """Record lookups pass a chunk's keys as one parameter (an array literal on
+    PostgreSQL, JSON on SQLite): keys carrying those languages' special characters must
+    still find their records."""
+    odd = ['A"1', "B,2", "C\\3", "{D4}", "E 5 ", 'H\\"8', "F'6", "Gé7"]
+    rows = [sale_row(i + 1, PARCEL=key, **{"SALE ID": f"S{key}"}) for i, key in enumerate(odd)]
+    path = write_csv(tmp_path / "odd.csv", SALES_HEADER, rows)
+    first = import_file(path, "sales", org_id=org.id)
+    assert (first.inserted, first.quarantined) == (len(odd), 0)
+    again = import_file(path, "sales", org_id=org.id)
+    assert (again.unchanged, again.inserted, again.updated) == (len(odd), 0, 0)
+    with tenant_session(org.id) as s:
+        stored = set(s.scalars(select(Property.parcel_number)))
+    assert stored == {k.strip() for k in odd}
+    assert _count(org.id, Sale) == len(odd)
+
+
 def test_same_sale_from_two_sources_is_one_sale(tmp_path: Path, org: Any) -> None:
     a = write_csv(tmp_path / "county.csv", SALES_HEADER, [sale_row(1)])
     header_b = ["APN", "Address", "City", "State", "Zip", "Close Date", "Close Price", "MLS Number"]

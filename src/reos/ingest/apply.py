@@ -336,7 +336,13 @@ def _among(session: Session, column: Any, values: list[Any]) -> Any:
     parameters (padded, see :func:`_in_batches`)."""
     dialect = session.get_bind().dialect
     if dialect.name == "postgresql":
-        return column == any_(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
+        # the array as one literal for the server to parse: psycopg's list adaptation
+        # was 1 s of a 100,000-row import's lookups
+        listed = ",".join(
+            '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values
+        )
+        array = cast(bindparam(None, "{" + listed + "}", type_=Text), postgresql.ARRAY(column.type))
+        return column == any_(array)
     if column.primary_key:
         return column.in_(values)
     processor = column.type.dialect_impl(dialect).bind_processor(dialect)
