@@ -39,8 +39,9 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Table, Text, any_, bindparam, cast, func, insert, select, update
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
 
 from reos.db import tenancy
 from reos.ingest.addresses import normalize_address
@@ -341,7 +342,11 @@ def _among(session: Session, column: Any, values: list[Any]) -> Any:
         listed = ",".join(
             '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values
         )
-        array = cast(bindparam(None, "{" + listed + "}", type_=Text), postgresql.ARRAY(column.type))
+        # no type on the parameter: the server takes it for the array it is cast to, so
+        # the planner sees an array value, as with a list (a CAST of a typed text
+        # parameter is opaque to it, and with thousands of keys it planned a scan that
+        # compared every row with every key)
+        array = cast(bindparam(None, "{" + listed + "}", type_=NullType()), ARRAY(column.type))
         return column == any_(array)
     if column.primary_key:
         return column.in_(values)
