@@ -57,6 +57,18 @@ def h3_cells(lat: float, lon: float) -> dict[int, str]:
     return {res: str(h3.cell_to_parent(cell, res)) for res in STORED_RESOLUTIONS}
 
 
+#: The property columns holding a located record's cell at each stored resolution.
+CELL_COLUMNS = {9: "h3_cell", 7: "h3_cell_r7", 5: "h3_cell_r5"}
+
+
+def cell_columns(lat: Any, lon: Any) -> dict[str, str | None]:
+    """The indexed H3 cell columns (resolutions 9, 7 and 5) of a located row."""
+    if lat is None or lon is None:
+        return dict.fromkeys(CELL_COLUMNS.values())
+    cells = h3_cells(float(lat), float(lon))
+    return {column: cells[res] for res, column in CELL_COLUMNS.items()}
+
+
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance in metres on a sphere of radius ``EARTH_RADIUS_M``."""
     p1, p2 = math.radians(lat1), math.radians(lat2)

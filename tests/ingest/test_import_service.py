@@ -427,3 +427,61 @@ def test_postgresql_statistics_of_the_grown_tables_are_refreshed(
             break
         time.sleep(0.1)
     assert all(after[t] > before.get(t, 0) for t in ("properties", "sales")), (before, after)
+
+
+def test_postgresql_key_lookups_are_never_prepared(
+    tmp_path: Path, org: Any, database_url: str, is_pg: bool
+) -> None:
+    """A lookup's text is the same for any number of keys, so psycopg would prepare it after
+    five runs, and PostgreSQL may then reuse a generic plan that compares every row with
+    every key (one import took ten times as long). An import prepares none of them."""
+    if not is_pg:
+        pytest.skip("psycopg prepares statements on PostgreSQL only")
+    from sqlalchemy.pool import StaticPool
+
+    from reos.db.engine import make_engine
+
+    one_connection = make_engine(database_url, poolclass=StaticPool)
+    try:
+        rows = [sale_row(i) for i in range(1, 81)]
+        path = write_csv(tmp_path / "eight_chunks.csv", SALES_HEADER, rows)
+        for _ in range(2):  # the second time every row is found: every lookup returns rows
+            report = import_file(
+                path, "sales", org_id=org.id, engine=one_connection, chunk_rows=10,
+                workers=0, resume=False,
+            )  # fmt: skip
+        assert report.unchanged == 80
+        with one_connection.connect() as conn:
+            prepared = conn.exec_driver_sql("SELECT statement FROM pg_prepared_statements")
+            statements = [row[0] for row in prepared]
+        assert not [s for s in statements if "ANY" in s], statements
+    finally:
+        one_connection.dispose()
+
+
+def test_one_connection_engine_analyses_in_line(database_url: str, is_pg: bool) -> None:
+    """On an engine whose pool is one shared connection, an ``ANALYZE`` in its own thread
+    would run inside the import's next transaction (it once broke that transaction's
+    checkpoint). There the statistics are refreshed before the import goes on."""
+    if not is_pg:
+        pytest.skip("only PostgreSQL imports analyse their tables")
+    from sqlalchemy.orm import Session
+    from sqlalchemy.pool import StaticPool
+
+    from reos.db.engine import make_engine
+    from reos.ingest.service import _Statistics
+
+    one_connection = make_engine(database_url, poolclass=StaticPool)
+    try:
+        statistics = _Statistics("sale")
+        with Session(one_connection) as session:
+            statistics.grew(session, 10)
+        assert statistics._analysing is None  # no thread was started
+        assert statistics.next_at == 20
+        with one_connection.connect() as conn:
+            analysed = conn.exec_driver_sql(
+                "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'sales'"
+            ).scalar()
+        assert analysed is not None
+    finally:
+        one_connection.dispose()

@@ -33,24 +33,25 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, Text, any_, bindparam, cast, func, insert, select, update
+from sqlalchemy import Connection, Table, Text, any_, bindparam, cast, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
 from reos.db import tenancy
+from reos.geo import CELL_COLUMNS, cell_columns
 from reos.ingest.addresses import normalize_address
 from reos.ingest.fields import Entity, fields_for
 from reos.ingest.validation import Validated
 from reos.models import FieldChange, OwnerRecord, Property, Sale
 from reos.models.imports import QuarantinedRow
 from reos.models.provenance import FIELDS, ROW, for_new_record, set_source, source_of
-from reos.properties.service import cell_columns
 
 #: Canonical property columns an import fills (address parts included).
 PROPERTY_FIELDS: tuple[str, ...] = tuple(f.name for f in fields_for(Entity.PROPERTY))
@@ -334,7 +335,7 @@ def _among(session: Session, column: Any, values: list[Any]) -> Any:
     which the column's index serves. On SQLite it is one JSON array read by ``json_each``,
     except for primary keys: without statistics SQLite's planner prefers any index on
     ``org_id`` to the primary key for ``id IN (SELECT ...)``, so ids stay a list of
-    parameters (padded, see :func:`_in_batches`)."""
+    parameters (padded, see :func:`_padded`)."""
     dialect = session.get_bind().dialect
     if dialect.name == "postgresql":
         # the array as one literal for the server to parse: psycopg's list adaptation
@@ -349,28 +350,26 @@ def _among(session: Session, column: Any, values: list[Any]) -> Any:
         array = cast(bindparam(None, "{" + listed + "}", type_=NullType()), ARRAY(column.type))
         return column == any_(array)
     if column.primary_key:
-        return column.in_(values)
+        return column.in_(_padded(values))
     processor = column.type.dialect_impl(dialect).bind_processor(dialect)
     items = json.dumps(list(map(processor, values)) if processor else values)
     members = func.json_each(bindparam(None, items, type_=Text)).table_valued("value")
     return column.in_(select(members.c.value))
 
 
-def _in_batches(values: Iterable[Any], session: Session) -> list[list[Any]]:
-    """The distinct values in IN lists of at most ``IN_BATCH``. On SQLite each list is
-    padded (by repeating its last value) to one of a few lengths: every length is a
-    separate prepared statement, and SQLite's statement cache holding one per length of a
-    5,000-value list cost an import over 100 MB. Not on PostgreSQL: there a statement
-    repeated five times is prepared, and the generic plan of a long IN list can be a
-    sequential scan."""
+def _in_batches(values: Iterable[Any]) -> list[list[Any]]:
+    """The distinct values (none empty) in lists of at most ``IN_BATCH``, for :func:`_among`."""
     items = sorted({v for v in values if v not in (None, "")}, key=str)
-    batches = [items[i : i + IN_BATCH] for i in range(0, len(items), IN_BATCH)]
-    if session.get_bind().dialect.name != "sqlite":
-        return batches
-    return [
-        batch + [batch[-1]] * (next(s for s in IN_SIZES if s >= len(batch)) - len(batch))
-        for batch in batches
-    ]
+    return [items[i : i + IN_BATCH] for i in range(0, len(items), IN_BATCH)]
+
+
+def _padded(values: list[Any]) -> list[Any]:
+    """``values`` padded (by repeating its last one) to one of a few lengths, for a list
+    SQLite gets as that many parameters: every length is a separate prepared statement,
+    and SQLite's statement cache holding one per length of a 5,000-value list cost an
+    import over 100 MB."""
+    size = next((s for s in IN_SIZES if s >= len(values)), len(values))
+    return values + [values[-1]] * (size - len(values)) if values else values
 
 
 def _issues(items: Sequence[Any]) -> list[dict[str, Any]]:
@@ -709,9 +708,9 @@ class _PropertyIndex:
         self, session: Session, rows: list[dict[str, Any]], extra_ids: Iterable[Any] = ()
     ) -> None:
         for name in ("parcel_number", "source_record_id", "address_key"):
-            for batch in _in_batches((r.get(name) for r in rows), session):
+            for batch in _in_batches(r.get(name) for r in rows):
                 self._take(_fetch(session, Property, _PROPERTY_LOAD, name, batch))
-        for batch in _in_batches((i for i in extra_ids if i not in self.by_id), session):
+        for batch in _in_batches(i for i in extra_ids if i not in self.by_id):
             self._take(_fetch(session, Property, _PROPERTY_LOAD, "id", batch, ordered=False))
 
     def _take(self, result: Any) -> None:
@@ -835,9 +834,11 @@ def _upsert_property(
 def _derive(record: _Record, values: dict[str, Any]) -> None:
     """H3 cells from the stored coordinates; the address key of the row's address when it
     is the stored one (or none is stored yet)."""
-    record.values.update(
-        cell_columns(record.values.get("latitude"), record.values.get("longitude"))
-    )
+    lat, lon = record.values.get("latitude"), record.values.get("longitude")
+    if lat == values.get("latitude") and lon == values.get("longitude"):
+        record.values.update(zip(CELL_COLUMNS.values(), _cells(values), strict=True))
+    else:  # a newer stored observation kept its coordinates
+        record.values.update(cell_columns(lat, lon))
     key = values.get("address_key")
     if key and (
         values.get("address") == record.values.get("address")
@@ -876,18 +877,27 @@ def _pending_property_rows(writer: _Writer, index: _PropertyIndex) -> Iterator[t
     for pending in index.pending.values():
         values = pending.values
         key = values.get("address_key") or None
-        cells = cell_columns(values.get("latitude"), values.get("longitude"))
         observed = tuple(map(values.get, PROPERTY_FIELDS))
         yield (
             pending.id,
             *observed,
             values.get("address_normalized") if key else None,
             key,
-            *cells.values(),
+            *_cells(values),
             *_pending_json(texts, pending, any(v is not None for v in observed)),
             now,
             now,
         )
+
+
+_CELLS = operator.itemgetter(*CELL_COLUMNS.values())
+
+
+def _cells(values: dict[str, Any]) -> tuple[Any, ...]:
+    """A row's H3 cells, from the gate (:func:`reos.ingest.validation.locate`)."""
+    if "h3_cell" in values or values.get("latitude") is None or values.get("longitude") is None:
+        return tuple(map(values.get, CELL_COLUMNS.values()))
+    return tuple(_CELLS(cell_columns(values["latitude"], values["longitude"])))
 
 
 def _pending_json(texts: _JsonText, pending: _Pending, observed: bool) -> tuple[str, str, str]:
@@ -1000,11 +1010,11 @@ class _SaleIndex:
         return record
 
     def load_by_records(self, session: Session, record_ids: Iterable[Any]) -> None:
-        for batch in _in_batches(record_ids, session):
+        for batch in _in_batches(record_ids):
             self._take(_fetch(session, Sale, _SALE_LOAD, "sale_record_id", batch))
 
     def load_by_properties(self, session: Session, property_ids: Iterable[Any]) -> None:
-        for batch in _in_batches(property_ids, session):
+        for batch in _in_batches(property_ids):
             self._take(_fetch(session, Sale, _SALE_LOAD, "property_id", batch))
 
     def _take(self, result: Any) -> None:
@@ -1210,8 +1220,8 @@ def _link_candidates(
     by_address: dict[str, list[Any]] = {}
     for name, target in (("parcel_number", by_parcel), ("address_key", by_address)):
         column = getattr(Property, name)
-        for batch in _in_batches((i.values.get(name) for i in items), session):
-            stmt = select(Property.id, column).where(column.in_(batch))
+        for batch in _in_batches(i.values.get(name) for i in items):
+            stmt = select(Property.id, column).where(_among(session, column, batch))
             for pid, value in session.execute(stmt):
                 target.setdefault(value, []).append(pid)
     return by_parcel, by_address
@@ -1237,10 +1247,10 @@ def _apply_owners(writer: _Writer, items: list[Validated], result: ChunkResult) 
     valid = [i for i in items if not i.errors]
     owners: dict[str, _Record] = {}
     columns = [getattr(OwnerRecord, c) for c in _OWNER_LOAD]
-    for batch in _in_batches((i.values.get("owner_record_id") for i in valid), session):
+    for batch in _in_batches(i.values.get("owner_record_id") for i in valid):
         stmt = (
             select(*columns)
-            .where(OwnerRecord.owner_record_id.in_(batch))
+            .where(_among(session, OwnerRecord.owner_record_id, batch))
             .order_by(OwnerRecord.created_at)
         )
         for row in session.execute(stmt):
@@ -1349,21 +1359,41 @@ def apply_chunk(session: Session, ctx: ImportContext, items: list[Validated]) ->
     writer = _Writer(session, ctx)
     result = ChunkResult(rows=len(items))
     connection = session.connection()
-    if connection.dialect.name == "sqlite":
-        # a page cache that holds the indexes a bulk import updates at random places
-        # (address keys, H3 cells); SQLite's default is 2 MB
-        connection.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
-    else:
-        # each lookup planned for its own keys (see _among): the statements' text no
-        # longer changes with the number of keys, so psycopg prepares them, and a generic
-        # plan made while the tables were small compared every row with every key -
-        # a 60,000-row import took 300 s instead of 30
-        connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
-    if ctx.record == "sale":
-        _apply_sales(writer, items, result)
-    elif ctx.record == "owner":
-        _apply_owners(writer, items, result)
-    else:
-        _apply_properties(writer, items, result)
-    writer.flush_side_tables()
+    with _planned_for_their_keys(connection):
+        if ctx.record == "sale":
+            _apply_sales(writer, items, result)
+        elif ctx.record == "owner":
+            _apply_owners(writer, items, result)
+        else:
+            _apply_properties(writer, items, result)
+        writer.flush_side_tables()
     return result
+
+
+@contextmanager
+def _planned_for_their_keys(connection: Connection) -> Iterator[None]:
+    """The chunk's statements as the store runs them best.
+
+    SQLite: a page cache that holds the indexes a bulk import updates at random places
+    (address keys, H3 cells); its default is 2 MB.
+
+    PostgreSQL: each lookup planned for its own keys (see :func:`_among`). The lookups'
+    text no longer changes with the number of keys, so psycopg would prepare them after
+    five runs, and a generic plan made while the tables were small compared every row with
+    every key: a 60,000-row import took 300 s instead of 30. So psycopg prepares nothing
+    while a chunk is written (``prepare_threshold`` off), and every lookup is planned with
+    its keys. Forcing custom plans on the server instead (``plan_cache_mode``) had the
+    same effect on the lookups but also re-planned the foreign-key check of every row
+    inserted: with it, inserting a 100,000-row file's sales took 10.3 s of server time.
+    """
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+        yield
+        return
+    driver = connection.connection.driver_connection
+    threshold = driver.prepare_threshold  # type: ignore[union-attr]
+    driver.prepare_threshold = None  # type: ignore[union-attr]
+    try:
+        yield
+    finally:
+        driver.prepare_threshold = threshold  # type: ignore[union-attr]

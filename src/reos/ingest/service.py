@@ -19,10 +19,11 @@ For code, :func:`import_file` is the one call::
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
 import hashlib
 import json
+import logging
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -33,6 +34,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import StaticPool
 
 from reos.accounts import audit
 from reos.db import tenancy
@@ -48,12 +50,11 @@ from reos.ingest.mapping import (
     load_mapping,
     parse_mapping,
 )
-from reos.ingest.pipeline import RowProcessor, bulk_collection, chunk_done
+from reos.ingest.pipeline import BlockSource, RowProcessor, bulk_collection, chunk_done
 from reos.ingest.readers import (
     DEFAULT_CHUNK_ROWS,
     EXTRA_CELLS_KEY,
     RawRow,
-    RowBlock,
     file_fingerprint,
     open_table,
 )
@@ -63,6 +64,7 @@ SessionFactory = Callable[[], AbstractContextManager[Session]]
 
 #: CLI/API entity names and the record kind each holds.
 ENTITIES: dict[str, str] = {"properties": "property", "sales": "sale", "owners": "owner"}
+log = logging.getLogger("reos.ingest")
 INCOMPLETE = ("queued", "running", "failed")
 PREVIEW_ROWS = 10
 
@@ -387,18 +389,42 @@ class _Statistics:
         self.tables = self.TABLES[record]
         self.inserted = 0
         self.next_at = 1
+        self._analysing: threading.Thread | None = None
 
     def grew(self, session: Session, inserted: int) -> None:
+        """Count a chunk's inserts; analyse when they have doubled. The ``ANALYZE`` runs
+        in a thread while the import goes on (it was about a tenth of a PostgreSQL
+        import's time spent waiting); one at a time, a due one waits for the chunk after
+        the running one ends."""
         self.inserted += inserted
-        if self.inserted < self.next_at:
+        bind = session.get_bind()
+        if self.inserted < self.next_at or bind.dialect.name != "postgresql":
+            return  # SQLite plans these lookups by its indexes without statistics
+        if self._analysing is not None and self._analysing.is_alive():
             return
         self.next_at = self.inserted * 2
-        bind = session.get_bind()
-        if bind.dialect.name != "postgresql":
-            return  # SQLite plans these lookups by its indexes without statistics
-        with bind.engine.connect() as connection:
-            connection.exec_driver_sql(f"ANALYZE {self.tables}")
-            connection.commit()
+        if isinstance(bind.engine.pool, StaticPool):
+            # One connection shared by every thread: an ANALYZE beside the import would
+            # run its statements inside the import's next transaction.
+            self._analyse(bind.engine)
+            return
+        self._analysing = threading.Thread(
+            target=self._analyse, args=(bind.engine,), name="reos-analyse", daemon=True
+        )
+        self._analysing.start()
+
+    def _analyse(self, engine: Engine) -> None:
+        try:
+            with engine.connect() as connection:
+                connection.exec_driver_sql(f"ANALYZE {self.tables}")
+                connection.commit()
+        except Exception:  # statistics help the plans; an import never fails for them
+            log.warning("ANALYZE %s failed", self.tables, exc_info=True)
+
+    def close(self) -> None:
+        """Wait for a running ``ANALYZE`` (none outlives its import)."""
+        if self._analysing is not None:
+            self._analysing.join()
 
 
 def _fail(session_factory: SessionFactory, import_id: uuid.UUID, message: str) -> None:
@@ -444,18 +470,14 @@ def run_import(
     try:
         mapping, _data = _mapping_file(None, spec.get("spec"))
         with open_table(path) as reader:
-            effective = effective_mapping(
-                list(reader.headers), mapping, record_of(entity), ctx_run.source_name
-            )
-            ctx = _context(ctx_run, effective)
-            with (
-                bulk_collection(),
-                RowProcessor(effective, today=today, workers=workers) as processor,
-            ):
-                blocks = _pending(reader.blocks(chunk_rows), committed)
-                statistics = _Statistics(ctx.record)
-                for block, validated in processor.pipeline(blocks):
-                    last = block.row_numbers[-1]
+            headers = list(reader.headers)
+        effective = effective_mapping(headers, mapping, record_of(entity), ctx_run.source_name)
+        ctx = _context(ctx_run, effective)
+        source = BlockSource(path, chunk_rows, committed)
+        statistics = _Statistics(ctx.record)
+        with bulk_collection(), RowProcessor(effective, today=today, workers=workers) as processor:
+            try:
+                for last, validated in processor.pipeline(source):
                     with session_factory() as session:
                         _checkpoint(session, import_id, committed, last)
                         result = apply_chunk(session, ctx, validated)
@@ -466,6 +488,8 @@ def run_import(
                     chunk_done()
                     if on_chunk is not None:
                         on_chunk(get_report(session_factory, import_id))
+            finally:
+                statistics.close()
     except ReosError as exc:
         if not isinstance(exc, Conflict):
             _fail(session_factory, import_id, exc.message)
@@ -488,15 +512,6 @@ def _finish(session: Session, import_id: uuid.UUID) -> ImportReport:
     counts = ("rows_read", "inserted", "updated", "unchanged", "quarantined")
     audit.record(session, "finish", "import", run.id, {k: getattr(report, k) for k in counts})
     return report
-
-
-def _pending(blocks: Iterator[RowBlock], committed: int) -> Iterator[RowBlock]:
-    for block in blocks:
-        if block.row_numbers[-1] <= committed:
-            continue
-        if block.row_numbers[0] <= committed:
-            block = block.tail(bisect.bisect_right(block.row_numbers, committed))
-        yield block
 
 
 def get_report(session_factory: SessionFactory, import_id: uuid.UUID) -> ImportReport:

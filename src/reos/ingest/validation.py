@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from reos.geo import cell_columns
 from reos.ingest import coerce
 from reos.ingest.addresses import normalize_address
 from reos.ingest.coerce import CoercionError
@@ -100,8 +101,21 @@ def validate_row(
     _required(values, record, key, result)
     if normalize_addresses:
         _normalise_site_address(values, result)
+    locate(values)
     values["attributes"] = dict(mapped.attributes)
     return result
+
+
+def locate(values: dict[str, Any]) -> None:
+    """The indexed H3 cells of a located row (``h3_cell``, ``h3_cell_r7``, ``h3_cell_r5``).
+
+    Worked out with the rest of the gate, in the mapping worker of a bulk import, so the
+    import process, which matches and writes, does not: a new property is stored with
+    them as they are (about 8 microseconds a row).
+    """
+    lat, lon = values.get("latitude"), values.get("longitude")
+    if lat is not None and lon is not None:
+        values.update(cell_columns(lat, lon))
 
 
 def _check_field(name: str, value: Any, today: date, result: Validated, issue: Any) -> Any:

@@ -35,6 +35,7 @@ from reos.ingest.validation import (
     NOMINAL_PRICE_USD,
     Validated,
     _normalise_site_address,
+    locate,
     validate_row,
 )
 
@@ -483,6 +484,7 @@ def process_block(
             if item.warnings:
                 append(_row_by_row(mapping, block, index, today, normalize_addresses))
                 continue
+        locate(row)
         row["attributes"] = {
             name: value
             for name, value in zip(attribute_names, extras, strict=True)

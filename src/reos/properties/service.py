@@ -25,6 +25,7 @@ from reos.accounts import audit
 from reos.accounts.principal import actor_of
 from reos.db import tenancy
 from reos.errors import NotFound, ValidationFailed
+from reos.geo import CELL_COLUMNS, cell_columns
 from reos.ingest.addresses import normalize_address
 from reos.models import FieldChange, Property, Sale, provenance
 
@@ -97,17 +98,6 @@ def location_fields(values: dict[str, Any]) -> dict[str, Any]:
     out.update(cell_columns(values.get("latitude"), values.get("longitude")))
     out["_warnings"] = warnings
     return out
-
-
-CELL_COLUMNS = {9: "h3_cell", 7: "h3_cell_r7", 5: "h3_cell_r5"}
-
-
-def cell_columns(lat: Any, lon: Any) -> dict[str, str | None]:
-    """The indexed H3 cell columns (resolutions 9, 7 and 5) of a located row."""
-    if lat is None or lon is None:
-        return dict.fromkeys(CELL_COLUMNS.values())
-    cells = geo.h3_cells(float(lat), float(lon))
-    return {column: cells[res] for res, column in CELL_COLUMNS.items()}
 
 
 def _provenance_entry(session: Session, source: str) -> dict[str, Any]:
