@@ -707,8 +707,12 @@ class _PropertyIndex:
     def load(
         self, session: Session, rows: list[dict[str, Any]], extra_ids: Iterable[Any] = ()
     ) -> None:
-        for name in ("parcel_number", "source_record_id", "address_key"):
-            for batch in _in_batches(r.get(name) for r in rows):
+        # A key some loaded record already carries is not looked up again: its index
+        # entry would not change (the first record loaded keeps a key), and a house
+        # found by parcel number was otherwise fetched a second time by its address.
+        for index, name in self._keyed():
+            wanted = (r.get(name) for r in rows)
+            for batch in _in_batches(key for key in wanted if key not in index):
                 self._take(_fetch(session, Property, _PROPERTY_LOAD, name, batch))
         for batch in _in_batches(i for i in extra_ids if i not in self.by_id):
             self._take(_fetch(session, Property, _PROPERTY_LOAD, "id", batch, ordered=False))
