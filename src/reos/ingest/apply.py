@@ -894,14 +894,12 @@ def _pending_property_rows(writer: _Writer, index: _PropertyIndex) -> Iterator[t
         )
 
 
-_CELLS = operator.itemgetter(*CELL_COLUMNS.values())
-
-
 def _cells(values: dict[str, Any]) -> tuple[Any, ...]:
-    """A row's H3 cells, from the gate (:func:`reos.ingest.validation.locate`)."""
-    if "h3_cell" in values or values.get("latitude") is None or values.get("longitude") is None:
-        return tuple(map(values.get, CELL_COLUMNS.values()))
-    return tuple(_CELLS(cell_columns(values["latitude"], values["longitude"])))
+    """A row's H3 cells, from the gate (:func:`reos.ingest.validation.locate`), or worked
+    out here for a row that did not pass through it."""
+    if "h3_cell" not in values:
+        values = cell_columns(values.get("latitude"), values.get("longitude"))
+    return tuple(map(values.get, CELL_COLUMNS.values()))
 
 
 def _pending_json(texts: _JsonText, pending: _Pending, observed: bool) -> tuple[str, str, str]:
