@@ -50,6 +50,24 @@ class Settings(BaseSettings):
         description="Run background jobs (imports) in a thread of the API process; turn off "
         "when separate `reos worker` processes share the queue.",
     )
+    job_time_limit_s: int = Field(
+        default=900,
+        ge=1,
+        description="Longest a background job may run (one attempt); a job past it fails "
+        "with that reason and is not tried again.",
+    )
+    job_lease_s: int = Field(
+        default=300,
+        ge=1,
+        description="How long a claimed job stays reserved for its worker without a "
+        "heartbeat; the worker renews it every third of this while the job runs.",
+    )
+    job_max_running_per_org: int = Field(
+        default=0,
+        ge=0,
+        description="Most jobs one organisation may have running at once across all "
+        "workers (0: no cap). Claims always prefer the organisation with the fewest running.",
+    )
 
     @property
     def effective_database_url(self) -> str:

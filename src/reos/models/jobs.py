@@ -1,7 +1,8 @@
 """Durable background work: a job row is written in the same transaction as its cause.
 
 Workers claim jobs with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (several workers share
-the queue); on SQLite one process runs them. A crashed job is re-claimed after its lease.
+the queue); on SQLite one process runs them. A crashed job is re-claimed after its lease;
+a job that ran past its ``deadline_at`` is failed instead of re-run.
 """
 
 from __future__ import annotations
@@ -17,11 +18,18 @@ from reos.db.base import Base, IdMixin, TenantScoped, TimestampMixin, utcnow
 
 class Job(IdMixin, TenantScoped, TimestampMixin, Base):
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_status_run_after", "status", "run_after"),)
+    __table_args__ = (
+        Index("ix_jobs_status_run_after", "status", "run_after"),
+        # claims count each organisation's running jobs (fair scheduling)
+        Index("ix_jobs_org_id_status", "org_id", "status"),
+    )
     kind: Mapped[str] = mapped_column(String(50))
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(String(20), default="queued")  # queued|running|done|failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     run_after: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: when the current (last) attempt was claimed, and by when it must have finished
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deadline_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     error: Mapped[str | None] = mapped_column(Text)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from reos.http.deps import ReadSession, WriteSession
 from reos.http.errors import error_responses
@@ -13,6 +14,7 @@ from reos.models import Valuation
 from reos.valuation import service
 from reos.valuation.schemas import (
     ModelOut,
+    TrainingOut,
     TrainRequest,
     ValuationOut,
     ValuationPage,
@@ -89,9 +91,54 @@ def list_models(session: ReadSession) -> list[ModelOut]:
     return [ModelOut.model_validate(m) for m in service.list_models(session)]
 
 
+TRAINING_PATH = "/api/v1/avm/training/{job_id}"
+
+
 @router.post(
-    "/avm/models", response_model=ModelOut, status_code=201, tags=["models"], responses=ERRORS
+    "/avm/models",
+    response_model=TrainingOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    tags=["models"],
+    responses=ERRORS | error_responses(409),
 )
-def train_model(body: TrainRequest, session: WriteSession) -> ModelOut:
-    """Train the organisation's model on its sales before ``cutoff`` and make it active."""
-    return ModelOut.model_validate(service.train_model(session, body.cutoff))
+def train_model(body: TrainRequest, session: WriteSession, response: Response) -> TrainingOut:
+    """Queue the training of the organisation's model on its sales before ``cutoff``; it
+    becomes the active model when done. Training takes tens of seconds, so this answers
+    at once: follow the ``Location`` (``GET /api/v1/avm/training/{job_id}``) until its
+    status is ``done`` (the model is in the answer) or ``failed`` (with the reason).
+    One training at a time per organisation (409 while one is queued or running)."""
+    model_id, job = service.request_training(session, body.cutoff)
+    location = TRAINING_PATH.format(job_id=job.id)
+    response.headers["Location"] = location
+    return TrainingOut(
+        job_id=job.id,
+        model_id=model_id,
+        status=job.status,
+        cutoff=body.cutoff,
+        error=None,
+        location=location,
+        model=None,
+        created_at=job.created_at,
+    )
+
+
+@router.get(
+    "/avm/training/{job_id}",
+    response_model=TrainingOut,
+    tags=["models"],
+    responses=ERRORS | error_responses(404),
+)
+def get_training(job_id: uuid.UUID, session: ReadSession) -> TrainingOut:
+    """Status of a training: queued, running, done (with the model) or failed (with why)."""
+    job, model = service.training_status(session, job_id)
+    cutoff = job.payload.get("cutoff")
+    return TrainingOut(
+        job_id=job.id,
+        model_id=uuid.UUID(str(job.payload["model_id"])),
+        status=job.status,
+        cutoff=date.fromisoformat(cutoff) if cutoff else None,
+        error=job.error if job.status != "done" else None,
+        location=TRAINING_PATH.format(job_id=job.id),
+        model=ModelOut.model_validate(model) if model is not None else None,
+        created_at=job.created_at,
+    )

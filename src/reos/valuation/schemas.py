@@ -76,3 +76,16 @@ class TrainRequest(InputModel):
     cutoff: date | None = Field(
         default=None, description="train on sales before this date (default: all)"
     )
+
+
+class TrainingOut(BaseModel):
+    """A model training queued as a background job; ``model`` is set once it is done."""
+
+    job_id: uuid.UUID
+    model_id: uuid.UUID
+    status: str = Field(description="queued, running, done or failed")
+    cutoff: date | None
+    error: str | None = Field(default=None, description="why it failed (or the last retry)")
+    location: str = Field(description="where to follow it")
+    model: ModelOut | None = None
+    created_at: datetime

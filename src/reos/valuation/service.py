@@ -22,15 +22,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import event, func, insert, select, update
+from sqlalchemy.orm import Session, SessionTransaction
 
 from reos.accounts import audit
 from reos.config import get_settings
 from reos.db import tenancy
 from reos.db.tenancy import current_org
-from reos.errors import InsufficientData, NotFound, ValidationFailed
-from reos.models import AvmModelVersion, Property, Sale, Valuation
+from reos.errors import Conflict, InsufficientData, NotFound, ValidationFailed
+from reos.jobs import queue
+from reos.models import AvmModelVersion, Job, Property, Sale, Valuation
 from reos.valuation import engine
 from reos.valuation.ratio_study import RatioStudy, ratio_study
 from reos.valuation.schema import CATEGORICAL_ATTRIBUTES, NUMERIC_ATTRIBUTES
@@ -128,9 +129,59 @@ def _models_dir(org: uuid.UUID) -> Path:
     return get_settings().models_dir / str(org)
 
 
-def train_model(session: Session, cutoff: date | None = None) -> AvmModelVersion:
+TRAIN_JOB = "avm_train"
+
+
+def request_training(session: Session, cutoff: date | None = None) -> tuple[uuid.UUID, Job]:
+    """Queue the training of a new model (a background job, kind ``avm_train``) and return
+    the id the model will have and the job. Training takes tens of seconds, too long for a
+    request; one training at a time per organisation (a second request is a Conflict)."""
+    running = queue.find_active(session, TRAIN_JOB)
+    if running is not None:
+        raise Conflict(
+            f"a model is already being trained (job {running.id}, {running.status}); "
+            f"follow it at /api/v1/avm/training/{running.id} and try again when it has finished",
+            job_id=str(running.id),
+        )
+    model_id = uuid.uuid4()
+    job = queue.enqueue(
+        session,
+        TRAIN_JOB,
+        {"model_id": str(model_id), "cutoff": cutoff.isoformat() if cutoff else None},
+    )
+    audit.record(
+        session, "request_training", "avm_model", model_id, {"cutoff": cutoff, "job_id": job.id}
+    )
+    return model_id, job
+
+
+def training_status(session: Session, job_id: uuid.UUID) -> tuple[Job, AvmModelVersion | None]:
+    """A training job of the organisation and, once it is done, the model it made."""
+    job = queue.get_job(session, job_id, kind=TRAIN_JOB)
+    model = None
+    if job.status == "done":
+        model = find_model(session, uuid.UUID(str(job.payload["model_id"])))
+    return job, model
+
+
+def find_model(session: Session, model_id: uuid.UUID) -> AvmModelVersion | None:
+    return session.scalars(select(AvmModelVersion).where(AvmModelVersion.id == model_id)).first()
+
+
+def train_model(
+    session: Session,
+    cutoff: date | None = None,
+    *,
+    model_id: uuid.UUID | None = None,
+    before_commit: Callable[[], None] | None = None,
+) -> AvmModelVersion:
     """Fit ranker, hedonic model and market index on the organisation's sales before
-    ``cutoff`` (default: tomorrow, i.e. every sale), save it and make it the active model."""
+    ``cutoff`` (default: tomorrow, i.e. every sale), save it and make it the active model.
+
+    The model's files are written before the caller commits; if the transaction rolls
+    back instead, they are deleted, so no files are left without their row.
+    ``before_commit`` runs last (a job's time-limit check), while a rollback still undoes
+    everything."""
     cutoff = cutoff or date.fromordinal(datetime.now(UTC).date().toordinal() + 1)
     frame = sales_frame(session, before=cutoff)
     model = engine.train(frame, cutoff)
@@ -139,6 +190,7 @@ def train_model(session: Session, cutoff: date | None = None) -> AvmModelVersion
     version = f"{model.metadata['model_version']}-{stamp}-{uuid.uuid4().hex[:6]}"
     model.metadata["version"] = version
     path = _models_dir(org) / version
+    _discard_unless_committed(session, path)
     model.save(path)
     window = model.metadata.get("training_window") or [None, None]
     session.execute(update(AvmModelVersion).values(is_active=False))
@@ -153,6 +205,8 @@ def train_model(session: Session, cutoff: date | None = None) -> AvmModelVersion
         holdout_metrics=_plain(model.metadata),
         is_active=True,
     )
+    if model_id is not None:
+        row.id = model_id
     session.add(row)
     session.flush()
     audit.record(
@@ -162,9 +216,29 @@ def train_model(session: Session, cutoff: date | None = None) -> AvmModelVersion
         row.id,
         {"version": version, "rows": row.row_count, "cutoff": cutoff},
     )
+    if before_commit is not None:
+        before_commit()
     with _lock:
         _models[(org, version)] = model
     return row
+
+
+def _discard_unless_committed(session: Session, path: Path) -> None:
+    """Delete ``path`` when the session's current transaction ends without a commit."""
+    state = {"committed": False, "ended": False}
+
+    def on_commit(_session: Session) -> None:
+        state["committed"] = True
+
+    def on_end(_session: Session, transaction: SessionTransaction) -> None:
+        if transaction.parent is not None or state["ended"]:
+            return
+        state["ended"] = True  # later transactions of the session are not ours
+        if not state["committed"]:
+            shutil.rmtree(path, ignore_errors=True)
+
+    event.listen(session, "after_commit", on_commit)
+    event.listen(session, "after_transaction_end", on_end)
 
 
 def _plain(value: Any) -> Any:
