@@ -22,14 +22,14 @@ from sqlalchemy.pool import NullPool
 
 from reos.config import get_settings
 from reos.errors import ReosError
-from reos.jobs import queue
-from reos.jobs.registry import Handler, handlers as registered_handlers
+from reos.jobs import queue, registry
+from reos.jobs.registry import Handler
 
 log = logging.getLogger("reos.jobs")
 
 
 def default_handlers() -> dict[str, Handler]:
-    return registered_handlers()
+    return registry.handlers()
 
 
 class _Heartbeat:
