@@ -1,10 +1,11 @@
 """Valuation through the product: Ames imported by the real importer, a model trained
-through the API, valuations by property id and by address, stored and listed; refusals;
+through the API (a background job the tests run explicitly), valuations by property id and by address, stored and listed; refusals;
 roles and cross-organisation isolation; the CLI including the backtest."""
 
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import date
 from pathlib import Path
@@ -18,11 +19,40 @@ from reos.accounts.principal import Principal, attach
 from reos.cli import main as cli_main
 from reos.db.session import system_session, tenant_session
 from reos.ingest import service as ingest_service
+from reos.jobs.worker import Worker
 from reos.models import Property, Sale
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 AMES = SAMPLES / "ames_iowa_sales_2006_2010.csv"
 AMES_MAP = SAMPLES / "ames.mapping.yaml"
+
+
+def _run_jobs(**worker_options: Any) -> None:
+    worker = Worker(poll_seconds=0.01, **worker_options)
+    while worker.run_once():
+        pass
+
+
+def _train(client: Any, headers: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
+    """Queue a training through the API, run the worker, return the finished status."""
+    started = time.monotonic()
+    r = client.post("/api/v1/avm/models", json=body, headers=headers)
+    queued_in_s = time.monotonic() - started
+    assert r.status_code == 202, r.text
+    assert queued_in_s < 5  # training itself takes 10-20 s; the request must not wait for it
+    accepted = r.json()
+    assert accepted["status"] == "queued" and accepted["model"] is None
+    assert (
+        r.headers["location"]
+        == accepted["location"]
+        == (f"/api/v1/avm/training/{accepted['job_id']}")
+    )
+    polled = client.get(r.headers["location"], headers=headers).json()
+    assert polled["status"] == "queued" and polled["model_id"] == accepted["model_id"]
+    _run_jobs()
+    done = client.get(r.headers["location"], headers=headers)
+    assert done.status_code == 200, done.text
+    return dict(done.json())
 
 
 def _new_org(client: Any) -> tuple[uuid.UUID, str, dict[str, str]]:
@@ -44,8 +74,9 @@ def ames(client: Any) -> dict[str, Any]:
     org_id, slug, headers = _new_org(client)
     report = ingest_service.import_file(AMES, "sales", org_id=org_id, mapping_path=AMES_MAP)
     assert report.inserted >= 2900 and report.balanced
-    r = client.post("/api/v1/avm/models", json={"cutoff": "2010-01-01"}, headers=headers)
-    assert r.status_code == 201, r.text
+    training = _train(client, headers, {"cutoff": "2010-01-01"})
+    assert training["status"] == "done" and training["error"] is None, training
+    assert training["model"]["id"] == training["model_id"]
     with tenant_session(org_id) as s:
         sold_2010 = s.execute(
             select(Sale.property_id, Sale.close_date, Sale.id)
@@ -57,7 +88,8 @@ def ames(client: Any) -> dict[str, Any]:
         "org_id": org_id,
         "slug": slug,
         "headers": headers,
-        "model": r.json(),
+        "model": training["model"],
+        "training": training,
         "sold_2010": sold_2010,
     }
 
@@ -184,9 +216,14 @@ def test_too_few_sales_refuses_to_train(client: Any, org: Any) -> None:
                     sale_price=100_000 + i * 1000,
                 )
             )
-    r = client.post("/api/v1/avm/models", json={}, headers=org.headers())
-    assert r.status_code == 422
-    assert "at least 50" in r.json()["message"] and "12" in r.json()["message"]
+    first = client.post("/api/v1/avm/models", json={}, headers=org.headers())
+    assert first.status_code == 202, first.text
+    again = client.post("/api/v1/avm/models", json={}, headers=org.headers())
+    assert again.status_code == 409 and first.json()["job_id"] in again.json()["message"]
+    _run_jobs()
+    failed = client.get(first.headers["location"], headers=org.headers()).json()
+    assert failed["status"] == "failed" and failed["model"] is None
+    assert "at least 50" in failed["error"] and "12" in failed["error"]
     r = client.post(
         "/api/v1/valuations",
         json={
@@ -232,11 +269,33 @@ def test_auth_roles_and_isolation(
         v["id"] for v in client.get("/api/v1/valuations", headers=other).json()["items"]
     }
     assert client.get("/api/v1/avm/models", headers=other).json() == []
+    training = client.get(ames["training"]["location"], headers=other)
+    assert training.status_code == 404
+    assert client.get(ames["training"]["location"]).status_code == 401
     assert (
         client.get("/api/v1/valuations/not-a-uuid", headers=other).json()["field"] == "valuation_id"
     )
     analyst = role_headers("analyst")
     assert client.get("/api/v1/valuations", headers=analyst).status_code == 200
+
+
+def test_training_past_its_time_limit_leaves_no_model(
+    client: Any, ames: dict[str, Any], tmp_path: Path
+) -> None:
+    """A training that runs past REOS_JOB_TIME_LIMIT_S fails with that reason, final, and
+    its transaction rolls back: no model row, no model files, the old model stays active."""
+    from reos.config import get_settings
+
+    models_dir = get_settings().models_dir / str(ames["org_id"])
+    files_before = sorted(p.name for p in models_dir.iterdir())
+    r = client.post("/api/v1/avm/models", json={"cutoff": "2009-06-01"}, headers=ames["headers"])
+    assert r.status_code == 202, r.text
+    _run_jobs(time_limit_s=1)
+    failed = client.get(r.headers["location"], headers=ames["headers"]).json()
+    assert failed["status"] == "failed" and "ran longer than 1 s" in failed["error"]
+    listed = client.get("/api/v1/avm/models", headers=ames["headers"]).json()
+    assert [(m["version"], m["is_active"]) for m in listed] == [(ames["model"]["version"], True)]
+    assert sorted(p.name for p in models_dir.iterdir()) == files_before
 
 
 def _cli(args: list[str], capsys: Any) -> tuple[int, str, str]:
