@@ -105,20 +105,6 @@ def test_expired_lease_is_reclaimed(org: Any) -> None:
     assert _status(job_id).status == "done"
 
 
-def test_heartbeat_extends_lease(org: Any) -> None:
-    _drain_others()
-    job_id = _job(org.id)
-    leases: list[datetime | None] = []
-
-    def slow(org_id: Any, payload: Any, heartbeat: Any) -> None:
-        leases.append(_status(job_id).lease_until)
-        heartbeat()
-        leases.append(_status(job_id).lease_until)
-
-    Worker(handlers={"test": slow}, lease_seconds=5).run_once()
-    assert leases[0] is not None and leases[1] is not None and leases[1] >= leases[0]
-
-
 def test_inprocess_worker_thread_starts_and_stops(org: Any) -> None:
     from types import SimpleNamespace
 
