@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from reos.accounts import audit
@@ -467,6 +467,13 @@ def record_lockout(session: Session, email: str, seconds: int, failures: int) ->
 # ---------------------------------------------------------------- refresh tokens (system session)
 
 
+def _execute(session: Session, statement: Any) -> CursorResult[Any]:
+    """Run a bulk UPDATE and return its cursor (for the number of rows it changed)."""
+    result = session.execute(statement)
+    assert isinstance(result, CursorResult)
+    return result
+
+
 def record_refresh_token(
     session: Session,
     user_id: uuid.UUID,
@@ -477,9 +484,7 @@ def record_refresh_token(
     """Remember an issued refresh token so it can be spent once; drops the user's expired."""
     now = datetime.now(UTC)
     session.execute(
-        RefreshToken.__table__.delete().where(
-            RefreshToken.user_id == user_id, RefreshToken.expires_at < now
-        )
+        delete(RefreshToken).where(RefreshToken.user_id == user_id, RefreshToken.expires_at < now)
     )
     session.add(
         RefreshToken(
@@ -499,7 +504,8 @@ def spend_refresh_token(session: Session, jti: str, user_id: uuid.UUID) -> Refre
     caller commits before answering 401, so the revocation sticks.
     """
     now = datetime.now(UTC)
-    spent = session.execute(
+    spent = _execute(
+        session,
         update(RefreshToken)
         .where(
             RefreshToken.jti == jti,
@@ -508,21 +514,22 @@ def spend_refresh_token(session: Session, jti: str, user_id: uuid.UUID) -> Refre
             RefreshToken.revoked_at.is_(None),
         )
         .values(used_at=now)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
     token = session.get(RefreshToken, jti)
     if token is None or token.user_id != user_id:
         return "the refresh token is not known; sign in again"
-    if getattr(spent, "rowcount", 0) == 1:
+    if spent.rowcount == 1:
         return token
-    revoked = session.execute(
+    revoked = _execute(
+        session,
         update(RefreshToken)
         .where(RefreshToken.family_id == token.family_id, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=now)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
     user = session.get(User, user_id)
-    if user is not None and getattr(revoked, "rowcount", 0):
+    if user is not None and revoked.rowcount:
         _audit_user_event(
             session,
             user,
@@ -536,10 +543,11 @@ def spend_refresh_token(session: Session, jti: str, user_id: uuid.UUID) -> Refre
 
 
 def revoke_refresh_tokens_of(session: Session, user_id: uuid.UUID) -> int:
-    result = session.execute(
+    result = _execute(
+        session,
         update(RefreshToken)
         .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=datetime.now(UTC))
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return int(result.rowcount)

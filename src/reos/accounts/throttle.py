@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -217,7 +217,7 @@ class RedisThrottleStore:
             while True:
                 try:
                     pipe.watch(name)
-                    raw = pipe.hmget(name, list(self.FIELDS))
+                    raw = cast(list[bytes | None], pipe.hmget(name, list(self.FIELDS)))
                     values = [None if v is None else float(v) for v in raw]
                     state = ThrottleState(
                         int(values[0] or 0),
@@ -228,7 +228,9 @@ class RedisThrottleStore:
                     )
                     verdict = change(state)
                     s = verdict.state
-                    mapping = {f: getattr(s, f) for f in self.FIELDS if getattr(s, f) is not None}
+                    mapping: dict[str | bytes, bytes | float | int | str] = {
+                        f: v for f in self.FIELDS if (v := getattr(s, f)) is not None
+                    }
                     pipe.multi()
                     pipe.delete(name)
                     if mapping:
