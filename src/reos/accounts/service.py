@@ -484,7 +484,9 @@ def record_refresh_token(
     """Remember an issued refresh token so it can be spent once; drops the user's expired."""
     now = datetime.now(UTC)
     session.execute(
-        delete(RefreshToken).where(RefreshToken.user_id == user_id, RefreshToken.expires_at < now)
+        delete(RefreshToken)
+        .where(RefreshToken.user_id == user_id, RefreshToken.expires_at < now)
+        .execution_options(synchronize_session=False)
     )
     session.add(
         RefreshToken(
