@@ -138,10 +138,17 @@ def login(
         return _tokens_for(session, _settings(request), user.id, org_id)
 
 
-_REFRESH_SCHEMA = {
+_REFRESH_TOKEN_FIELD = {"type": "string", "minLength": 10, "maxLength": 4096}
+_JSON_REFRESH_SCHEMA = {
+    "type": "object",
+    "properties": {"refresh_token": _REFRESH_TOKEN_FIELD},
+    "required": ["refresh_token"],
+    "additionalProperties": False,
+}
+_FORM_REFRESH_SCHEMA = {
     "type": "object",
     "properties": {
-        "refresh_token": {"type": "string", "minLength": 10, "maxLength": 4096},
+        "refresh_token": _REFRESH_TOKEN_FIELD,
         "grant_type": {
             "type": "string",
             "enum": ["refresh_token"],
@@ -149,11 +156,6 @@ _REFRESH_SCHEMA = {
         },
     },
     "required": ["refresh_token"],
-}
-_JSON_REFRESH_SCHEMA = {
-    **_REFRESH_SCHEMA,
-    "properties": {"refresh_token": _REFRESH_SCHEMA["properties"]["refresh_token"]},  # type: ignore[index]
-    "additionalProperties": False,
 }
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -199,7 +201,7 @@ async def _refresh_body(request: Request) -> RefreshIn:
             "required": True,
             "content": {
                 "application/json": {"schema": _JSON_REFRESH_SCHEMA},
-                "application/x-www-form-urlencoded": {"schema": _REFRESH_SCHEMA},
+                "application/x-www-form-urlencoded": {"schema": _FORM_REFRESH_SCHEMA},
             },
         }
     },

@@ -146,13 +146,6 @@ def check_password(session: Session, email: str, password: str) -> User | None:
     return user
 
 
-def authenticate(session: Session, email: str, password: str) -> User:
-    user = check_password(session, email, password)
-    if user is None:
-        raise Unauthenticated("wrong email or password")
-    return user
-
-
 def memberships_of(session: Session, user_id: uuid.UUID) -> list[tuple[Organization, str]]:
     rows = session.execute(
         select(Organization, Membership.role)
