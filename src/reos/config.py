@@ -37,6 +37,25 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     rate_limit_ip_per_min: int = 120
     rate_limit_org_per_min: int = 600
+    login_max_failures: int = Field(
+        default=5,
+        ge=1,
+        description="Failed sign-ins for one account (email) within REOS_LOGIN_FAILURE_WINDOW_S "
+        "that lock it for a while.",
+    )
+    login_failure_window_s: int = Field(
+        default=900, ge=1, description="Seconds over which an account's failed sign-ins add up."
+    )
+    login_lockout_s: int = Field(
+        default=60,
+        ge=1,
+        description="First lockout of an account, in seconds; each further lockout doubles it.",
+    )
+    login_lockout_max_s: int = Field(
+        default=900,
+        ge=1,
+        description="Longest lockout, in seconds: a guesser can delay a user, never shut them out.",
+    )
     max_body_bytes: int = 10 * 1024 * 1024
     oidc_jwks_url: str | None = None
     oidc_issuer: str | None = None

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 
-from fastapi import APIRouter, Depends, Form, Query, Request, status
+from fastapi import APIRouter, Depends, Form, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.orm import Session
 
 from reos.accounts import audit, tokens
@@ -25,12 +27,14 @@ from reos.accounts.schemas import (
     OrgCreate,
     OrgOut,
     OrgUpdate,
+    PasswordChange,
     RefreshIn,
     TokenOut,
 )
-from reos.config import get_settings
+from reos.accounts.throttle import LoginThrottle, Verdict, make_login_throttle
+from reos.config import Settings, get_settings
 from reos.db.session import system_session
-from reos.errors import Forbidden, Unauthenticated
+from reos.errors import Forbidden, RateLimited, ReosError, Unauthenticated, ValidationFailed
 from reos.http.deps import CurrentPrincipal, session_for
 from reos.http.errors import error_responses
 from reos.models import Membership, User
@@ -44,28 +48,147 @@ ReadAudit = Annotated[Session, Depends(session_for(Permission.AUDIT_READ))]
 AnySession = Annotated[Session, Depends(session_for(Permission.DATA_READ))]
 
 
-def _tokens_for(user_id: uuid.UUID, org_id: uuid.UUID | None) -> TokenOut:
-    settings = get_settings()
+def _settings(request: Request) -> Settings:
+    return getattr(request.app.state, "settings", None) or get_settings()
+
+
+def _tokens_for(
+    session: Session,
+    settings: Settings,
+    user_id: uuid.UUID,
+    org_id: uuid.UUID | None,
+    family_id: uuid.UUID | None = None,
+) -> TokenOut:
+    """An access token and a recorded refresh token (in ``family_id``, or a new family)."""
+    issued = tokens.issue_refresh(settings, user_id, org_id, family_id)
+    accounts.record_refresh_token(session, user_id, issued.jti, issued.family_id, issued.expires_at)
     return TokenOut(
         access_token=tokens.issue(settings, user_id, org_id, "access"),
-        refresh_token=tokens.issue(settings, user_id, org_id, "refresh"),
+        refresh_token=issued.token,
         expires_in=settings.access_token_minutes * 60,
     )
+
+
+def _throttle(request: Request) -> LoginThrottle:
+    """The app's sign-in throttle, made on first use (its counters live in Redis or the
+    database, so every process's throttle sees the same numbers)."""
+    throttle: LoginThrottle | None = getattr(request.app.state, "login_throttle", None)
+    if throttle is None:
+        throttle = make_login_throttle(_settings(request))
+        request.app.state.login_throttle = throttle
+    return throttle
+
+
+def _refuse(throttle: LoginThrottle, email: str, verdict: Verdict) -> NoReturn:
+    seconds = verdict.retry_after_s or 1
+    if verdict.locked_now_s is not None:
+        with system_session() as session:
+            accounts.record_lockout(
+                session, email, verdict.locked_now_s, throttle.policy.max_failures
+            )
+    raise RateLimited(
+        f"too many failed sign-ins for this account; try again in {seconds} seconds",
+        retry_after=seconds,
+    )
+
+
+def _check_password(request: Request, email: str, password: str, wrong: ReosError) -> uuid.UUID:
+    """The user id for this email and password, throttled per account (see
+    :mod:`reos.accounts.throttle`); raises ``wrong`` for a wrong pair, RateLimited (429 with
+    Retry-After) while the account is locked. Unknown emails go through the same steps."""
+    throttle = _throttle(request)
+    verdict = throttle.admit(email)
+    if verdict.retry_after_s is not None:
+        _refuse(throttle, email, verdict)
+    with system_session() as session:
+        user = accounts.check_password(session, email, password)
+        user_id = user.id if user is not None else None
+    if user_id is None:
+        verdict = throttle.failed(email)
+        if verdict.retry_after_s is not None:
+            _refuse(throttle, email, verdict)
+        raise wrong
+    throttle.succeeded(email)
+    return user_id
 
 
 @router.post(
     "/auth/token", response_model=TokenOut, tags=["auth"], responses=error_responses(401, 422, 429)
 )
 def login(
+    request: Request,
     username: Annotated[str, Form(description="the user's email")],
     password: Annotated[str, Form()],
 ) -> TokenOut:
-    """OAuth2 password grant: exchange email and password for an access and a refresh token."""
+    """OAuth2 password grant: exchange email and password for an access and a refresh token.
+
+    Failed attempts are counted per account: after ``REOS_LOGIN_MAX_FAILURES`` within
+    ``REOS_LOGIN_FAILURE_WINDOW_S`` the account answers 429 with Retry-After for
+    ``REOS_LOGIN_LOCKOUT_S`` seconds, doubling with each lockout up to
+    ``REOS_LOGIN_LOCKOUT_MAX_S``; a successful sign-in resets the count.
+    """
+    user_id = _check_password(
+        request, username, password, Unauthenticated("wrong email or password")
+    )
     with system_session() as session:
-        user = accounts.authenticate(session, username, password)
+        user = session.get(User, user_id)
+        assert user is not None
         memberships = accounts.memberships_of(session, user.id)
         org_id = user.default_org_id or (memberships[0][0].id if memberships else None)
-        return _tokens_for(user.id, org_id)
+        return _tokens_for(session, _settings(request), user.id, org_id)
+
+
+_REFRESH_TOKEN_FIELD = {"type": "string", "minLength": 10, "maxLength": 4096}
+_JSON_REFRESH_SCHEMA = {
+    "type": "object",
+    "properties": {"refresh_token": _REFRESH_TOKEN_FIELD},
+    "required": ["refresh_token"],
+    "additionalProperties": False,
+}
+_FORM_REFRESH_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "refresh_token": _REFRESH_TOKEN_FIELD,
+        "grant_type": {
+            "type": "string",
+            "enum": ["refresh_token"],
+            "description": "optional, as OAuth2 clients send it (RFC 6749, section 6)",
+        },
+    },
+    "required": ["refresh_token"],
+}
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def _refresh_body(request: Request) -> RefreshIn:
+    """The refresh token from a JSON body or a form (as OAuth2 clients send it, with an
+    optional ``grant_type=refresh_token``); FastAPI binds a body to one media type only,
+    so this reads it by Content-Type and validates it like any other body."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    data: Any
+    if media in _FORM_TYPES:
+        form = await request.form()
+        grant = form.get("grant_type")
+        if grant is not None and grant != "refresh_token":
+            raise ValidationFailed(
+                f"grant_type must be 'refresh_token', not {grant!r}", field="grant_type"
+            )
+        data = {k: v for k, v in form.items() if k == "refresh_token"}
+    else:
+        try:
+            data = await request.json()
+        except ValueError:
+            raise ValidationFailed(
+                'send the refresh token as JSON {"refresh_token": ...} or as a form field '
+                "refresh_token",
+                field="refresh_token",
+            ) from None
+    try:
+        return RefreshIn.model_validate(data)
+    except PydanticValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
+        ) from None
 
 
 @router.post(
@@ -73,16 +196,74 @@ def login(
     response_model=TokenOut,
     tags=["auth"],
     responses=error_responses(401, 422, 429),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": _JSON_REFRESH_SCHEMA},
+                "application/x-www-form-urlencoded": {"schema": _FORM_REFRESH_SCHEMA},
+            },
+        }
+    },
 )
-def refresh(body: RefreshIn) -> TokenOut:
-    """A new access token (and a new refresh token) for a valid refresh token."""
-    claims = tokens.verify_local(get_settings(), body.refresh_token, "refresh")
+def refresh(request: Request, body: Annotated[RefreshIn, Depends(_refresh_body)]) -> TokenOut:
+    """A new access token and a new refresh token for a refresh token, which is spent.
+
+    Each refresh token works once. Presenting a spent one again revokes every refresh
+    token descended from the same sign-in and answers 401: a copy is in other hands.
+    Send it as JSON or as an OAuth2 form (``grant_type=refresh_token&refresh_token=...``).
+    """
+    settings = _settings(request)
+    claims = tokens.verify_local(settings, body.refresh_token, "refresh")
+    refused: str | None = None
     with system_session() as session:
         user = session.get(User, uuid.UUID(claims.subject))
         if user is None or not user.is_active:
             raise Unauthenticated("the user no longer exists or is disabled")
-        org = uuid.UUID(claims.org_id) if claims.org_id else None
-        return _tokens_for(user.id, org)
+        spent = accounts.spend_refresh_token(session, claims.jti, user.id)
+        if isinstance(spent, str):
+            refused = spent  # raised after the commit, so the family's revocation sticks
+        else:
+            org = uuid.UUID(claims.org_id) if claims.org_id else None
+            out = _tokens_for(session, settings, user.id, org, spent.family_id)
+    if refused is not None:
+        raise Unauthenticated(refused)
+    return out
+
+
+@router.post(
+    "/me/password",
+    status_code=204,
+    tags=["auth"],
+    responses=AUTH_ERRORS,
+)
+def change_password(
+    body: PasswordChange, principal: CurrentPrincipal, request: Request
+) -> Response:
+    """Change the caller's own password (a signed-in user, not an API key or OIDC token).
+
+    The current password is checked like a sign-in (a wrong one counts towards the
+    account's lockout and answers 403). Every refresh token of the user is revoked.
+    """
+    if principal.kind != "user" or principal.user_id is None:
+        raise Forbidden("only a signed-in user has a password to change")
+    with system_session() as session:
+        user = session.get(User, principal.user_id)
+        if user is None:
+            raise Unauthenticated("the user no longer exists or is disabled")
+        email = user.email
+    _check_password(
+        request,
+        email,
+        body.current_password,
+        Forbidden("the current password is wrong", field="current_password"),
+    )
+    with system_session() as session:
+        attach(session, principal, request.scope.get("state", {}).get("request_id"))
+        user = session.get(User, principal.user_id)
+        assert user is not None
+        accounts.change_password(session, user, body.new_password)
+    return Response(status_code=204)
 
 
 @router.get("/me", response_model=MeOut, tags=["auth"], responses=AUTH_ERRORS)
@@ -162,7 +343,11 @@ def list_members(session: ManageMembers) -> list[MemberOut]:
     responses=AUTH_ERRORS | error_responses(409),
 )
 def add_member(body: MemberCreate, session: ManageMembers) -> MemberOut:
-    """Add a user (created if new) to this organisation with a role."""
+    """Add a user to this organisation with a role; a new user is created with ``password``.
+
+    An existing user (of any organisation) keeps their own password and name: giving a
+    ``password`` for one answers 409 on ``password`` and changes nothing; add them without.
+    """
     m, u = accounts.add_member(session, body.email, body.role.value, body.password, body.full_name)
     return _member_out(m, u)
 

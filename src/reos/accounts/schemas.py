@@ -26,6 +26,11 @@ class RefreshIn(Strict):
     refresh_token: str = Field(min_length=10, max_length=4096)
 
 
+class PasswordChange(Strict):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=8, max_length=1024)
+
+
 class OrgOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: uuid.UUID

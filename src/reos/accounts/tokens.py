@@ -1,7 +1,8 @@
 """Access and refresh tokens (HS256 JWT signed with the installation's secret) and OIDC.
 
 Access tokens live ``access_token_minutes`` (30 by default); refresh tokens
-``refresh_token_days``. OIDC tokens (RS256) are checked against the configured JWKS URL,
+``refresh_token_days``, and each works once: the server records its ``jti`` and the sign-in
+family it belongs to (see ``accounts.service.spend_refresh_token``). OIDC tokens (RS256) are checked against the configured JWKS URL,
 issuer and audience; claims name the organisation and roles.
 """
 
@@ -28,9 +29,31 @@ class TokenClaims:
     org_id: str | None
     raw: dict[str, Any]
 
+    @property
+    def jti(self) -> str:
+        return str(self.raw.get("jti") or "")
 
-def issue(settings: Settings, user_id: uuid.UUID, org_id: uuid.UUID | None, token_type: str) -> str:
-    now = datetime.now(UTC)
+
+@dataclass(frozen=True)
+class IssuedRefresh:
+    """A refresh token and what the server records about it (see ``RefreshToken``)."""
+
+    token: str
+    jti: str
+    family_id: uuid.UUID
+    expires_at: datetime
+
+
+def issue(
+    settings: Settings,
+    user_id: uuid.UUID,
+    org_id: uuid.UUID | None,
+    token_type: str,
+    *,
+    jti: str | None = None,
+    now: datetime | None = None,
+) -> str:
+    now = now or datetime.now(UTC)
     ttl = (
         timedelta(minutes=settings.access_token_minutes)
         if token_type == "access"
@@ -43,9 +66,25 @@ def issue(settings: Settings, user_id: uuid.UUID, org_id: uuid.UUID | None, toke
         "org": str(org_id) if org_id else None,
         "iat": now,
         "exp": now + ttl,
-        "jti": uuid.uuid4().hex,
+        "jti": jti or uuid.uuid4().hex,
     }
     return jwt.encode(claims, settings.signing_secret(), algorithm="HS256")
+
+
+def issue_refresh(
+    settings: Settings,
+    user_id: uuid.UUID,
+    org_id: uuid.UUID | None,
+    family_id: uuid.UUID | None = None,
+) -> IssuedRefresh:
+    """A refresh token in ``family_id`` (a new family for a fresh sign-in). The server must
+    record it (``accounts.service.record_refresh_token``): only recorded tokens are spent."""
+    now = datetime.now(UTC)
+    jti = uuid.uuid4().hex
+    token = issue(settings, user_id, org_id, "refresh", jti=jti, now=now)
+    return IssuedRefresh(
+        token, jti, family_id or uuid.uuid4(), now + timedelta(days=settings.refresh_token_days)
+    )
 
 
 def verify_local(settings: Settings, token: str, token_type: str) -> TokenClaims:

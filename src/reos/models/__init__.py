@@ -3,7 +3,14 @@
 from reos.models.audit import AuditEntry
 from reos.models.imports import ImportRun, QuarantinedRow
 from reos.models.jobs import Job
-from reos.models.org import ApiKey, Membership, Organization, User
+from reos.models.org import (
+    ApiKey,
+    LoginThrottle,
+    Membership,
+    Organization,
+    RefreshToken,
+    User,
+)
 from reos.models.owner import OwnerEntity, OwnerOverride, OwnerRecord, ResolutionRun
 from reos.models.property import FieldChange, Property, Sale
 from reos.models.valuation import AvmModelVersion, Valuation
@@ -15,6 +22,7 @@ __all__ = [
     "FieldChange",
     "ImportRun",
     "Job",
+    "LoginThrottle",
     "Membership",
     "Organization",
     "OwnerEntity",
@@ -22,6 +30,7 @@ __all__ = [
     "OwnerRecord",
     "Property",
     "QuarantinedRow",
+    "RefreshToken",
     "ResolutionRun",
     "Sale",
     "User",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, String, UniqueConstraint, Uuid
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from reos.db.base import Base, IdMixin, TenantScoped, TimestampMixin
@@ -60,3 +60,41 @@ class ApiKey(IdMixin, TenantScoped, TimestampMixin, Base):
     )
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RefreshToken(Base):
+    """One refresh token issued to a user, so each can be spent once.
+
+    Every token descends from one sign-in: a refresh spends the presented token and issues
+    a successor in the same ``family_id``. A spent token presented again means a copy is in
+    someone else's hands, so the whole family is revoked (RFC 9700, section 4.14.2).
+    Global like ``users``: a sign-in precedes any organisation.
+    """
+
+    __tablename__ = "refresh_tokens"
+    jti: Mapped[str] = mapped_column(String(32), primary_key=True)
+    family_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins of one account, shared by every API process using this database.
+
+    Keyed by a SHA-256 of the normalised email, whether or not such a user exists, so the
+    throttle behaves the same for unknown emails and stores no address typed by a guesser.
+    Used when no Redis is configured (see :mod:`reos.accounts.throttle`).
+    """
+
+    __tablename__ = "login_throttle"
+    account_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lockouts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_failure_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
