@@ -1,6 +1,6 @@
 """single-use refresh tokens and a per-account sign-in throttle
 
-Revision ID: 0003_auth_hardening
+Revision ID: 0003
 Revises: 0002
 
 ``refresh_tokens`` records every refresh token issued (its id, the sign-in family it
@@ -20,7 +20,7 @@ from alembic import op
 from reos.config import get_settings
 from reos.db.migrations.rls import grant_app_role
 
-revision = "0003_auth_hardening"
+revision = "0003"
 down_revision = "0002"
 branch_labels = None
 depends_on = None

@@ -1,7 +1,7 @@
 """jobs: start and deadline of the current attempt; index for per-organisation counts
 
-Revision ID: 0004_job_fairness
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 
 ``started_at``/``deadline_at`` let a claim recognise a job that ran past its time limit
 (its worker hung or died) and fail it instead of running it again; the
@@ -16,8 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_job_fairness"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
