@@ -25,14 +25,26 @@ def init_command(
         existing = [o for o in accounts.list_organizations(session) if o.name == org]
         org_row = existing[0] if existing else accounts.create_organization(session, org)
         org_id, slug = org_row.id, org_row.slug
-    if password is None:
+        user_exists = accounts.find_user(session, email) is not None
+        same_password = (
+            user_exists
+            and password is not None
+            and accounts.check_password(session, email, password) is not None
+        )
+    if user_exists:
+        # An existing account keeps its own password: init never resets one.
+        if password is not None and not same_password:
+            typer.echo(
+                f"{email} has an account already; its password is unchanged "
+                "(reset it with: reos users reset-password --email ...)"
+            )
+        password = None
+    elif password is None:
         password = typer.prompt("owner password", hide_input=True, confirmation_prompt=True)
     with tenant_session(org_id) as session:
         attach(session, Principal(kind="cli", org_id=org_id, role="owner", subject="init"))
         members = {u.email for _, u in accounts.list_members(session)}
-        if email.lower() in members:
-            accounts.get_or_create_user(session, email, password)
-        else:
+        if email.lower() not in members:
             accounts.add_member(session, email, "owner", password)
     typer.echo(f"store ready at {settings.effective_database_url.split('@')[-1]}")
     typer.echo(f"organisation {org!r} (slug {slug}); owner {email}")

@@ -367,3 +367,28 @@ def test_api_key_create_and_revoke_take_effect_immediately(client: Any, org: Any
         gone = client.delete(f"/api/v1/api-keys/{made.json()['id']}", headers=org.headers())
         assert gone.status_code == 200
         assert client.get("/api/v1/me", headers={"X-API-Key": key}).status_code == 401
+
+
+def test_init_never_resets_an_existing_owners_password(client: Any, org: Any) -> None:
+    """Re-running ``reos init`` (as ``make demo`` does) keeps an existing account's password.
+
+    Before the fix it re-hashed the owner's password with whatever ``--password`` said, so
+    ``reos init --email victim@... --password mine`` took over any account.
+    """
+    from typer.testing import CliRunner
+
+    from reos.cli import app
+
+    org_name = f"Init {uuid.uuid4().hex[:6]}"
+    result = CliRunner().invoke(
+        app, ["init", "--org", org_name, "--email", org.owner_email, "--password", "new-pass-1234"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "password is unchanged" in result.output
+    assert _login(client, org.owner_email, org.password).status_code == 200
+    assert _login(client, org.owner_email, "new-pass-1234").status_code == 401
+    again = CliRunner().invoke(
+        app, ["init", "--org", org_name, "--email", org.owner_email, "--password", org.password]
+    )
+    assert again.exit_code == 0, again.output
+    assert "unchanged" not in again.output
