@@ -585,7 +585,7 @@ def build_mapping(
         else:
             key_hint = "Map a record id (source_record_id / owner_record_id) or a parcel number"
         raise ValidationFailed(
-            f"{origin}: no field identifies a {kind} record for re-imports. {key_hint}, or "
+            f"{origin}: no field identifies {_a(kind)} record for re-imports. {key_hint}, or "
             "add `sale_record_id: {transform: row_number}` and `key: sale_record_id` for a "
             "file that is only ever re-imported unchanged.",
             field="key",
@@ -606,6 +606,11 @@ def build_mapping(
     )
 
 
+def _a(word: str) -> str:
+    """``word`` with its indefinite article: "an owner", "a sale"."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
+
+
 def _raise_missing(group: tuple[str, ...], headers: list[str], kind: str) -> None:
     wanted: list[str] = []
     for target in group:
@@ -619,7 +624,7 @@ def _raise_missing(group: tuple[str, ...], headers: list[str], kind: str) -> Non
         else " Add it to the mapping file under `fields:`."
     )
     raise ValidationFailed(
-        f"No column for required field {names} of a {kind} record.{hint}",
+        f"No column for required field {names} of {_a(kind)} record.{hint}",
         field=group[0],
         suggestion=close,
     )

@@ -695,6 +695,11 @@ def export_quarantine(
         raise ValidationFailed(
             f"export to .csv or .xlsx, not {suffix or 'no extension'!r}", field="out"
         )
+    if not out.parent.is_dir():
+        raise ValidationFailed(
+            f"folder {out.parent} does not exist: create it or export to another folder",
+            field="out",
+        )
     if import_id is not None:
         _load_run(session, import_id)
     stmt = select(QuarantinedRow).order_by(QuarantinedRow.created_at, QuarantinedRow.row_number)
