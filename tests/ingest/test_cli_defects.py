@@ -46,7 +46,9 @@ def test_xlsx_export_escapes_control_characters(tmp_path: Path, capsys: Any, org
 
 
 def test_export_to_a_missing_folder_is_one_line(tmp_path: Path, capsys: Any, org: Any) -> None:
-    path = write_csv(tmp_path / "s.csv", SALES_HEADER, [sale_row(1), sale_row(2, **{"SALE PRICE": "x"})])
+    path = write_csv(
+        tmp_path / "s.csv", SALES_HEADER, [sale_row(1), sale_row(2, **{"SALE PRICE": "x"})]
+    )
     assert _import(capsys, path, org)[0] == 0
     for name in ("q.xlsx", "q.csv"):
         target = tmp_path / "no" / "such" / name
