@@ -69,6 +69,22 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+@app.callback()
+def root(
+    debug: bool = typer.Option(
+        False,
+        "--debug",
+        help="on an error, print the traceback too (allowed anywhere on the line)",
+    ),
+) -> None:
+    """Real Estate OS: find properties, value them, reach their owners.
+
+    ``--debug`` is read by :func:`main` before the command line is parsed (so it works
+    after the command too); it is declared here so that ``reos --help`` shows it."""
+
+
 app.command("init")(init_command)
 app.command("serve")(serve_command)
 app.add_typer(db_app, name="db")
