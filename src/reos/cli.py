@@ -19,8 +19,8 @@ from typer._click.exceptions import ClickException
 from typer.core import TyperGroup
 
 from reos.accounts.commands import apikeys_app, orgs_app, users_app
-from reos.db.commands import db_app
 from reos.config import get_settings
+from reos.db.commands import db_app
 from reos.errors import ReosError
 from reos.logging import library_output_to
 from reos.properties.commands import properties_app
