@@ -387,6 +387,7 @@ AUTO_ALIASES: dict[str, tuple[str, ...]] = {
     "city": ("city", "propertycity", "situscity", "sitecity"),
     "state": ("stateorprovince", "state", "propertystate", "situsstate", "st"),
     "zip": ("postalcode", "zip", "zipcode", "zip5", "propertyzip", "propertyzipcode", "situszip", "postal"),
+    "zip4": ("postalcodeplus4", "zip4", "zipplus4", "plus4", "zipcodeplus4", "zip4code", "propertyzip4", "situszip4", "zipext", "zipextension"),
     "latitude": ("latitude", "lat"),
     "longitude": ("longitude", "lon", "lng", "long"),
     "property_type": ("propertysubtype", "propertytype", "proptype", "type", "bldgtype"),

@@ -35,6 +35,7 @@ EDITABLE = (
     "city",
     "state",
     "zip",
+    "zip4",
     "latitude",
     "longitude",
     "property_type",
