@@ -258,7 +258,7 @@ def split_zip(value: object) -> tuple[str, str | None, str | None]:
     if re.fullmatch(r"\d{3,4}", text):
         padded = text.zfill(5)
         return padded, None, f"ZIP {text!r} padded with leading zeros to {padded!r}"
-    raise CoercionError("ZIP code must be 5 digits, or ZIP+4 (50010-1234)")
+    raise CoercionError("ZIP code must be 5 digits (ZIP+4 allowed)")
 
 
 def to_zip5(value: object) -> tuple[str, str | None]:
