@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from reos.properties.service import MAX_PAGE, MAX_RADIUS_M, PropertyFilters
 
 
 class PropertyType(StrEnum):
@@ -185,6 +188,63 @@ SortField = Literal[
     "distance",
     "-distance",
 ]
+
+
+class PropertyQuery(BaseModel):
+    """The filters, sort and page of a property list or radius search: the one set of rules
+    both ``GET /api/v1/properties`` (its query string) and ``reos properties list`` are
+    checked against. That ``near`` and ``radius_m`` come together, and what ``near`` says,
+    the service checks (:func:`reos.properties.service.search`), for both as well."""
+
+    city: str | None = Field(default=None, max_length=100)
+    state: str | None = Field(
+        default=None,
+        min_length=2,
+        max_length=2,
+        pattern=r"^[A-Za-z]{2}$",
+        description="two-letter USPS code (IA)",
+    )
+    zip: str | None = Field(default=None, pattern=r"^\d{5}$", description="five-digit ZIP")
+    property_type: PropertyType | None = None
+    min_price: float | None = Field(default=None, ge=0, description="last sale price, USD")
+    max_price: float | None = Field(default=None, ge=0, description="last sale price, USD")
+    min_area_sqft: float | None = Field(default=None, ge=0)
+    max_area_sqft: float | None = Field(default=None, ge=0)
+    min_year_built: int | None = Field(default=None, ge=1600, le=2200)
+    max_year_built: int | None = Field(default=None, ge=1600, le=2200)
+    near: str | None = Field(default=None, max_length=60, description="lat,lon for a radius search")
+    radius_m: float | None = Field(default=None, gt=0, le=MAX_RADIUS_M)
+    sort: SortField = "created_at"
+    limit: int = Field(default=50, ge=1, le=MAX_PAGE)
+    offset: int = Field(default=0, ge=0)
+
+    @field_validator("state", mode="before")
+    @classmethod
+    def _state_code(cls, value: Any) -> Any:
+        if isinstance(value, str) and not re.fullmatch(r"[A-Za-z]{2}", value):
+            raise ValueError(f"state must be a two-letter code such as IA, not {value[:40]!r}")
+        return value
+
+    @field_validator("zip", mode="before")
+    @classmethod
+    def _zip5(cls, value: Any) -> Any:
+        if isinstance(value, str) and not re.fullmatch(r"\d{5}", value):
+            raise ValueError(f"zip must be five digits such as 50010, not {value[:40]!r}")
+        return value
+
+    def filters(self) -> PropertyFilters:
+        return PropertyFilters(
+            city=self.city,
+            state=self.state,
+            zip=self.zip,
+            property_type=self.property_type.value if self.property_type else None,
+            min_price=self.min_price,
+            max_price=self.max_price,
+            min_area_sqft=self.min_area_sqft,
+            max_area_sqft=self.max_area_sqft,
+            min_year_built=self.min_year_built,
+            max_year_built=self.max_year_built,
+        )
 
 
 class PolygonSearch(InputModel):
