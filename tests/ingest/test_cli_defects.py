@@ -58,6 +58,10 @@ def test_export_to_a_missing_folder_is_one_line(tmp_path: Path, capsys: Any, org
         assert len(lines) == 1, err
         assert lines[0].startswith("error") and str(tmp_path / "no" / "such") in lines[0]
         assert "Traceback" not in err and not target.exists()
+    taken = tmp_path / "taken.csv"
+    taken.mkdir()  # a folder where the file should go
+    code, _out, err = run_cli(capsys, "quarantine", "export", str(taken), "--org", org.slug)
+    assert code == 2 and err.count("\n") == 1 and f"cannot write {taken}" in err, err
 
 
 def test_an_import_that_quarantines_every_row_fails(tmp_path: Path, capsys: Any, org: Any) -> None:

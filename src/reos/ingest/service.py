@@ -724,9 +724,12 @@ def export_quarantine(
                 *(raw.get(c) for c in columns),
             ]
 
-    if suffix == ".csv":
-        return export.write_csv(out, headers, rows())
-    return export.write_xlsx(out, headers, rows(), sheet_title="quarantine")
+    try:
+        if suffix == ".csv":
+            return export.write_csv(out, headers, rows())
+        return export.write_xlsx(out, headers, rows(), sheet_title="quarantine")
+    except OSError as exc:
+        raise ValidationFailed(f"cannot write {out}: {exc.strerror or exc}", field="out") from None
 
 
 def retry_quarantine(
