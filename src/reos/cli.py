@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import sys
 import traceback
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -18,8 +19,10 @@ from typer._click.exceptions import ClickException
 from typer.core import TyperGroup
 
 from reos.accounts.commands import apikeys_app, orgs_app, users_app
+from reos.config import get_settings
 from reos.db.commands import db_app
 from reos.errors import ReosError
+from reos.logging import library_output_to
 from reos.properties.commands import properties_app
 from reos.server import init_command, serve_command
 
@@ -69,6 +72,22 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+@app.callback()
+def root(
+    debug: bool = typer.Option(
+        False,
+        "--debug",
+        help="on an error, print the traceback too (allowed anywhere on the line)",
+    ),
+) -> None:
+    """Real Estate OS: find properties, value them, reach their owners.
+
+    ``--debug`` is read by :func:`main` before the command line is parsed (so it works
+    after the command too); it is declared here so that ``reos --help`` shows it."""
+
+
 app.command("init")(init_command)
 app.command("serve")(serve_command)
 app.add_typer(db_app, name="db")
@@ -78,6 +97,17 @@ app.add_typer(apikeys_app, name="apikeys")
 app.add_typer(properties_app, name="properties")
 
 
+def _library_log() -> Path | None:
+    """Where the libraries' warnings go: ``logs/reos.log`` under the store's home, or
+    nowhere when that folder cannot be made (a read-only home must not stop a command)."""
+    try:
+        folder = get_settings().home / "logs"
+        folder.mkdir(parents=True, exist_ok=True)
+    except (OSError, ValueError):
+        return None
+    return folder / "reos.log"
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Run the CLI. A user mistake prints one line and exits non-zero; a bug prints its
     traceback (and ``--debug`` adds the traceback to user mistakes too)."""
@@ -85,7 +115,8 @@ def main(argv: list[str] | None = None) -> Any:
     debug = "--debug" in raw
     args = [a for a in raw if a != "--debug"]
     try:
-        return app(args=args, standalone_mode=False)
+        with library_output_to(_library_log(), show=debug):
+            return app(args=args, standalone_mode=False)
     except ReosError as exc:
         where = f" [{exc.field}]" if exc.field else ""
         typer.echo(f"error{where}: {exc.message}", err=True)

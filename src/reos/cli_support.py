@@ -10,9 +10,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import typer
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.orm import Session
 
 from reos.accounts import service as accounts
@@ -20,6 +22,8 @@ from reos.accounts.principal import Principal, attach
 from reos.db import schema
 from reos.db.session import system_session, tenant_session
 from reos.errors import NotFound, ValidationFailed
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 OrgOption = typer.Option(
     None, "--org", help="organisation id or slug (default: $REOS_ORG, or the only one)"
@@ -33,6 +37,18 @@ def parse_uuid(value: str, field: str, what: str) -> uuid.UUID:
         return uuid.UUID(value.strip())
     except ValueError:
         raise ValidationFailed(f"{value!r} is not {what} (a UUID)", field=field) from None
+
+
+def validated(model: type[ModelT], data: dict[str, Any]) -> ModelT:
+    """``data`` checked against the API's own schema, a refusal being one line naming the
+    field (as the API's 422 does): the CLI accepts exactly what the API accepts."""
+    try:
+        return model.model_validate({k: v for k, v in data.items() if v is not None})
+    except PydanticValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first.get("loc", ())) or None
+        message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+        raise ValidationFailed(message, field=field) from None
 
 
 def resolve_org_id(org_ref: str | None) -> uuid.UUID:

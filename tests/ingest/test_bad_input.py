@@ -3,6 +3,7 @@ no row lost silently."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -143,7 +144,9 @@ def test_parquet_with_wrong_types(tmp_path: Path, org: Any, capsys: Any) -> None
     })  # fmt: skip
     path = tmp_path / "typed.parquet"
     pq.write_table(table, path)
-    report = cli_json(capsys, "import", "sales", str(path), "--org", org.slug)
+    code, out, err = run_cli(capsys, "import", "sales", str(path), "--org", org.slug, "--json")
+    assert code == 2 and "all 2 rows were quarantined" in err  # nothing imported: a failure
+    report = json.loads(out)
     assert report["quarantined"] == 2 and balanced(report)
 
 

@@ -39,6 +39,7 @@ VARIANTS: list[dict[str, str]] = [
     {"Sale Date": "13/45/2010"}, {"Sale Date": "1700-01-01"}, {"Sale Date": "2010-05-17T10:00:00"},
     {"Sale Date": "20100517"}, {"Sale Date": "not a date"}, {"Sale Date": ""},
     {"Zip": "50010-1234"}, {"Zip": "2110"}, {"Zip": "abc"}, {"Zip": "500101234"},
+    {"Zip": "50010 1234"}, {"Zip": "50010-12"}, {"Zip": "02110-0042"},
     {"State": "Iowa"}, {"State": "XX"}, {"State": "ia"}, {"Latitude": "123.5"},
     {"Latitude": ""}, {"Latitude": "0", "Longitude": "0"}, {"Longitude": "abc"},
     {"Property Type": "Condominium"}, {"Property Type": "castle"}, {"Property Type": ""},

@@ -119,3 +119,30 @@ def test_merge_and_export_before_resolve_say_what_to_do(
     )
     assert code == 4 and "not resolved yet" in err
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_resolve_prints_no_library_warnings(org: Any) -> None:
+    """The match model's libraries (Splink, DuckDB, pandas) warn about a roster this small;
+    those lines go to the log file under REOS_HOME, not to the user's terminal. Run as the
+    real ``reos`` process, so no test fixture quiets the libraries first."""
+    import os
+    import subprocess
+    import sys
+
+    from reos.config import get_settings
+    from reos.owners.synthetic import generate_owner_records
+
+    store_records(org.id, generate_owner_records(400, seed=3))
+    done = subprocess.run(
+        [sys.executable, "-m", "reos", "owners", "resolve", "--org", org.slug],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "400 owner records ->" in done.stdout
+    printed = done.stdout + done.stderr
+    assert "warning" not in printed.lower(), printed
+    log = get_settings().home / "logs" / "reos.log"
+    assert "unable to train m value" in log.read_text(encoding="utf-8")

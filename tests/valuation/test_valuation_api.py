@@ -386,3 +386,21 @@ def test_cli_backtest_small_floor(tmp_path: Path, capsys: Any, is_pg: bool) -> N
     assert engine["mdape"] < 0.08 and engine["ppe10"] > 0.6 and 0.9 < engine["median_ratio"] < 1.1
     assert engine["mdape"] < base["knn_ppsf"]["mdape"]
     assert "timings" in result and "MdAPE" in out
+
+
+def test_cli_refusals_for_an_address_read_as_sentences(ames: dict[str, Any], capsys: Any) -> None:
+    """An address valued without its size or its location: the refusal names "the subject"
+    once, and never prints a missing ZIP as pandas' ``<NA>``."""
+    base = ["value", "--address", "1 A St", "--as-of", "2010-06-01", "--org", ames["slug"]]
+    code, _out, err = _cli([*base, "--latitude", "42.03", "--longitude", "-93.63"], capsys)
+    assert code == 2
+    assert err.strip() == (
+        "error [living_area_sqft]: the subject has no living area; the model values by size, "
+        "supply living_area_sqft (> 0)"
+    )
+    code, _out, err = _cli([*base, "--living-area-sqft", "1500"], capsys)
+    assert code == 2 and "<NA>" not in err and "subject subject" not in err
+    assert err.strip() == (
+        "error [latitude]: the subject has no coordinates and no ZIP code; "
+        "geocode the address or supply latitude/longitude"
+    )

@@ -235,24 +235,52 @@ def to_state(value: object) -> str:
     return code
 
 
-def to_zip5(value: object) -> tuple[str, str | None]:
-    """Five-digit ZIP and an optional note.
+#: A ZIP and its optional ZIP+4 add-on: ``50010``, ``50010-1234``, ``500101234``, ``50010 1234``.
+ZIP_PLUS4 = re.compile(r"(\d{5})(?:[- ]?(\d{4}))?")
+#: The add-on alone (RESO ``PostalCodePlus4``).
+PLUS4 = re.compile(r"\d{4}")
 
-    ``62701-1234`` and ``627011234`` are trimmed to ``62701``. A 3- or 4-digit value is a
-    ZIP whose leading zeros a spreadsheet dropped (New England, NJ, PR) and is padded back,
-    with a note so the import report shows it.
+
+def split_zip(value: object) -> tuple[str, str | None, str | None]:
+    """Five-digit ZIP, its ZIP+4 add-on (four digits, or None) and an optional note.
+
+    ``62701-1234``, ``627011234`` and ``62701 1234`` give ``("62701", "1234", None)``. A 3- or
+    4-digit value is a ZIP whose leading zeros a spreadsheet dropped (New England, NJ, PR)
+    and is padded back, with a note so the import report shows it.
     """
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = str(value).strip()
     text = re.sub(r"\.0+$", "", text)
-    match = re.fullmatch(r"(\d{5})(?:[-\s]?\d{4})?", text)
+    match = ZIP_PLUS4.fullmatch(text)
     if match:
-        return match.group(1), None
+        return match.group(1), match.group(2), None
     if re.fullmatch(r"\d{3,4}", text):
         padded = text.zfill(5)
-        return padded, f"ZIP {text!r} padded with leading zeros to {padded!r}"
+        return padded, None, f"ZIP {text!r} padded with leading zeros to {padded!r}"
     raise CoercionError("ZIP code must be 5 digits (ZIP+4 allowed)")
+
+
+def to_zip5(value: object) -> tuple[str, str | None]:
+    """Five-digit ZIP and an optional note; a ZIP+4 add-on is dropped (see ``split_zip``)."""
+    zip5, _plus4, note = split_zip(value)
+    return zip5, note
+
+
+def to_zip4(value: object) -> str:
+    """The ZIP+4 add-on: four digits (leading zeros kept, ``7.0`` from a spreadsheet read as
+    ``0007``), or taken from a whole ZIP+4 written in the add-on's column."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and 0 <= value <= 9999:
+        return f"{value:04d}"
+    text = str(value).strip()
+    if PLUS4.fullmatch(text):
+        return text
+    match = ZIP_PLUS4.fullmatch(text)
+    if match and match.group(2):
+        return match.group(2)
+    raise CoercionError("ZIP+4 add-on must be 4 digits")
 
 
 _PROPERTY_TYPE_SYNONYMS: dict[str, str] = {

@@ -128,6 +128,18 @@ def _run(entity: str, file: Path, org: str | None, mapping: Path | None, as_json
         typer.echo(f"resuming import {import_id} after row {committed:,}", err=True)
     report = service.run_import(factory, import_id, chunk_rows=chunk_rows, workers=workers)
     _print_report(report, as_json)
+    _fail_if_nothing_passed(report)
+
+
+def _fail_if_nothing_passed(report: service.ImportReport) -> None:
+    """An import in which every row was quarantined wrote nothing: a script running it must
+    see a failure, not the success of an import that only filled the quarantine."""
+    if report.rows_read and report.quarantined == report.rows_read:
+        raise ValidationFailed(
+            f"all {report.rows_read:,} rows were quarantined; nothing was imported: "
+            f"see why with `reos quarantine list --import {report.import_id}`",
+            field="file",
+        )
 
 
 @import_app.command("properties")

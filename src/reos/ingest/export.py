@@ -1,10 +1,19 @@
-"""CSV and XLSX export that cannot be turned into a spreadsheet formula attack.
+r"""CSV and XLSX export that cannot be turned into a spreadsheet formula attack.
 
 Data is stored exactly as imported; only on the way out to a file a person opens in Excel
 or Sheets is a text cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
 return prefixed with ``'`` (OWASP "CSV Injection" guidance), which spreadsheets show as
 text. Real numbers - Python numbers, or text that is a plain number such as ``-5`` or
 ``+1.5`` - are left alone so they stay numbers.
+
+An XLSX cell cannot hold the C0 control characters other than tab, newline and carriage
+return (``\x00``-``\x08``, ``\x0b``, ``\x0c``, ``\x0e``-``\x1f``): the file format has no
+way to write them. Quarantined rows are exactly the rows that carry such bytes, so each is
+written as the visible four-character text ``\xNN`` (``\x01``, ``\x1b``), the notation a
+person can read and a script can turn back (``re.sub(r"\\x([0-9a-f]{2})", lambda m:
+chr(int(m[1], 16)), text)``; exact unless the text already held a literal ``\x`` and two hex
+digits). CSV holds any character, so the CSV export keeps
+them exactly as imported.
 """
 
 from __future__ import annotations
@@ -79,7 +88,7 @@ def write_xlsx(
 
     book = openpyxl.Workbook(write_only=True)
     sheet = book.create_sheet(sheet_title)
-    sheet.append(neutralize_row(headers))
+    sheet.append([_xlsx_value(v) for v in neutralize_row(headers)])
     count = 0
     for row in rows:
         sheet.append([_xlsx_value(v) for v in neutralize_row(row)])
@@ -88,7 +97,18 @@ def write_xlsx(
     return count
 
 
+#: The characters an XLSX cell cannot hold (the same set as openpyxl's ILLEGAL_CHARACTERS_RE).
+_XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def escape_xlsx_text(text: str) -> str:
+    r"""``text`` with each character XLSX cannot hold written as the visible ``\xNN``."""
+    return _XLSX_ILLEGAL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def _xlsx_value(value: Any) -> Any:
     if isinstance(value, dict | list | tuple | set):
-        return str(value)
+        value = str(value)
+    if isinstance(value, str):
+        return escape_xlsx_text(value)
     return value

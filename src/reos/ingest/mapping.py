@@ -387,6 +387,7 @@ AUTO_ALIASES: dict[str, tuple[str, ...]] = {
     "city": ("city", "propertycity", "situscity", "sitecity"),
     "state": ("stateorprovince", "state", "propertystate", "situsstate", "st"),
     "zip": ("postalcode", "zip", "zipcode", "zip5", "propertyzip", "propertyzipcode", "situszip", "postal"),
+    "zip4": ("postalcodeplus4", "zip4", "zipplus4", "plus4", "zipcodeplus4", "zip4code", "propertyzip4", "situszip4", "zipext", "zipextension"),
     "latitude": ("latitude", "lat"),
     "longitude": ("longitude", "lon", "lng", "long"),
     "property_type": ("propertysubtype", "propertytype", "proptype", "type", "bldgtype"),
@@ -585,7 +586,7 @@ def build_mapping(
         else:
             key_hint = "Map a record id (source_record_id / owner_record_id) or a parcel number"
         raise ValidationFailed(
-            f"{origin}: no field identifies a {kind} record for re-imports. {key_hint}, or "
+            f"{origin}: no field identifies {_a(kind)} record for re-imports. {key_hint}, or "
             "add `sale_record_id: {transform: row_number}` and `key: sale_record_id` for a "
             "file that is only ever re-imported unchanged.",
             field="key",
@@ -606,6 +607,11 @@ def build_mapping(
     )
 
 
+def _a(word: str) -> str:
+    """``word`` with its indefinite article: "an owner", "a sale"."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
+
+
 def _raise_missing(group: tuple[str, ...], headers: list[str], kind: str) -> None:
     wanted: list[str] = []
     for target in group:
@@ -619,7 +625,7 @@ def _raise_missing(group: tuple[str, ...], headers: list[str], kind: str) -> Non
         else " Add it to the mapping file under `fields:`."
     )
     raise ValidationFailed(
-        f"No column for required field {names} of a {kind} record.{hint}",
+        f"No column for required field {names} of {_a(kind)} record.{hint}",
         field=group[0],
         suggestion=close,
     )

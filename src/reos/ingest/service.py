@@ -695,6 +695,11 @@ def export_quarantine(
         raise ValidationFailed(
             f"export to .csv or .xlsx, not {suffix or 'no extension'!r}", field="out"
         )
+    if not out.parent.is_dir():
+        raise ValidationFailed(
+            f"folder {out.parent} does not exist: create it or export to another folder",
+            field="out",
+        )
     if import_id is not None:
         _load_run(session, import_id)
     stmt = select(QuarantinedRow).order_by(QuarantinedRow.created_at, QuarantinedRow.row_number)
@@ -719,9 +724,12 @@ def export_quarantine(
                 *(raw.get(c) for c in columns),
             ]
 
-    if suffix == ".csv":
-        return export.write_csv(out, headers, rows())
-    return export.write_xlsx(out, headers, rows(), sheet_title="quarantine")
+    try:
+        if suffix == ".csv":
+            return export.write_csv(out, headers, rows())
+        return export.write_xlsx(out, headers, rows(), sheet_title="quarantine")
+    except OSError as exc:
+        raise ValidationFailed(f"cannot write {out}: {exc.strerror or exc}", field="out") from None
 
 
 def retry_quarantine(

@@ -123,10 +123,15 @@ def _check_field(name: str, value: Any, today: date, result: Validated, issue: A
     if name == "state":
         return coerce.to_state(value)
     if name == "zip":
-        zip5, note = coerce.to_zip5(value)
+        zip5, plus4, note = coerce.split_zip(value)
         if note:
             result.warnings.append(issue(name, note))
+        if plus4 is not None:
+            # a ZIP+4 keeps its add-on in its own field; a zip4 column of its own wins
+            result.values.setdefault("zip4", plus4)
         return zip5
+    if name == "zip4":
+        return coerce.to_zip4(value)
     if name in {"mailing_state", "mailing_zip"}:
         return value  # foreign mailing addresses are legitimate; owners/ normalises them
     if spec.type in (FieldType.INT, FieldType.FLOAT):

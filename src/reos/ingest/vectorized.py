@@ -321,6 +321,7 @@ def _fallback_column(
 def _check_columns(columns: dict[str, Column], today: date, bad: set[int]) -> None:
     """The per-field checks of ``validation._check_field``, as masks: a row failing any
     of them (or carrying a warning) is marked for the row-by-row gate."""
+    plus4: Column | None = None  # the add-ons of ZIP+4 values in the zip column
     for name, column in columns.items():
         spec = FIELDS.get(name)
         if spec is None:
@@ -329,7 +330,14 @@ def _check_columns(columns: dict[str, Column], today: date, bad: set[int]) -> No
             columns[name] = _cached_reader(coerce.to_state)(column, bad)
             continue
         if name == "zip":
-            columns[name] = _cached_reader(_zip_without_note)(
+            parts = _cached_reader(_zip_without_note)(
+                [None if v is None else str(v) for v in column], bad
+            )
+            columns[name] = [None if p is None else p[0] for p in parts]
+            plus4 = [None if p is None else p[1] for p in parts]
+            continue
+        if name == "zip4":
+            columns[name] = _cached_reader(coerce.to_zip4)(
                 [None if v is None else str(v) for v in column], bad
             )
             continue
@@ -367,12 +375,21 @@ def _check_columns(columns: dict[str, Column], today: date, bad: set[int]) -> No
                 if isinstance(value, str) and len(value) > limit:
                     bad.add(index)
 
+    if plus4 is not None and any(p is not None for p in plus4):
+        given = columns.get("zip4")
+        columns["zip4"] = (
+            plus4
+            if given is None
+            else [g if g is not None else p for g, p in zip(given, plus4, strict=True)]
+        )
 
-def _zip_without_note(text: str) -> str:
-    zip5, note = coerce.to_zip5(text)
+
+def _zip_without_note(text: str) -> tuple[str, str | None]:
+    """(ZIP, ZIP+4 add-on) of a cell that needs no note."""
+    zip5, plus4, note = coerce.split_zip(text)
     if note:
         raise CoercionError(note)  # padded ZIPs carry a warning: the row-by-row gate
-    return zip5
+    return zip5, plus4
 
 
 def _plain_row(values: dict[str, Any], record: str, key: str | None) -> bool:

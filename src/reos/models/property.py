@@ -49,6 +49,7 @@ class Property(Provenanced, IdMixin, TenantScoped, TimestampMixin, Base):
     city: Mapped[str | None] = mapped_column(String(100))
     state: Mapped[str | None] = mapped_column(String(2))
     zip: Mapped[str | None] = mapped_column(String(5), index=True)
+    zip4: Mapped[str | None] = mapped_column(String(4))  # ZIP+4 add-on (RESO PostalCodePlus4)
     address_normalized: Mapped[str | None] = mapped_column(String(500))
     address_key: Mapped[str | None] = mapped_column(String(300))
     latitude: Mapped[float | None] = mapped_column(Float)

@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from reos.errors import ValidationFailed
 from reos.http.deps import ReadSession, WriteSession
 from reos.http.errors import error_responses
 from reos.properties import service
@@ -16,10 +15,9 @@ from reos.properties.schemas import (
     PropertyCreate,
     PropertyOut,
     PropertyPage,
-    PropertyType,
+    PropertyQuery,
     PropertyUpdate,
     SaleOut,
-    SortField,
 )
 
 router = APIRouter(prefix="/api/v1/properties", tags=["properties"])
@@ -30,68 +28,23 @@ def _out(hit: service.Hit) -> PropertyOut:
     return PropertyOut.of(hit.property, hit.distance_m)
 
 
-def _parse_near(near: str) -> tuple[float, float]:
-    try:
-        lat_s, lon_s = near.split(",")
-        return float(lat_s), float(lon_s)
-    except ValueError:
-        raise ValidationFailed(
-            "near must be 'latitude,longitude', e.g. near=42.03,-93.62", field="near"
-        ) from None
-
-
 @router.get("", response_model=PropertyPage, responses=ERRORS)
-def list_properties(
-    session: ReadSession,
-    city: Annotated[str | None, Query(max_length=100)] = None,
-    state: Annotated[
-        str | None, Query(min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$")
-    ] = None,
-    zip: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
-    property_type: PropertyType | None = None,
-    min_price: Annotated[float | None, Query(ge=0)] = None,
-    max_price: Annotated[float | None, Query(ge=0)] = None,
-    min_area_sqft: Annotated[float | None, Query(ge=0)] = None,
-    max_area_sqft: Annotated[float | None, Query(ge=0)] = None,
-    min_year_built: Annotated[int | None, Query(ge=1600, le=2200)] = None,
-    max_year_built: Annotated[int | None, Query(ge=1600, le=2200)] = None,
-    near: Annotated[
-        str | None, Query(max_length=60, description="lat,lon for a radius search")
-    ] = None,
-    radius_m: Annotated[float | None, Query(gt=0, le=service.MAX_RADIUS_M)] = None,
-    sort: SortField = "created_at",
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
-) -> PropertyPage:
+def list_properties(session: ReadSession, query: Annotated[PropertyQuery, Query()]) -> PropertyPage:
     """Properties of the caller's organisation. With ``near`` and ``radius_m`` only those
-    within the radius, nearest first, each with its exact distance in metres."""
-    filters = service.PropertyFilters(
-        city=city,
-        state=state,
-        zip=zip,
-        property_type=property_type.value if property_type else None,
-        min_price=min_price,
-        max_price=max_price,
-        min_area_sqft=min_area_sqft,
-        max_area_sqft=max_area_sqft,
-        min_year_built=min_year_built,
-        max_year_built=max_year_built,
+    within the radius, nearest first, each with its exact distance in metres. The rules
+    are :class:`PropertyQuery`'s and :func:`service.search`'s, shared with the CLI."""
+    hits, total = service.search(
+        session,
+        query.filters(),
+        near=query.near,
+        radius_m=query.radius_m,
+        sort=query.sort,
+        limit=query.limit,
+        offset=query.offset,
     )
-    if near is not None or radius_m is not None:
-        if near is None or radius_m is None:
-            raise ValidationFailed(
-                "a radius search needs both near and radius_m",
-                field="near" if near is None else "radius_m",
-            )
-        lat, lon = _parse_near(near)
-        hits, total = service.search_radius(
-            session, lat, lon, radius_m, filters, sort=sort, limit=limit, offset=offset
-        )
-    else:
-        hits, total = service.list_properties(
-            session, filters, sort=sort, limit=limit, offset=offset
-        )
-    return PropertyPage(items=[_out(h) for h in hits], total=total, limit=limit, offset=offset)
+    return PropertyPage(
+        items=[_out(h) for h in hits], total=total, limit=query.limit, offset=query.offset
+    )
 
 
 @router.post("/search", response_model=PropertyPage, responses=ERRORS)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from reos.properties.service import MAX_PAGE, MAX_RADIUS_M, PropertyFilters
 
 
 class PropertyType(StrEnum):
@@ -44,7 +47,15 @@ class PropertyFields(InputModel):
     )
     city: str | None = Field(default=None, max_length=100)
     state: str | None = Field(default=None, min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$")
-    zip: str | None = Field(default=None, pattern=r"^\d{5}(-?\d{4})?$")
+    zip: str | None = Field(
+        default=None,
+        pattern=r"^\d{5}([- ]?\d{4})?$",
+        description="five-digit ZIP, or ZIP+4 (50010-1234, 500101234, 50010 1234): the "
+        "add-on is stored in zip4",
+    )
+    zip4: str | None = Field(
+        default=None, pattern=r"^\d{4}$", description="ZIP+4 add-on (RESO PostalCodePlus4)"
+    )
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
     property_type: PropertyType | None = None
@@ -56,10 +67,33 @@ class PropertyFields(InputModel):
     year_built: int | None = Field(default=None, ge=1700, le=2100)
     stories: float | None = Field(default=None, gt=0, le=200)
 
+    @field_validator("zip4")
+    @classmethod
+    def _zip4_agrees_with_zip(cls, value: str | None, info: ValidationInfo) -> str | None:
+        given = info.data.get("zip")
+        if value is not None and given is not None and len(given) > 5 and given[-4:] != value:
+            raise ValueError(f"zip4 {value} differs from the add-on of zip {given}")
+        return value
+
     @model_validator(mode="after")
     def _coordinates_in_pairs(self) -> PropertyFields:
         if (self.latitude is None) != (self.longitude is None):
             raise ValueError("latitude and longitude must be given together")
+        return self
+
+    @model_validator(mode="after")
+    def _zip_plus4_apart(self) -> PropertyFields:
+        """A ZIP+4 is stored as the ZIP and its add-on, so a search by ZIP finds it. A ZIP
+        given without an add-on replaces an old add-on too (it belonged to the old ZIP),
+        unless zip4 is given alongside."""
+        if "zip" not in self.model_fields_set:
+            return self
+        whole = self.zip
+        plus4 = whole[-4:] if whole is not None and len(whole) > 5 else None
+        if whole is not None:
+            self.zip = whole[:5]
+        if "zip4" not in self.model_fields_set or self.zip4 is None:
+            self.zip4 = plus4
         return self
 
 
@@ -80,6 +114,7 @@ class PropertyOut(BaseModel):
     city: str | None
     state: str | None
     zip: str | None
+    zip4: str | None = Field(default=None, description="ZIP+4 add-on (RESO PostalCodePlus4)")
     latitude: float | None
     longitude: float | None
     property_type: str | None
@@ -153,6 +188,63 @@ SortField = Literal[
     "distance",
     "-distance",
 ]
+
+
+class PropertyQuery(BaseModel):
+    """The filters, sort and page of a property list or radius search: the one set of rules
+    both ``GET /api/v1/properties`` (its query string) and ``reos properties list`` are
+    checked against. That ``near`` and ``radius_m`` come together, and what ``near`` says,
+    the service checks (:func:`reos.properties.service.search`), for both as well."""
+
+    city: str | None = Field(default=None, max_length=100)
+    state: str | None = Field(
+        default=None,
+        min_length=2,
+        max_length=2,
+        pattern=r"^[A-Za-z]{2}$",
+        description="two-letter USPS code (IA)",
+    )
+    zip: str | None = Field(default=None, pattern=r"^\d{5}$", description="five-digit ZIP")
+    property_type: PropertyType | None = None
+    min_price: float | None = Field(default=None, ge=0, description="last sale price, USD")
+    max_price: float | None = Field(default=None, ge=0, description="last sale price, USD")
+    min_area_sqft: float | None = Field(default=None, ge=0)
+    max_area_sqft: float | None = Field(default=None, ge=0)
+    min_year_built: int | None = Field(default=None, ge=1600, le=2200)
+    max_year_built: int | None = Field(default=None, ge=1600, le=2200)
+    near: str | None = Field(default=None, max_length=60, description="lat,lon for a radius search")
+    radius_m: float | None = Field(default=None, gt=0, le=MAX_RADIUS_M)
+    sort: SortField = "created_at"
+    limit: int = Field(default=50, ge=1, le=MAX_PAGE)
+    offset: int = Field(default=0, ge=0)
+
+    @field_validator("state", mode="before")
+    @classmethod
+    def _state_code(cls, value: Any) -> Any:
+        if isinstance(value, str) and not re.fullmatch(r"[A-Za-z]{2}", value):
+            raise ValueError(f"state must be a two-letter code such as IA, not {value[:40]!r}")
+        return value
+
+    @field_validator("zip", mode="before")
+    @classmethod
+    def _zip5(cls, value: Any) -> Any:
+        if isinstance(value, str) and not re.fullmatch(r"\d{5}", value):
+            raise ValueError(f"zip must be five digits such as 50010, not {value[:40]!r}")
+        return value
+
+    def filters(self) -> PropertyFilters:
+        return PropertyFilters(
+            city=self.city,
+            state=self.state,
+            zip=self.zip,
+            property_type=self.property_type.value if self.property_type else None,
+            min_price=self.min_price,
+            max_price=self.max_price,
+            min_area_sqft=self.min_area_sqft,
+            max_area_sqft=self.max_area_sqft,
+            min_year_built=self.min_year_built,
+            max_year_built=self.max_year_built,
+        )
 
 
 class PolygonSearch(InputModel):

@@ -35,6 +35,7 @@ EDITABLE = (
     "city",
     "state",
     "zip",
+    "zip4",
     "latitude",
     "longitude",
     "property_type",
@@ -47,6 +48,7 @@ EDITABLE = (
     "stories",
 )
 MAX_RADIUS_M = 100_000
+MAX_PAGE = 500  # properties per page of a list or search
 MAX_CANDIDATES = 200_000
 
 
@@ -272,6 +274,43 @@ def list_properties(
         stmt.order_by(order.nulls_last(), Property.id).limit(limit).offset(offset)
     ).all()
     return [Hit(p, None) for p in rows], total
+
+
+def parse_near(near: str) -> tuple[float, float]:
+    """``"lat,lon"`` as two numbers, or a refusal naming ``near``."""
+    try:
+        lat_s, lon_s = near.split(",")
+        return float(lat_s), float(lon_s)
+    except ValueError:
+        raise ValidationFailed(
+            "near must be 'latitude,longitude', e.g. near=42.03,-93.62", field="near"
+        ) from None
+
+
+def search(
+    session: Session,
+    filters: PropertyFilters,
+    *,
+    near: str | None = None,
+    radius_m: float | None = None,
+    sort: str = "created_at",
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Hit], int]:
+    """A property list, or with ``near`` and ``radius_m`` a radius search: what the API's
+    ``GET /properties`` and ``reos properties list`` both run, so both refuse the same
+    queries (half a radius search, a point that is not one) with the same message."""
+    if near is None and radius_m is None:
+        return list_properties(session, filters, sort=sort, limit=limit, offset=offset)
+    if near is None or radius_m is None:
+        raise ValidationFailed(
+            "a radius search needs both near and radius_m",
+            field="near" if near is None else "radius_m",
+        )
+    lat, lon = parse_near(near)
+    return search_radius(
+        session, lat, lon, radius_m, filters, sort=sort, limit=limit, offset=offset
+    )
 
 
 def _by_cells(stmt: Select[Property], cells: set[str]) -> Select[Property]:

@@ -486,12 +486,16 @@ def _check_subjects(core: Core, subj: pd.DataFrame, days: np.ndarray) -> None:
         return
     i = int(np.flatnonzero(bad)[0])
     row = subj.iloc[i]
-    where = (
-        f"subject {i} ({row['property_id']})" if len(subj) > 1 else f"subject {row['property_id']}"
-    )
+    where = _subject_name(row["property_id"], i if len(subj) > 1 else None)
     if no_xy is not None and no_xy[i]:
+        zip_code = row.get("zip")
+        zip_text = (
+            "no ZIP code"
+            if zip_code is None or pd.isna(zip_code) or not str(zip_code).strip()
+            else f"its ZIP code {zip_code} has no located sales"
+        )
         raise ValidationFailed(
-            f"{where} has no coordinates and its zip ({row['zip']}) has no located sales; "
+            f"{where} has no coordinates and {zip_text}; "
             "geocode the address or supply latitude/longitude",
             field="latitude",
         )
@@ -507,6 +511,14 @@ def _check_subjects(core: Core, subj: pd.DataFrame, days: np.ndarray) -> None:
     )
 
 
+def _subject_name(property_id: Any, index: int | None) -> str:
+    """How a refusal names the subject: "property <id>" for a stored one, "the subject" for
+    an address valued without being stored (its frame id is the placeholder "subject"),
+    with its position when several were asked for at once."""
+    name = "the subject" if property_id == "subject" else f"property {property_id}"
+    return name if index is None else f"subject {index} ({name})"
+
+
 def _present(
     model: AvmModel, subj: pd.DataFrame, i: int, day: float, raw: RawValue, prepared: PreparedPool
 ) -> Valuation:
@@ -519,7 +531,7 @@ def _present(
     estimate = float(np.exp(log_value))
     if not np.isfinite(estimate) or estimate <= 0:
         raise InsufficientData(
-            f"subject {subj.iloc[i]['property_id']}: the model produced no finite value",
+            f"{_subject_name(subj.iloc[i]['property_id'], None)}: the model produced no finite value",
             field="subject",
         )
     low, high = cal.interval(raw.grade, log_value)
