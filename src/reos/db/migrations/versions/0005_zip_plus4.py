@@ -1,7 +1,7 @@
 """the ZIP+4 add-on of a property in a column of its own
 
-Revision ID: 0005_zip_plus4
-Revises: 0002
+Revision ID: 0005
+Revises: 0004
 
 ``properties.zip`` holds the five-digit ZIP (``varchar(5)``); a ZIP+4 given to the API or
 in a file used to overflow it on PostgreSQL and, on SQLite, was stored whole where
@@ -16,8 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_zip_plus4"
-down_revision = "0002"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
