@@ -135,8 +135,17 @@ def check_archive(path: Path, limits: XlsxLimits) -> zipfile.ZipFile:
     return archive
 
 
+_LOCAL_NAMES: dict[str, str] = {}
+
+
 def _local(tag: str) -> str:
-    return tag.rpartition("}")[2]
+    """``c`` of ``{namespace}c`` (transitional and strict OOXML name spaces alike)."""
+    name = _LOCAL_NAMES.get(tag)
+    if name is None:
+        name = tag.rpartition("}")[2]
+        if len(_LOCAL_NAMES) < 1_000:  # a hostile part may use millions of names
+            _LOCAL_NAMES[tag] = name
+    return name
 
 
 def _column_number(letters: str) -> int:
@@ -146,15 +155,22 @@ def _column_number(letters: str) -> int:
     return number
 
 
-def _split_reference(reference: str) -> tuple[int, int] | None:
-    """(row, column) of ``B12``; ``None`` when the text is not a cell reference."""
-    index = 0
-    length = len(reference)
-    while index < length and "A" <= reference[index] <= "Z":
-        index += 1
-    if index == 0 or index > 3 or index == length or not reference[index:].isdigit():
-        return None
-    return int(reference[index:]), _column_number(reference[:index])
+_COLUMNS: dict[str, int] = {}
+
+
+def _column_of(reference: str) -> int | None:
+    """The column number of a cell reference (``B12`` -> 2); ``None`` when the text is
+    not one."""
+    letters = reference.rstrip("0123456789")
+    column = _COLUMNS.get(letters)
+    if column is None:
+        if (
+            not (0 < len(letters) <= 3 and len(letters) < len(reference) and letters.isalpha())
+            or not letters.isupper()
+        ):
+            return None
+        column = _COLUMNS[letters] = _column_number(letters)
+    return column
 
 
 def _cast_number(text: str) -> int | float:
@@ -454,8 +470,8 @@ class Workbook:
                             row=row_number,
                         )
                     reference = element.get("r") or ""
-                    place = _split_reference(reference) if reference else None
-                    column = place[1] if place else column + 1
+                    place = _column_of(reference) if reference else None
+                    column = place or column + 1
                     if not reference:
                         reference = f"column {column} of row {row_number}"
                     if column > limits.max_columns:
