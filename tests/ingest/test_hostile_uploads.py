@@ -411,3 +411,55 @@ def test_mixed_file_import_reports_the_row(tmp_path: Path, org: Any, capsys: Any
     with tenant_session(org.id) as s:
         cities = sorted(s.scalars(select(Property.city)))
     assert cities == ["Cafè Ville", "Café Ville", "Café Ville", "Café Ville"]
+
+
+def test_header_search_is_bounded(tmp_path: Path) -> None:
+    """Opening a workbook (which the API does in the request) looks for the header in the
+    first 1,000 sheet rows only; empty rows above it within that are skipped."""
+    empty = [f'<row r="{n}"/>' for n in range(1, 1_501)]
+    path = write_workbook(
+        tmp_path / "late.xlsx", sheet_xml([*empty, inline_row(1_501, SALES_HEADER)])
+    )
+    error, seconds, _peak = _refusal(lambda: open_table(path))
+    assert "no header row in the first 1,000 rows" in error.message and seconds < FAST_SECONDS
+    near = write_workbook(
+        tmp_path / "near.xlsx",
+        sheet_xml([*empty[:900], inline_row(901, SALES_HEADER), inline_row(950, sale_row(1))]),
+    )
+    rows = _read_all(near)
+    assert [r.row_number for r in rows] == [1] and rows[0].values["PARCEL"] == "P-00001"
+
+
+def test_deeply_nested_xml_is_refused(tmp_path: Path) -> None:
+    nested = "<x>" * 200 + "</x>" * 200
+    path = write_workbook(
+        tmp_path / "deep.xlsx", _header_sheet(f'<row r="2"><c r="A2"><v>1</v>{nested}</c></row>')
+    )
+    error, _seconds, _peak = _refusal(lambda: _read_all(path))
+    assert "nests elements over 64 deep" in error.message
+
+
+def test_typed_cells_keep_their_meaning(tmp_path: Path) -> None:
+    """Shared and inline strings, numbers, a date-styled number, booleans, formula text
+    and errors come out as the old openpyxl reader gave them."""
+    header = inline_row(1, ["s", "n", "d", "b", "f", "e"])
+    row = (
+        '<row r="2"><c r="A2" t="s"><v>0</v></c><c r="B2"><v>2.50</v></c>'
+        '<c r="C2" s="1"><v>45000</v></c><c r="D2" t="b"><v>1</v></c>'
+        '<c r="E2" t="str"><f>A2&amp;"x"</f><v>Café x</v></c><c r="F2" t="e"><v>#N/A</v></c>'
+        "</row>"
+    )
+    path = write_workbook(
+        tmp_path / "typed.xlsx",
+        sheet_xml([header, row]),
+        shared_strings_xml(["<si><r><t>Ca</t></r><r><t>fé</t></r><rPh><t>x</t></rPh></si>"]),
+    )
+    (only,) = _read_all(path)
+    assert only.values == {
+        "s": "Café",
+        "n": "2.5",
+        "d": "2023-03-15",
+        "b": "true",
+        "f": "Café x",
+        "e": "#N/A",
+    }

@@ -35,6 +35,9 @@ DEFAULT_MAX_CELL_CHARS = 1_000_000
 #: Bytes looked at to choose the encoding and the delimiter.
 SNIFF_BYTES = 64 * 1024
 EXTRA_CELLS_KEY = "_extra_cells"
+#: Sheet rows looked through for an XLSX header (empty rows above it are skipped): keeps
+#: opening a workbook, which the API does in the request, cheap.
+HEADER_SEARCH_ROWS = 1_000
 
 CSV_EXTENSIONS = frozenset({".csv", ".tsv", ".tab", ".txt"})
 PARQUET_EXTENSIONS = frozenset({".parquet", ".pq"})
@@ -603,7 +606,7 @@ class XlsxReader(TableReader):
             raise
 
     def _read_header(self) -> list[str]:
-        first = next(iter(self._book.rows(self._sheet, None)), None)
+        first = next(iter(self._book.rows(self._sheet, None, search_rows=HEADER_SEARCH_ROWS)), None)
         if first is None:
             raise ValidationFailed(
                 f"{self.path.name} is empty: a header row naming the columns is required.",

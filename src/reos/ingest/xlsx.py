@@ -182,20 +182,47 @@ def _cast_number(text: str) -> int | float:
 class _Elements:
     """``iterparse`` over one part that drops every element once it has ended, so the
     tree never holds more than the path to the current element. Yields (event, local tag,
-    element, depth)."""
+    element, depth).
 
-    def __init__(self, archive: zipfile.ZipFile, part: str, workbook: str) -> None:
+    Spreadsheet XML is a few levels deep; deeper nesting than ``MAX_DEPTH`` is refused
+    (the path is what memory holds). ``max_elements`` bounds parts no other limit covers
+    (workbook structure, styles): real ones hold thousands of elements.
+    """
+
+    MAX_DEPTH = 64
+    STRUCTURE_ELEMENTS = 2_000_000
+
+    def __init__(
+        self, archive: zipfile.ZipFile, part: str, workbook: str, max_elements: int | None = None
+    ) -> None:
         self.archive = archive
         self.part = part
         self.workbook = workbook
+        self.max_elements = max_elements
+
+    def _damaged(self, what: str) -> ValidationFailed:
+        return ValidationFailed(
+            f"{self.workbook}: part {self.part} {what}; the workbook is damaged or was not "
+            "written by a spreadsheet program. Re-save it in Excel.",
+            field="file",
+        )
 
     def __iter__(self) -> Iterator[tuple[str, str, Element, int]]:
         stack: list[Element] = []
+        budget = self.max_elements
         try:
             with self.archive.open(self.part) as stream:
                 for event, element in iterparse(stream, events=("start", "end")):
                     if event == "start":
                         stack.append(element)
+                        if len(stack) > self.MAX_DEPTH:
+                            raise self._damaged(f"nests elements over {self.MAX_DEPTH} deep")
+                        if budget is not None:
+                            budget -= 1
+                            if budget < 0:
+                                raise self._damaged(
+                                    f"holds more than {self.max_elements:,} elements"
+                                )
                         yield event, _local(element.tag), element, len(stack)
                         continue
                     yield event, _local(element.tag), element, len(stack)
@@ -255,7 +282,9 @@ class Workbook:
         found: dict[str, tuple[str, str]] = {}
         if rels is None:
             return found
-        for event, tag, element, _depth in _Elements(self.archive, rels, self.name):
+        for event, tag, element, _depth in _Elements(
+            self.archive, rels, self.name, _Elements.STRUCTURE_ELEMENTS
+        ):
             if event == "end" and tag == "Relationship":
                 target = element.get("Target") or ""
                 if element.get("TargetMode") == "External":
@@ -285,7 +314,9 @@ class Workbook:
         rels = self._relationships(workbook_part)
         self.sheets: dict[str, str] = {}
         self.date1904 = False
-        for event, tag, element, _depth in _Elements(self.archive, workbook_part, self.name):
+        for event, tag, element, _depth in _Elements(
+            self.archive, workbook_part, self.name, _Elements.STRUCTURE_ELEMENTS
+        ):
             if event != "end":
                 continue
             if tag == "sheet":
@@ -317,7 +348,9 @@ class Workbook:
         durations: set[int] = set()
         in_cell_xfs = False
         position = 0
-        for event, tag, element, _depth in _Elements(self.archive, part, self.name):
+        for event, tag, element, _depth in _Elements(
+            self.archive, part, self.name, _Elements.STRUCTURE_ELEMENTS
+        ):
             if tag == "cellXfs":
                 in_cell_xfs = event == "start"
             elif event == "end" and tag == "numFmt":
@@ -422,11 +455,17 @@ class Workbook:
     # -- rows --------------------------------------------------------------------------
 
     def rows(
-        self, part: str, strings: dict[int, str] | list[str] | None
+        self,
+        part: str,
+        strings: dict[int, str] | list[str] | None,
+        *,
+        search_rows: int | None = None,
     ) -> Iterator[tuple[int, dict[int, CellValue]]]:
         """(sheet row number, {column: value}) of every row holding a value, in file
         order. With ``strings`` ``None`` shared-string cells come out as ``SharedString``
-        markers (the caller resolves them: the header, read before the table)."""
+        markers (the caller resolves them: the header, read before the table).
+        ``search_rows``: refuse a sheet whose first value is not within that many rows
+        (the header search stays cheap)."""
         from openpyxl.utils.datetime import (
             CALENDAR_MAC_1904,
             CALENDAR_WINDOWS_1900,
@@ -494,6 +533,12 @@ class Workbook:
                             f"the sheet has more than {limits.max_rows:,} rows",
                             "xlsx_max_rows",
                             limits.max_rows,
+                        )
+                    if search_rows is not None and rows_seen > search_rows:
+                        raise ValidationFailed(
+                            f"{self.name}: no header row in the first {search_rows:,} rows of "
+                            "the sheet; the first row holding a value must name the columns.",
+                            field="file",
                         )
                     declared = _int_or_zero(element.get("r"))
                     row_number = declared if declared > row_number else row_number + 1
