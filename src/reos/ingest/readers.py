@@ -1,7 +1,8 @@
 """Read CSV/TSV, Parquet and XLSX files as a stream of chunks of raw rows.
 
 Memory stays bounded by the chunk size whatever the file size: CSV is read line by line,
-Parquet by record batch, XLSX through openpyxl's read-only (streaming) mode. Every value
+Parquet by record batch, XLSX by a streaming parser with limits on what a workbook may
+ask for (:mod:`reos.ingest.xlsx`). Every value
 comes out as text (or ``None`` for an empty cell) so the mapping layer sees one shape for
 all formats. Nothing is dropped: ragged rows and oversize cells are kept and flagged in
 ``RawRow.problems`` so the import service can quarantine them with a reason.
