@@ -251,6 +251,14 @@ def test_upload_reads_only_the_header_and_the_job_imports(
 ) -> None:
     path = _strings_workbook(tmp_path / "owners.xlsx", 400_000)
     data = path.read_bytes()
+    small = _strings_workbook(tmp_path / "small.xlsx", 10).read_bytes()
+    warm_up = client.post(  # the modules an upload imports are not what is measured
+        "/api/v1/imports",
+        files={"file": ("small.xlsx", io.BytesIO(small), "application/octet-stream")},
+        data={"entity": "sales"},
+        headers=org.headers(),
+    )
+    assert warm_up.status_code == 202, warm_up.text
     tracemalloc.start()
     try:
         baseline = tracemalloc.get_traced_memory()[0]
@@ -266,14 +274,18 @@ def test_upload_reads_only_the_header_and_the_job_imports(
     finally:
         tracemalloc.stop()
     assert r.status_code == 202, r.text
-    # 400,000 strings held as Python text are over 40 MB; the header needs ten of them
-    assert peak < 3 * len(data) + 8 * 1024 * 1024, peak
+    # 400,000 strings held as Python text are over 40 MB (the request peaked at 71 MB
+    # when it opened the workbook with openpyxl); the header needs ten of them
+    assert peak < 20 * 1024 * 1024, peak
     assert seconds < FAST_SECONDS
     worker = Worker(poll_seconds=0.01)
     while worker.run_once():
         pass
     body = client.get(f"/api/v1/imports/{r.json()['import_id']}", headers=org.headers()).json()
-    assert (body["status"], body["rows_read"], body["inserted"]) == ("done", 3, 3), body
+    # the warm-up upload holds the same three sales: this import finds them unchanged
+    assert (body["status"], body["rows_read"], body["unchanged"]) == ("done", 3, 3), body
+    warmed = client.get(f"/api/v1/imports/{warm_up.json()['import_id']}", headers=org.headers())
+    assert warmed.json()["status"] == "done"
 
 
 def test_a_sheet_broken_after_the_header_fails_in_the_job_with_the_reason(
