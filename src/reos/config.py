@@ -88,6 +88,34 @@ class Settings(BaseSettings):
         "workers (0: no cap). Claims always prefer the organisation with the fewest running.",
     )
 
+    # How much work one XLSX workbook may ask for (reos.ingest.xlsx). A small archive can
+    # hold gigabytes of XML; these bound the time and memory of opening and reading one,
+    # and a refusal names the setting to raise for a genuine file.
+    xlsx_max_part_bytes: int = Field(
+        default=1 << 30, description="Largest uncompressed size of one part of an XLSX file."
+    )
+    xlsx_max_total_bytes: int = Field(
+        default=2 << 30, description="Largest uncompressed size of all parts of an XLSX file."
+    )
+    xlsx_max_compression_ratio: int = Field(
+        default=100,
+        description="Largest expansion of an XLSX part over 1 MiB (uncompressed/compressed); "
+        "real sheets expand 5-30 times, decompression bombs hundreds or thousands.",
+    )
+    xlsx_max_shared_strings: int = Field(
+        default=2_000_000, description="Most shared strings (distinct texts) in an XLSX file."
+    )
+    xlsx_max_shared_string_chars: int = Field(
+        default=100_000_000, description="Most characters in all shared strings of an XLSX file."
+    )
+    xlsx_max_rows: int = Field(
+        default=1_048_576, description="Most rows in the imported sheet (Excel's own limit)."
+    )
+    xlsx_max_columns: int = Field(
+        default=2_048, description="Rightmost column a cell of the imported sheet may use."
+    )
+    xlsx_max_cells: int = Field(default=50_000_000, description="Most cells in the imported sheet.")
+
     @property
     def effective_database_url(self) -> str:
         if self.database_url:

@@ -80,3 +80,19 @@ def test_a_dead_worker_is_replaced_by_this_process(tmp_path: Path) -> None:
                     os.kill(pid, signal.SIGKILL)
         assert processor.workers == 0  # given up, the rest was mapped here
     assert got == alone
+
+
+def test_the_worker_reads_an_xlsx_file_itself(tmp_path: Path) -> None:
+    """The worker opens the workbook in its own process (the streaming XLSX reader and
+    its limits) and gives what one process gives."""
+    import csv
+
+    from tests.ingest.xlsx_builder import inline_row, sheet_xml, write_workbook
+
+    with open(_sales(tmp_path, 1_000), newline="", encoding="utf-8") as handle:
+        lines = list(csv.reader(handle))
+    rows = [inline_row(n, cells) for n, cells in enumerate(lines, start=1)]
+    path = write_workbook(tmp_path / "sales.xlsx", sheet_xml(rows))
+    alone = _run(path, workers=0)
+    assert [last for last, _items in alone] == [300, 600, 900, 1_000]
+    assert _run(path, workers=1) == alone

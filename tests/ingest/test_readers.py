@@ -56,13 +56,16 @@ def test_ragged_rows_are_kept_and_flagged(tmp_path: Path) -> None:
     assert "missing trailing cells (b, c)" in rows[2].warnings[0]
 
 
-def test_cp1252_file_is_detected(tmp_path: Path) -> None:
+def test_cp1252_file_is_read_cell_by_cell(tmp_path: Path) -> None:
+    """No whole-file guess: the file is read as UTF-8 and its non-UTF-8 bytes as
+    Windows-1252, with a warning on the row (tests/ingest/test_hostile_uploads.py)."""
     path = tmp_path / "latin.csv"
     path.write_bytes("owner,city\nJosé Muñoz – Trust,Montréal\n".encode("cp1252"))
     with open_table(path) as reader:
-        assert reader.encoding == "cp1252"
+        assert reader.encoding == "utf-8"
         rows = [r for c in reader.chunks() for r in c]
     assert rows[0].values == {"owner": "José Muñoz – Trust", "city": "Montréal"}
+    assert "'owner', 'city' were read as Windows-1252" in rows[0].warnings[0]
 
 
 def test_stray_cp1252_byte_deep_in_a_utf8_file(tmp_path: Path) -> None:

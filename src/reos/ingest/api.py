@@ -100,8 +100,15 @@ def upload(
     """Store the file and queue its import; poll ``GET /api/v1/imports/{id}`` for the report.
 
     The file and its mapping are checked before anything is queued (missing columns,
-    unreadable file, bad mapping give 422 at once). The request body is limited to
-    ``REOS_MAX_BODY_BYTES`` (413 beyond it); import bigger files with ``reos import``.
+    unreadable file, bad mapping, an XLSX archive over the ``REOS_XLSX_*`` size limits
+    give 422 at once). The request body is limited to ``REOS_MAX_BODY_BYTES`` (413
+    beyond it); import bigger files with ``reos import``.
+
+    The request only does what is cheap whatever the file holds: it stores the bytes,
+    hashes them, reads the ZIP directory of a workbook and the header row (for XLSX: the
+    header's few shared strings, not the table). The rows are parsed once, by the job;
+    a problem found there (a sheet over a limit, a damaged cell) fails the import with
+    its message, shown by ``GET /api/v1/imports/{id}``.
     """
     service.record_of(entity)
     mapping_data: Any = None

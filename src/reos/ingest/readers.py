@@ -1,7 +1,8 @@
 """Read CSV/TSV, Parquet and XLSX files as a stream of chunks of raw rows.
 
 Memory stays bounded by the chunk size whatever the file size: CSV is read line by line,
-Parquet by record batch, XLSX through openpyxl's read-only (streaming) mode. Every value
+Parquet by record batch, XLSX by a streaming parser with limits on what a workbook may
+ask for (:mod:`reos.ingest.xlsx`). Every value
 comes out as text (or ``None`` for an empty cell) so the mapping layer sees one shape for
 all formats. Nothing is dropped: ragged rows and oversize cells are kept and flagged in
 ``RawRow.problems`` so the import service can quarantine them with a reason.
@@ -15,18 +16,18 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import re
 import sys
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from charset_normalizer import from_bytes
-
 from reos.errors import ValidationFailed
+from reos.ingest.xlsx import SharedString, Workbook, XlsxLimits
 
 DEFAULT_CHUNK_ROWS = 10_000
 #: Cells longer than this (in characters) are flagged and their value dropped: no real
@@ -35,6 +36,9 @@ DEFAULT_MAX_CELL_CHARS = 1_000_000
 #: Bytes looked at to choose the encoding and the delimiter.
 SNIFF_BYTES = 64 * 1024
 EXTRA_CELLS_KEY = "_extra_cells"
+#: Sheet rows looked through for an XLSX header (empty rows above it are skipped): keeps
+#: opening a workbook, which the API does in the request, cheap.
+HEADER_SEARCH_ROWS = 1_000
 
 CSV_EXTENSIONS = frozenset({".csv", ".tsv", ".tab", ".txt"})
 PARQUET_EXTENSIONS = frozenset({".parquet", ".pq"})
@@ -42,6 +46,8 @@ XLSX_EXTENSIONS = frozenset({".xlsx", ".xlsm"})
 SUPPORTED_EXTENSIONS = CSV_EXTENSIONS | PARQUET_EXTENSIONS | XLSX_EXTENSIONS
 
 _DELIMITERS = ",\t;|"
+#: What ``surrogateescape`` makes of bytes that are not UTF-8.
+_ESCAPED_BYTES = re.compile("[\udc80-\udcff]+")
 
 
 @dataclass
@@ -138,7 +144,7 @@ def file_fingerprint(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def clean_headers(raw_headers: list[object]) -> list[str]:
+def clean_headers(raw_headers: Sequence[object]) -> list[str]:
     """Header names made usable as dict keys: trimmed, blanks named ``column_<n>``, and
     duplicates suffixed `` (2)``, `` (3)`` so no column silently overwrites another."""
     headers: list[str] = []
@@ -264,8 +270,11 @@ def _to_text(value: Any) -> str:
 
 
 def _detect_encoding(path: Path, sample: bytes) -> str:
-    """UTF-8 (BOM or not), UTF-16 with a BOM, else the legacy code page charset-normalizer
-    picks (Windows-1252 and Latin-1 are what US list vendors and Excel "CSV" export)."""
+    """UTF-8 (BOM or not) or UTF-16 with a BOM. Files without a BOM are read as UTF-8
+    whatever the sample holds: bytes that are not UTF-8 are read as Windows-1252 cell by
+    cell (:meth:`CsvReader._fix_cells`), so one legacy byte never turns the file's correct
+    UTF-8 text into mojibake ("Café" into "CafÃ©"), and a whole Windows-1252 or Latin-1
+    file (what US list vendors and Excel "CSV" export) still reads correctly."""
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -277,25 +286,7 @@ def _detect_encoding(path: Path, sample: bytes) -> str:
             f"{_binary_hint(sample)}",
             field="file",
         )
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    best = from_bytes(sample, cp_isolation=["cp1252", "latin_1", "iso8859_15", "cp437"]).best()
-    if best is None:
-        raise ValidationFailed(
-            f"{path.name} is not readable text in UTF-8 or Windows-1252. {_binary_hint(sample)}",
-            field="file",
-        )
-    encoding = str(best.encoding)
-    # charset-normalizer names Latin-1 variants differently; Windows-1252 is a superset of
-    # Latin-1's printable range and is what Excel writes, so prefer it when it decodes.
-    try:
-        sample.decode("cp1252")
-        return "cp1252"
-    except UnicodeDecodeError:
-        return encoding
+    return "utf-8"
 
 
 def _binary_hint(sample: bytes) -> str:
@@ -308,6 +299,13 @@ def _binary_hint(sample: bytes) -> str:
     if sample.startswith(b"%PDF"):
         return "It is a PDF; export the table to CSV or XLSX."
     return "Export the data as CSV (UTF-8) or XLSX and try again."
+
+
+def _legacy_warning(columns: list[str]) -> str:
+    return (
+        f"bytes that are not valid UTF-8 in {', '.join(map(repr, columns))} were read as "
+        "Windows-1252; check the text"
+    )
 
 
 def _sniff_delimiter(text: str, suffix: str) -> str:
@@ -325,11 +323,14 @@ def _sniff_delimiter(text: str, suffix: str) -> str:
 
 
 class CsvReader(TableReader):
-    """Delimited text. Encoding and delimiter are detected from the first 64 KiB.
+    """Delimited text. The delimiter is detected from the first 64 KiB.
 
-    A UTF-8 file with a stray Windows-1252 byte further down (common when rows were
-    pasted in from Excel) is read with ``surrogateescape`` and each affected cell is
-    re-decoded as Windows-1252, so one bad byte does not fail a million-row import.
+    Text is UTF-8 unless a BOM says UTF-16 (or the caller names an encoding). It is read
+    with ``surrogateescape`` and only the bytes that are not UTF-8 are re-read as
+    Windows-1252, cell by cell: a correct "Café" elsewhere in the file, or elsewhere in
+    the same cell, is kept exactly. A row with such bytes carries a warning naming its
+    columns (the import report counts them); bytes that Windows-1252 does not define
+    either fail the import naming the row and column.
     """
 
     format = "csv"
@@ -363,16 +364,58 @@ class CsvReader(TableReader):
             raise ValidationFailed(
                 f"{path.name} could not be decoded as {self.encoding}: {err.reason}.", field="file"
             ) from None
-        self.headers = clean_headers([self._fix_text(c) for c in header_cells])
+        if self._utf8:
+            header_cells = [
+                self._fix_text(c, 0, f"column {i}") for i, c in enumerate(header_cells, 1)
+            ]
+        self.headers = clean_headers(header_cells)
 
-    def _fix_text(self, text: str) -> str:
-        if text.isascii() or self.encoding is None or not self.encoding.startswith("utf-8"):
-            return text
-        try:
-            text.encode("utf-8")
-            return text
-        except UnicodeEncodeError:
-            return text.encode("utf-8", "surrogateescape").decode("cp1252", errors="replace")
+    @property
+    def _utf8(self) -> bool:
+        return self.encoding is not None and self.encoding.startswith("utf-8")
+
+    def _fix_text(self, text: str, row_number: int, column: str) -> str:
+        """``text`` with its non-UTF-8 bytes read as Windows-1252 (unchanged when none)."""
+
+        def legacy(match: re.Match[str]) -> str:
+            raw = match.group().encode("utf-8", "surrogateescape")
+            try:
+                return raw.decode("cp1252")
+            except UnicodeDecodeError as err:
+                where = "the header" if row_number == 0 else f"row {row_number}"
+                raise ValidationFailed(
+                    f"{self.path.name} {where}, column {column!r}: byte "
+                    f"0x{raw[err.start]:02X} is not valid UTF-8 and not valid cp1252 "
+                    "(Windows-1252) either; re-save the file as UTF-8.",
+                    field="file",
+                    row=row_number,
+                ) from None
+
+        return _ESCAPED_BYTES.sub(legacy, text)
+
+    def _column_name(self, index: int) -> str:
+        return self.headers[index] if index < len(self.headers) else f"extra cell {index + 1}"
+
+    def _fix_cells(self, cells: list[str], row_number: int) -> tuple[list[str], str | None]:
+        """The row's cells with non-UTF-8 bytes re-read, and the row's warning if any."""
+        if not self._utf8 or "".join(cells).isascii():
+            return cells, None
+        fixed: list[str] = []
+        columns: list[str] = []
+        for index, cell in enumerate(cells):
+            if not cell.isascii() and _ESCAPED_BYTES.search(cell):
+                name = self._column_name(index)
+                cell = self._fix_text(cell, row_number, name)
+                columns.append(name)
+            fixed.append(cell)
+        return fixed, _legacy_warning(columns) if columns else None
+
+    def _legacy_row(self, row_number: int, cells: list[str]) -> RawRow:
+        fixed, warning = self._fix_cells(cells, row_number)
+        row = self._make_row(row_number, fixed)
+        if warning:
+            row.warnings.append(warning)
+        return row
 
     def rows(self) -> Iterator[RawRow]:
         row_number = 0
@@ -381,7 +424,7 @@ class CsvReader(TableReader):
                 if not cells or all(cell == "" for cell in cells):
                     continue  # blank line: not a row
                 row_number += 1
-                yield self._make_row(row_number, [self._fix_text(c) for c in cells])
+                yield self._legacy_row(row_number, cells)
         except UnicodeDecodeError as err:
             raise ValidationFailed(
                 f"{self.path.name} row {row_number + 1}: bytes that are not valid "
@@ -412,7 +455,7 @@ class CsvReader(TableReader):
                     if not cells or all(cell == "" for cell in cells):
                         continue
                     row_number += 1
-                    raw = self._make_row(row_number, [self._fix_text(c) for c in cells])
+                    raw = self._legacy_row(row_number, cells)
                     odd[len(batch)] = raw
                     batch.append([raw.values[h] or "" for h in headers])
                 elif not any(cells):
@@ -449,11 +492,20 @@ class CsvReader(TableReader):
     ) -> RowBlock:
         columns: dict[str, list[str | None]] = {}
         block = RowBlock(headers, numbers, columns)
-        utf8 = self.encoding is not None and self.encoding.startswith("utf-8")
+        utf8 = self._utf8
+        legacy: dict[int, list[str]] = {}
         for header, cells in zip(headers, zip(*batch, strict=True), strict=True):
             column: list[str | None] = [c if c else None for c in cells]
             if utf8 and not "".join(cells).isascii():
-                column = [None if c is None else self._fix_text(c) for c in column]
+                for index, cell in enumerate(column):
+                    if (
+                        cell is not None
+                        and index not in odd
+                        and not cell.isascii()
+                        and _ESCAPED_BYTES.search(cell)
+                    ):
+                        column[index] = self._fix_text(cell, numbers[index], header)
+                        legacy.setdefault(index, []).append(header)
             if max(map(len, cells)) > self.max_cell_chars:
                 for index, cell in enumerate(column):
                     if cell is not None and len(cell) > self.max_cell_chars and index not in odd:
@@ -469,6 +521,8 @@ class CsvReader(TableReader):
                 block.warnings[index] = list(raw.warnings)
             if EXTRA_CELLS_KEY in raw.values:
                 block.extra_cells[index] = raw.values[EXTRA_CELLS_KEY] or ""
+        for index, names in legacy.items():
+            block.warnings.setdefault(index, []).append(_legacy_warning(names))
         return block
 
     def close(self) -> None:
@@ -523,54 +577,73 @@ class ParquetReader(TableReader):
 
 
 class XlsxReader(TableReader):
-    """First worksheet (or ``sheet``) streamed in openpyxl read-only mode; formulas give
-    their cached values, the first row is the header."""
+    """First worksheet (or ``sheet``) streamed by :mod:`reos.ingest.xlsx`; formulas give
+    their cached values, the first row holding a value is the header.
+
+    Opening reads the archive's directory, the workbook's structure, the header row and
+    only the shared strings the header names: cheap whatever the sheet's size, so the API
+    can check an upload's columns in the request. The shared-string table is read when
+    rows are (:meth:`rows`), within the ``REOS_XLSX_*`` limits.
+    """
 
     format = "xlsx"
 
-    def __init__(self, path: Path, *, max_cell_chars: int, sheet: str | None = None) -> None:
-        import openpyxl
-
+    def __init__(
+        self,
+        path: Path,
+        *,
+        max_cell_chars: int,
+        sheet: str | None = None,
+        limits: XlsxLimits | None = None,
+    ) -> None:
         super().__init__(path, max_cell_chars=max_cell_chars)
+        self._book = Workbook(path, limits or XlsxLimits.from_settings())
         try:
-            self._book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        except Exception as err:  # openpyxl raises zipfile, KeyError, InvalidFileException
-            raise ValidationFailed(
-                f"{path.name} is not a readable XLSX workbook ({type(err).__name__}: {err}).",
-                field="file",
-            ) from None
-        if sheet is not None and sheet not in self._book.sheetnames:
-            names = ", ".join(self._book.sheetnames)
+            self._sheet = self._book.sheet_part(sheet)
+            self._book.declared_shared_strings()
+            self.headers = self._read_header()
+        except BaseException:
             self._book.close()
+            raise
+
+    def _read_header(self) -> list[str]:
+        first = next(iter(self._book.rows(self._sheet, None, search_rows=HEADER_SEARCH_ROWS)), None)
+        if first is None:
             raise ValidationFailed(
-                f"{path.name} has no sheet {sheet!r}; sheets: {names}.", field="sheet"
-            )
-        worksheet = self._book[sheet] if sheet else self._book.worksheets[0]
-        self._rows = worksheet.iter_rows(values_only=True)
-        header = next(self._rows, None)
-        if header is None or all(cell is None for cell in header):
-            self._book.close()
-            raise ValidationFailed(
-                f"{path.name} is empty: a header row naming the columns is required.",
+                f"{self.path.name} is empty: a header row naming the columns is required.",
                 field="file",
             )
-        cells = list(header)
-        while cells and cells[-1] is None:
-            cells.pop()
-        self.headers = clean_headers(cells)
+        self._header_row, header = first
+        wanted = {int(v) for v in header.values() if isinstance(v, SharedString)}
+        strings = self._book.shared_strings(wanted) if wanted else {}
+        cells: list[Any] = [None] * max(header)
+        for column, value in header.items():
+            if isinstance(value, SharedString):
+                if int(value) not in strings:
+                    raise ValidationFailed(
+                        f"{self.path.name}: header cell in column {column} refers to shared "
+                        f"string {int(value):,}, which the workbook does not have; the file "
+                        "is damaged. Re-save it in Excel.",
+                        field="file",
+                    )
+                value = strings[int(value)]
+            cells[column - 1] = value
+        return clean_headers(cells)
 
     def rows(self) -> Iterator[RawRow]:
+        strings = self._book.shared_strings()
+        width = len(self.headers)
         row_number = 0
-        for cells in self._rows:
-            if all(cell is None or cell == "" for cell in cells):
+        for sheet_row, values in self._book.rows(self._sheet, strings):
+            if sheet_row <= self._header_row:
                 continue
             row_number += 1
-            trimmed = list(cells)
-            while len(trimmed) > len(self.headers) and trimmed[-1] is None:
-                trimmed.pop()
-            if len(trimmed) < len(self.headers):
-                trimmed.extend([None] * (len(self.headers) - len(trimmed)))
-            yield self._make_row(row_number, trimmed)
+            cells: list[Any] = [None] * max(width, max(values))
+            for column, value in values.items():
+                cells[column - 1] = value
+            while len(cells) > width and cells[-1] is None:
+                cells.pop()
+            yield self._make_row(row_number, cells)
 
     def close(self) -> None:
         self._book.close()
