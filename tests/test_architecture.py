@@ -519,3 +519,38 @@ def test_a_duplicate_baseline_line_stands_for_one_occurrence_each() -> None:
     assert new == [w] and stale == []
     new, stale = arch.compare([v], [(1, v.key()), (2, v.key())])
     assert new == [] and stale == [(2, v.key())]
+
+
+# --- the configuration's own exceptions ---------------------------------------------------
+
+
+def test_an_allowance_the_code_no_longer_needs_is_reported(tmp_path: Path) -> None:
+    """Exceptions in the lint's configuration shrink with the code, as the baseline does."""
+    found = _found(
+        tmp_path,
+        {
+            "reos/http/__init__.py": "",
+            "reos/http/deps.py": "from reos import geo\n",
+            "reos/ingest/__init__.py": "",
+            "reos/ingest/apply.py": "class _Writer:\n    def insert(self): ...\n",
+        },
+    )
+    assert found == [
+        "src/reos/http/deps.py:1: kernel-import: KERNEL_MAY_IMPORT allows reos.http.deps -> "
+        "reos.accounts.service, which no longer occurs: delete the entry",
+        "src/reos/ingest/apply.py:1: tenancy: TENANCY_ALLOWED names "
+        "reos.ingest.apply:_Writer.insert_batch, which does not exist: delete the entry",
+    ]
+
+
+def test_a_file_that_does_not_parse_is_one_clear_error(tmp_path: Path) -> None:
+    src = _tree(tmp_path, {"reos/geo.py": "def cells(:\n"})
+    done = subprocess.run(
+        [sys.executable, str(TOOL), "--root", str(src)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: src/reos/geo.py:1: cannot be parsed: ")
+    assert done.stderr.count("\n") == 1
