@@ -407,12 +407,12 @@ def _check_imports(module: Module, imports: Imports, tree: Tree) -> Iterator[Vio
                 continue
             if target.rpartition(".")[2] in FRONT_MODULES and target.count(".") == 2:
                 continue
-            fronts = ", ".join(f"{domain}.{m}" for m in sorted(FRONT_MODULES))
+            fronts = ", ".join(sorted(FRONT_MODULES))
             yield Violation(
                 module.rel,
                 node.lineno,
                 "domain-import",
-                f"{module.name} imports {target}: use {domain}'s front ({domain}, {fronts})",
+                f"{module.name} imports {target}, behind {domain}'s front (the package, {fronts})",
             )
 
 
@@ -457,6 +457,22 @@ def _check_private(module: Module, imports: Imports, tree: Tree) -> Iterator[Vio
 class _Scope:
     qualname: str
     nodes: list[ast.AST] = field(default_factory=list)
+
+
+def _columns(args: Iterable[ast.expr]) -> Iterator[ast.expr]:
+    """A ``select()``'s column expressions, through ``*(... for n in names)`` and
+    ``a if c else b``."""
+    for arg in args:
+        if isinstance(arg, ast.Starred):
+            yield from _columns([arg.value])
+        elif isinstance(arg, ast.GeneratorExp | ast.ListComp | ast.SetComp):
+            yield from _columns([arg.elt])
+        elif isinstance(arg, ast.List | ast.Tuple):
+            yield from _columns(arg.elts)
+        elif isinstance(arg, ast.IfExp):
+            yield from _columns([arg.body, arg.orelse])
+        else:
+            yield arg
 
 
 class _Statements:
@@ -623,7 +639,7 @@ class _Statements:
         where = scope.qualname
         if kind == "select":
             tables_of = self._table_variables(scope)
-            targets = [self._select_target(a, tables_of) for a in call.args]
+            targets = [self._select_target(a, tables_of) for a in _columns(call.args)]
             tables = [t for t in targets if t is not None]
         elif call.args:
             tables = [self._table(call.args[0])]
