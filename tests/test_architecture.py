@@ -564,3 +564,23 @@ def test_a_file_that_does_not_parse_is_one_clear_error(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.startswith("error: src/reos/geo.py:1: cannot be parsed: ")
     assert done.stderr.count("\n") == 1
+
+
+def test_a_module_loaded_by_name_counts_as_an_import(tmp_path: Path) -> None:
+    """The job registry may name each domain's ``jobs`` module (JOB_MODULES) and nothing
+    else of a domain; another kernel module may name none."""
+    found = _found(
+        tmp_path,
+        {
+            "reos/jobs/__init__.py": "",
+            "reos/jobs/registry.py": 'JOB_MODULES = ("reos.valuation.jobs", "reos.valuation.engine")\n',
+            "reos/valuation/jobs.py": "",
+            "reos/geo.py": 'import importlib\nimportlib.import_module("reos.valuation.jobs")\n',
+        },
+    )
+    assert found == [
+        "src/reos/geo.py:2: kernel-import: reos.geo (kernel) imports the domain module "
+        "reos.valuation.jobs",
+        "src/reos/jobs/registry.py:1: kernel-import: reos.jobs.registry (kernel) imports the "
+        "domain module reos.valuation.engine",
+    ]

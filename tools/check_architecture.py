@@ -14,6 +14,8 @@ Rules (each violation prints as ``path:line: rule: message``):
 ``kernel-import``
     A kernel/infrastructure module imports no domain (except the edges in
     ``KERNEL_MAY_IMPORT``, each with its reason), and nothing but wiring imports wiring.
+    A string that names a module (``"reos.ingest.jobs"``, for ``importlib``) counts as an
+    import; ``KERNEL_MAY_NAME`` lets the job registry name each domain's ``jobs`` module.
 ``private-import``
     No underscore name crosses a file: ``from reos.x import _y`` or ``x._y`` on an imported
     ``reos`` module.
@@ -91,6 +93,12 @@ KERNEL_MAY_IMPORT: dict[tuple[str, str], str] = {
     ("reos.cli_support", "reos.accounts.service"): (
         "the CLI resolves an organisation and acts as its owner through accounts"
     ),
+}
+
+#: Kernel modules that load domain modules by name (a string, for ``importlib``), and the
+#: one module of each domain they may name.
+KERNEL_MAY_NAME: dict[str, tuple[str, str]] = {
+    "reos.jobs.registry": ("jobs", "JOB_MODULES: the worker loads each domain's job handlers"),
 }
 
 #: Which domain (or infrastructure package) owns, and alone writes, each model's table.
@@ -290,6 +298,15 @@ class Imports:
                         self.edges.append((node, target, None))
                     else:
                         self.edges.append((node, source, alias.name))
+        #: modules named by a string (loaded with importlib): ``"reos.ingest.jobs"``
+        self.named: list[tuple[ast.Constant, str]] = [
+            (node, node.value)
+            for node in ast.walk(module.tree)
+            if isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and node.value in known
+            and node.value.startswith(ROOT_PACKAGE + ".")
+        ]
 
     def resolve(self, node: ast.AST) -> str:
         """The dotted name ``node`` refers to through the imports ('' when unknown)."""
@@ -379,7 +396,13 @@ def _check_imports(module: Module, imports: Imports, tree: Tree) -> Iterator[Vio
             "kernel-import",
             f"{module.name} is neither a domain package nor listed in KERNEL or WIRING",
         )
-    for node, target, _name in imports.edges:
+    edges: list[tuple[ast.AST, str]] = [(n, t) for n, t, _ in imports.edges]
+    for constant, named in imports.named:
+        allowed = KERNEL_MAY_NAME.get(module.name)
+        if allowed and kind_of(named) == "domain" and named.rpartition(".")[2] == allowed[0]:
+            continue
+        edges.append((constant, named))
+    for node, target in edges:
         if not (target == ROOT_PACKAGE or target.startswith(ROOT_PACKAGE + ".")):
             continue
         if target not in tree.modules:
@@ -388,7 +411,7 @@ def _check_imports(module: Module, imports: Imports, tree: Tree) -> Iterator[Vio
         if theirs == "wiring" and me != "wiring":
             yield Violation(
                 module.rel,
-                node.lineno,
+                getattr(node, "lineno", 1),
                 "kernel-import",
                 f"{module.name} imports {target}: only wiring imports wiring",
             )
@@ -397,7 +420,7 @@ def _check_imports(module: Module, imports: Imports, tree: Tree) -> Iterator[Vio
                 continue
             yield Violation(
                 module.rel,
-                node.lineno,
+                getattr(node, "lineno", 1),
                 "kernel-import",
                 f"{module.name} (kernel) imports the domain module {target}",
             )
@@ -410,7 +433,7 @@ def _check_imports(module: Module, imports: Imports, tree: Tree) -> Iterator[Vio
             fronts = ", ".join(sorted(FRONT_MODULES))
             yield Violation(
                 module.rel,
-                node.lineno,
+                getattr(node, "lineno", 1),
                 "domain-import",
                 f"{module.name} imports {target}, behind {domain}'s front (the package, {fronts})",
             )
