@@ -36,9 +36,11 @@ demo-data: install
 	$(REOS) init --org "$(DEMO_ORG)" --email $(DEMO_EMAIL) --password $(DEMO_PASSWORD)
 	$(BIN)/python -m reos.demo --org $(DEMO_SLUG)
 
+## lint: style, formatting and the architecture's boundaries (see ARCHITECTURE.md)
 lint: install
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/ruff format --check src tests benchmarks tools
+	$(BIN)/python tools/check_architecture.py
 
 typecheck: install
 	$(BIN)/mypy src/reos
