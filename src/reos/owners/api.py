@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 
 from reos.http.deps import ReadSession, WriteSession
 from reos.http.errors import error_responses
+from reos.http.paging import Offset, limit_query
 from reos.owners import queries, service
 from reos.owners.schemas import (
     MergeRequest,
@@ -43,8 +44,8 @@ def list_owners(
     absentee: bool | None = None,
     out_of_state: bool | None = None,
     corporate: bool | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, limit_query(500)] = 50,
+    offset: Offset = 0,
 ) -> OwnerPage:
     """Owners of the caller's organisation by name; flags as of the last resolve run."""
     items, total = queries.list_owners(

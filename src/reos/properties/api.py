@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response, status
 from reos.errors import ValidationFailed
 from reos.http.deps import ReadSession, WriteSession
 from reos.http.errors import error_responses
+from reos.http.paging import Offset, limit_query
 from reos.properties import service
 from reos.properties.schemas import (
     PolygonSearch,
@@ -60,8 +61,8 @@ def list_properties(
     ] = None,
     radius_m: Annotated[float | None, Query(gt=0, le=service.MAX_RADIUS_M)] = None,
     sort: SortField = "created_at",
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, limit_query(500)] = 50,
+    offset: Offset = 0,
 ) -> PropertyPage:
     """Properties of the caller's organisation. With ``near`` and ``radius_m`` only those
     within the radius, nearest first, each with its exact distance in metres."""

@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from reos.http.paging import MAX_OFFSET
+
 
 class PropertyType(StrEnum):
     SINGLE_FAMILY = "single_family"
@@ -158,5 +160,5 @@ SortField = Literal[
 class PolygonSearch(InputModel):
     geometry: dict[str, Any] = Field(description="GeoJSON Polygon or MultiPolygon (lon, lat order)")
     limit: int = Field(default=100, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
     property_type: PropertyType | None = None
