@@ -14,13 +14,13 @@ of the user whose token it sends (that would only turn the rest of the run into 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import hypothesis
 import pytest
 import schemathesis
+from schemathesis.checks import CHECKS
 from schemathesis.config import SchemathesisConfig
 from schemathesis.generation.case import Case
 
@@ -28,9 +28,35 @@ MAX_EXAMPLES = 12
 STATEFUL_STEPS = 40
 STATEFUL_SCENARIOS = 15
 
-# Known findings in areas this module does not own; each names the operation and the check.
-# Remove an entry once its area is fixed.
-KNOWN: dict[tuple[str, str], set[str]] = {}
+# Findings the published schema cannot express, or that belong to another area. Each entry:
+# operation label -> {check name: why}. Remove an entry once its cause is fixed.
+EXCLUDED: dict[str, dict[str, str]] = {
+    # -- cannot be expressed in OpenAPI (documented in the operation's text instead) --
+    "POST /api/v1/imports": {
+        "positive_data_acceptance": "the file's content (a readable table with the entity's "
+        "columns) is checked, and an arbitrary byte string is rightly refused; also "
+        "ingest/api.py: `entity` is a free string, not the enum properties|sales|owners",
+    },
+    # -- accounts (src/reos/accounts/*): for the lead, to remove after the accounts fixes --
+    "POST /api/v1/auth/token": {
+        "positive_data_acceptance": "accounts/api.py: username and password accept the empty "
+        "string in the schema, but an empty form field is refused as missing (422)",
+    },
+    "POST /api/v1/members": {
+        "positive_data_acceptance": "accounts/schemas.py MemberCreate.email: any 3-320 "
+        "characters in the schema, refused unless an e-mail address (422); declare "
+        "format: email (EmailStr) or a pattern",
+    },
+}
+
+
+def _pair_missing(case: Case) -> bool:
+    """``near`` and ``radius_m`` go together (documented on both; a query string's
+    parameters cannot require each other in OpenAPI)."""
+    if case.operation.path != "/api/v1/properties" or case.method.upper() != "GET":
+        return False
+    query = case.query or {}
+    return ("near" in query) != ("radius_m" in query)
 
 
 @dataclass
@@ -77,7 +103,10 @@ def _config() -> SchemathesisConfig:
     project = config.projects.default
     project.checks.update(included_check_names=["all"])
     project.generation.update(
-        modes=["positive", "negative"], max_examples=MAX_EXAMPLES, deterministic=True
+        modes=["positive", "negative"],
+        max_examples=MAX_EXAMPLES,
+        deterministic=True,
+        with_security_parameters=False,
     )
     return config
 
@@ -108,10 +137,30 @@ def _touches_own_credentials(case: Case, creds: FuzzCredentials) -> bool:
     return False
 
 
+def _needs_state(response: Any) -> bool:
+    """A 422 ``insufficient_data``: valuing needs a trained model and training needs 50
+    sales, a state of the organisation that no request can carry."""
+    if response.status_code != 422:
+        return False
+    try:
+        return bool(response.json().get("error") == "insufficient_data")
+    except ValueError:
+        return False
+
+
+def _excluded(case: Case, response: Any) -> list[Any]:
+    names = set(EXCLUDED.get(f"{case.method.upper()} {case.operation.path}", {}))
+    if _pair_missing(case) or _needs_state(response):
+        names.add("positive_data_acceptance")
+    return [CHECKS.get_one(name) for name in sorted(names)]
+
+
 def _call(case: Case, creds: FuzzCredentials, how: str) -> None:
     if _touches_own_credentials(case, creds):
         return
-    case.call_and_validate(headers=creds.headers(how))
+    headers = creds.headers(how)
+    response = case.call(headers=headers)
+    case.validate_response(response, headers=headers, excluded_checks=_excluded(case, response))
 
 
 @schema.parametrize()
@@ -155,6 +204,16 @@ def test_stateful_links(api_schema: Any, fuzz_credentials: FuzzCredentials, how:
                     **{k: str(uuid.uuid4()) for k in input.case.path_parameters},
                 }
             return super().step(input)
+
+        def validate_response(
+            self, response: Any, case: Case, additional_checks: Any = None, **kwargs: Any
+        ) -> None:
+            case.validate_response(
+                response,
+                additional_checks=additional_checks,
+                excluded_checks=_excluded(case, response),
+                transport_kwargs=kwargs or None,
+            )
 
     Machine.run(
         settings=hypothesis.settings(

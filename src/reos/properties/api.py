@@ -31,6 +31,12 @@ def _out(hit: service.Hit) -> PropertyOut:
     return PropertyOut.of(hit.property, hit.distance_m)
 
 
+_LATITUDE = r"[-+]?(?:90(?:\.0+)?|[1-8]?[0-9](?:\.[0-9]+)?)"
+_LONGITUDE = r"[-+]?(?:180(?:\.0+)?|(?:1[0-7][0-9]|[1-9]?[0-9])(?:\.[0-9]+)?)"
+NEAR_PATTERN = rf"^{_LATITUDE}, ?{_LONGITUDE}$"
+"""``near`` as published: decimal latitude -90..90, a comma, decimal longitude -180..180."""
+
+
 def _parse_near(near: str) -> tuple[float, float]:
     try:
         lat_s, lon_s = near.split(",")
@@ -57,9 +63,22 @@ def list_properties(
     min_year_built: Annotated[int | None, Query(ge=1600, le=2200)] = None,
     max_year_built: Annotated[int | None, Query(ge=1600, le=2200)] = None,
     near: Annotated[
-        str | None, Query(max_length=60, description="lat,lon for a radius search")
+        str | None,
+        Query(
+            max_length=60,
+            pattern=NEAR_PATTERN,
+            description="`latitude,longitude` of the centre of a radius search (decimal "
+            "degrees, e.g. `42.03,-93.62`); needs `radius_m`",
+        ),
     ] = None,
-    radius_m: Annotated[float | None, Query(gt=0, le=service.MAX_RADIUS_M)] = None,
+    radius_m: Annotated[
+        float | None,
+        Query(
+            gt=0,
+            le=service.MAX_RADIUS_M,
+            description="radius of the search around `near`, metres; needs `near`",
+        ),
+    ] = None,
     sort: SortField = "created_at",
     limit: Annotated[int, limit_query(500)] = 50,
     offset: Offset = 0,

@@ -5,9 +5,16 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from reos.http.paging import MAX_OFFSET
 
@@ -23,11 +30,43 @@ class PropertyType(StrEnum):
     OTHER = "other"
 
 
+def _json_kind(annotation: Any) -> str | None:
+    """ "number" or "boolean" when a field holds only that JSON kind (or null), else None."""
+    args = [a for a in get_args(annotation) if a is not type(None)] or [annotation]
+    if all(a is bool for a in args):
+        return "boolean"
+    if all(a in (int, float) for a in args):
+        return "number"
+    return None
+
+
+def json_name(value: Any) -> str:
+    """How a JSON value is called in a message."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return {str: "a string", list: "an array", dict: "an object"}.get(type(value), repr(value))
+
+
 class InputModel(BaseModel):
     """Base of request bodies: unknown fields refused, NUL characters refused (no database
     stores them, and they are never meant)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _json_types(cls, value: Any, info: ValidationInfo) -> Any:
+        """JSON ``true`` is not a number of beds and ``"12"`` is not a number at all: the
+        schema says ``number``/``integer``/``boolean``, so only those are taken (pydantic's
+        lax mode converted them). 10.0 is still an integer, as JSON Schema has it."""
+        kind = _json_kind(cls.model_fields[info.field_name or ""].annotation)
+        if value is None or kind is None:
+            return value
+        if kind == "number" and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise ValueError(f"must be a number, not {json_name(value)}")
+        if kind == "boolean" and not isinstance(value, bool):
+            raise ValueError(f"must be true or false, not {json_name(value)}")
+        return value
 
     @model_validator(mode="before")
     @classmethod
@@ -47,8 +86,12 @@ class PropertyFields(InputModel):
     city: str | None = Field(default=None, max_length=100)
     state: str | None = Field(default=None, min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$")
     zip: str | None = Field(default=None, pattern=r"^\d{5}(-?\d{4})?$")
-    latitude: float | None = Field(default=None, ge=-90, le=90)
-    longitude: float | None = Field(default=None, ge=-180, le=180)
+    latitude: float | None = Field(
+        default=None, ge=-90, le=90, description="with longitude, or neither"
+    )
+    longitude: float | None = Field(
+        default=None, ge=-180, le=180, description="with latitude, or neither"
+    )
     property_type: PropertyType | None = None
     living_area_sqft: float | None = Field(default=None, gt=0, le=1_000_000)
     lot_size_sqft: float | None = Field(default=None, gt=0, le=1_000_000_000)
@@ -57,6 +100,28 @@ class PropertyFields(InputModel):
     baths_half: int | None = Field(default=None, ge=0, le=50)
     year_built: int | None = Field(default=None, ge=1700, le=2100)
     stories: float | None = Field(default=None, gt=0, le=200)
+
+    # The pairing below, in the published schema: both coordinates absent or null, or both
+    # numbers.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {
+                    "properties": {
+                        "latitude": {"type": "null"},
+                        "longitude": {"type": "null"},
+                    }
+                },
+                {
+                    "properties": {
+                        "latitude": {"type": "number"},
+                        "longitude": {"type": "number"},
+                    },
+                    "required": ["latitude", "longitude"],
+                },
+            ]
+        }
+    )
 
     @model_validator(mode="after")
     def _coordinates_in_pairs(self) -> PropertyFields:
@@ -157,8 +222,92 @@ SortField = Literal[
 ]
 
 
+_POSITION: dict[str, Any] = {
+    "type": "array",
+    "description": "[longitude, latitude] (anything after them, e.g. altitude, is ignored)",
+    "prefixItems": [
+        {"type": "number", "minimum": -180, "maximum": 180},
+        {"type": "number", "minimum": -90, "maximum": 90},
+    ],
+    "minItems": 2,
+}
+_RINGS: dict[str, Any] = {
+    "type": "array",
+    "description": "outer ring, then holes; a ring that does not end where it starts is closed",
+    "minItems": 1,
+    "items": {"type": "array", "minItems": 4, "items": _POSITION},
+}
+_POLYGON: dict[str, Any] = {
+    "type": "object",
+    "properties": {"type": {"const": "Polygon"}, "coordinates": _RINGS},
+    "required": ["type", "coordinates"],
+}
+_MULTIPOLYGON: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "type": {"const": "MultiPolygon"},
+        "coordinates": {"type": "array", "minItems": 1, "items": _RINGS},
+    },
+    "required": ["type", "coordinates"],
+}
+_FEATURE: dict[str, Any] = {
+    "type": "object",
+    "properties": {"type": {"const": "Feature"}, "geometry": {"anyOf": [_POLYGON, _MULTIPOLYGON]}},
+    "required": ["type", "geometry"],
+}
+_FEATURE_COLLECTION: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "type": {"const": "FeatureCollection"},
+        "features": {"type": "array", "minItems": 1, "items": _FEATURE},
+    },
+    "required": ["type", "features"],
+}
+GEOJSON_AREA: dict[str, Any] = {
+    "description": "GeoJSON Polygon or MultiPolygon, or a Feature or FeatureCollection of "
+    "them; positions in [longitude, latitude] order",
+    "anyOf": [_POLYGON, _MULTIPOLYGON, _FEATURE, _FEATURE_COLLECTION],
+}
+"""The GeoJSON the polygon search reads, as published: everything ``reos.geo`` checks
+except that a ring is closed (an open ring is closed here, as most GeoJSON tools do)."""
+
+
+def _close_rings(geometry: Any) -> Any:
+    """The geometry with every ring that does not end at its first position closed."""
+    if not isinstance(geometry, dict):
+        return geometry
+    kind = geometry.get("type")
+    if kind == "Feature":
+        return {**geometry, "geometry": _close_rings(geometry.get("geometry"))}
+    if kind == "FeatureCollection" and isinstance(geometry.get("features"), list):
+        return {**geometry, "features": [_close_rings(f) for f in geometry["features"]]}
+    coordinates = geometry.get("coordinates")
+    if kind == "Polygon":
+        return {**geometry, "coordinates": _closed_polygon(coordinates)}
+    if kind == "MultiPolygon" and isinstance(coordinates, list):
+        return {**geometry, "coordinates": [_closed_polygon(p) for p in coordinates]}
+    return geometry
+
+
+def _closed_polygon(rings: Any) -> Any:
+    if not isinstance(rings, list):
+        return rings
+    return [
+        [*ring, ring[0]]
+        if isinstance(ring, list) and len(ring) >= 4 and ring[0] != ring[-1]
+        else ring
+        for ring in rings
+    ]
+
+
 class PolygonSearch(InputModel):
-    geometry: dict[str, Any] = Field(description="GeoJSON Polygon or MultiPolygon (lon, lat order)")
+    geometry: dict[str, Any] = Field(json_schema_extra=GEOJSON_AREA)
     limit: int = Field(default=100, ge=1, le=1000)
     offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
     property_type: PropertyType | None = None
+
+    @field_validator("geometry", mode="after")
+    @classmethod
+    def _closed(cls, geometry: dict[str, Any]) -> dict[str, Any]:
+        closed: dict[str, Any] = _close_rings(geometry)
+        return closed

@@ -284,12 +284,27 @@ def _by_cells(stmt: Select[Property], cells: set[str]) -> Select[Property]:
 
 
 def _centroid(geometry: dict[str, Any]) -> tuple[float, float]:
-    """Mean of the outer-ring vertices (lat, lon): the reference point for distances."""
-    geom = geometry.get("geometry", geometry) if geometry.get("type") == "Feature" else geometry
-    coords = geom.get("coordinates") or []
-    rings = [coords[0]] if geom.get("type") == "Polygon" else [p[0] for p in coords]
-    points = [pt for ring in rings for pt in ring[:-1]]
+    """Mean of the outer-ring vertices (lat, lon): the reference point for distances.
+
+    Walks Features and FeatureCollections too (a FeatureCollection used to leave no
+    vertices, and the mean divided by zero).
+    """
+    points = [pt for ring in _outer_rings(geometry) for pt in ring[:-1]]
     return (sum(p[1] for p in points) / len(points), sum(p[0] for p in points) / len(points))
+
+
+def _outer_rings(geometry: Any) -> list[list[Any]]:
+    kind = geometry.get("type") if isinstance(geometry, dict) else None
+    if kind == "Feature":
+        return _outer_rings(geometry.get("geometry"))
+    if kind == "FeatureCollection":
+        return [r for f in geometry.get("features") or [] for r in _outer_rings(f)]
+    coords = geometry.get("coordinates") or [] if isinstance(geometry, dict) else []
+    if kind == "Polygon":
+        return [coords[0]]
+    if kind == "MultiPolygon":
+        return [p[0] for p in coords]
+    return []
 
 
 def _page(hits: list[Hit], sort: str, limit: int, offset: int) -> tuple[list[Hit], int]:
