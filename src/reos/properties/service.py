@@ -10,6 +10,7 @@ cell list stays short at any radius.
 from __future__ import annotations
 
 import copy
+import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -283,6 +284,25 @@ def _by_cells(stmt: Select[Property], cells: set[str]) -> Select[Property]:
     return stmt.where(column.in_(sorted(cells)))
 
 
+def _bounding_box(geometry: dict[str, Any]) -> tuple[float, float, float, float]:
+    """(min lon, min lat, max lon, max lat) of the outer rings."""
+    points = [pt for ring in _outer_rings(geometry) for pt in ring]
+    lons, lats = [float(p[0]) for p in points], [float(p[1]) for p in points]
+    return min(lons), min(lats), max(lons), max(lats)
+
+
+def _cells_would_exceed_budget(box: tuple[float, float, float, float]) -> bool:
+    """Whether covering the box with the coarsest stored cells would take more than the
+    cell budget. A continent-sized polygon came to two million cells (13 s to compute,
+    then one giant IN list); such an area is asked of the coordinates' ranges instead."""
+    min_lon, min_lat, max_lon, max_lat = box
+    mid_lat = math.radians((min_lat + max_lat) / 2)
+    height_m = math.radians(max_lat - min_lat) * geo.EARTH_RADIUS_M
+    width_m = math.radians(max_lon - min_lon) * geo.EARTH_RADIUS_M * max(math.cos(mid_lat), 0.01)
+    coarsest = h3.average_hexagon_area(min(geo.STORED_RESOLUTIONS), "m^2")
+    return bool(height_m * width_m / coarsest > geo.MAX_CANDIDATE_CELLS)
+
+
 def _centroid(geometry: dict[str, Any]) -> tuple[float, float]:
     """Mean of the outer-ring vertices (lat, lon): the reference point for distances.
 
@@ -353,8 +373,17 @@ def search_polygon(
     limit: int = 100,
     offset: int = 0,
 ) -> tuple[list[Hit], int]:
-    cells = geo.cells_for_polygon(geometry)
-    candidates = session.scalars(_by_cells(_filtered(filters), cells).limit(MAX_CANDIDATES)).all()
+    geo.point_in_polygon(0.0, 0.0, geometry)  # checks the GeoJSON; every mistake is a 422
+    box = _bounding_box(geometry)
+    if _cells_would_exceed_budget(box):
+        min_lon, min_lat, max_lon, max_lat = box
+        stmt = _filtered(filters).where(
+            Property.latitude.between(min_lat, max_lat),
+            Property.longitude.between(min_lon, max_lon),
+        )
+    else:
+        stmt = _by_cells(_filtered(filters), geo.cells_for_polygon(geometry))
+    candidates = session.scalars(stmt.limit(MAX_CANDIDATES)).all()
     center = _centroid(geometry)
     hits = []
     for prop in candidates:
