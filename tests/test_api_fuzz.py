@@ -25,8 +25,8 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.generation.case import Case
 
 MAX_EXAMPLES = 12
-STATEFUL_STEPS = 40
-STATEFUL_SCENARIOS = 15
+STATEFUL_STEPS = 20
+STATEFUL_SCENARIOS = 8
 
 # Findings the published schema cannot express, or that belong to another area. Each entry:
 # operation label -> {check name: why}. Remove an entry once its cause is fixed.
@@ -223,5 +223,9 @@ def test_stateful_links(api_schema: Any, fuzz_credentials: FuzzCredentials, how:
             suppress_health_check=list(hypothesis.HealthCheck),
             derandomize=True,
             database=None,
+            # no shrinking: a scenario changes the database, so replaying a shortened one
+            # meets another state (Hypothesis then reports a flaky strategy, not the bug)
+            phases=[hypothesis.Phase.generate],
+            report_multiple_bugs=False,
         )
     )

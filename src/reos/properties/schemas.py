@@ -11,10 +11,13 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from reos.http.paging import MAX_OFFSET
 
@@ -28,6 +31,10 @@ class PropertyType(StrEnum):
     LAND = "land"
     COMMERCIAL = "commercial"
     OTHER = "other"
+
+
+NO_NUL_PATTERN = "^[^\\u0000]*$"
+FIXED_FORM = {"pattern", "format", "enum", "const"}
 
 
 def _json_kind(annotation: Any) -> str | None:
@@ -52,6 +59,18 @@ class InputModel(BaseModel):
     stores them, and they are never meant)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """Publishes the NUL rule: every free-text field gets a pattern without NUL."""
+        schema = handler.resolve_ref_schema(handler(core_schema))
+        for prop in schema.get("properties", {}).values():
+            for branch in prop.get("anyOf", [prop]):
+                if branch.get("type") == "string" and not FIXED_FORM.intersection(branch):
+                    branch["pattern"] = NO_NUL_PATTERN
+        return schema
 
     @field_validator("*", mode="before")
     @classmethod
