@@ -65,7 +65,7 @@ class FuzzCredentials:
     token: str
     api_key: str
     api_key_id: str
-    member_id: str
+    member_ids: frozenset[str]
 
     def headers(self, how: str) -> dict[str, str]:
         if how == "token":
@@ -88,14 +88,16 @@ def fuzz_credentials(engine: Any, client: Any) -> FuzzCredentials:
     fuzzer_email = f"fuzzer-{uuid.uuid4().hex[:8]}@example.com"
     with tenant_session(org_id) as s:
         attach(s, Principal(kind="cli", org_id=org_id, role="owner"))
-        accounts.add_member(s, f"keeper-{uuid.uuid4().hex[:8]}@example.com", "owner", password)
+        keeper, _user = accounts.add_member(
+            s, f"keeper-{uuid.uuid4().hex[:8]}@example.com", "owner", password
+        )
         member, _user = accounts.add_member(s, fuzzer_email, "owner", password)
-        member_id = str(member.id)
+        member_ids = frozenset({str(keeper.id), str(member.id)})
         key, plaintext = accounts.create_api_key(s, "fuzzer", "admin")
         key_id = str(key.id)
     r = client.post("/api/v1/auth/token", data={"username": fuzzer_email, "password": password})
     assert r.status_code == 200, r.text
-    return FuzzCredentials(org_id, r.json()["access_token"], plaintext, key_id, member_id)
+    return FuzzCredentials(org_id, r.json()["access_token"], plaintext, key_id, member_ids)
 
 
 def _config() -> SchemathesisConfig:
@@ -133,7 +135,7 @@ def _touches_own_credentials(case: Case, creds: FuzzCredentials) -> bool:
     if path == "/api/v1/api-keys/{key_id}":
         return str(params.get("key_id")) == creds.api_key_id
     if path == "/api/v1/members/{member_id}":
-        return str(params.get("member_id")) == creds.member_id
+        return str(params.get("member_id")) in creds.member_ids
     return False
 
 

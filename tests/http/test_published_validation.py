@@ -110,3 +110,19 @@ def test_a_continent_sized_polygon_answers_quickly(client: Any, org: Any) -> Non
     assert r.status_code == 200, r.text
     assert [p["id"] for p in r.json()["items"]] == [inside]
     assert time.perf_counter() - started < 5  # a generous floor: it took over 13 s
+
+
+def test_the_longest_published_address_is_stored(client: Any, org: Any) -> None:
+    """A 500-character address (the schema's maximum) parsed into a 500-character street
+    name: PostgreSQL refused it (varchar 200) with a 500."""
+    address = "1" * 10 + " " + "Main " * 97 + "St"
+    assert len(address) <= 500
+    r = client.post(
+        "/api/v1/properties",
+        json={"address": address, "city": "Ames", "state": "IA", "zip": "50010"},
+        headers=org.headers(),
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["address"] == address
+    r = client.post("/api/v1/properties", json={"address": "0" * 500}, headers=org.headers())
+    assert r.status_code == 201, r.text

@@ -51,7 +51,8 @@ def json_name(value: Any) -> str:
     """How a JSON value is called in a message."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return {str: "a string", list: "an array", dict: "an object"}.get(type(value), repr(value))
+    names: dict[type, str] = {str: "a string", list: "an array", dict: "an object"}
+    return names.get(type(value), repr(value))
 
 
 class InputModel(BaseModel):

@@ -71,6 +71,11 @@ class Hit:
     distance_m: float | None
 
 
+def _column_width(field: str) -> int | None:
+    column = Property.__table__.columns.get(field)
+    return getattr(column.type, "length", None) if column is not None else None
+
+
 def location_fields(values: dict[str, Any]) -> dict[str, Any]:
     """Derived address and location columns for a property's given values: USPS-normalised
     address parts (raw string kept in ``address``), the matching key, and H3 cells.
@@ -96,6 +101,13 @@ def location_fields(values: dict[str, Any]) -> dict[str, Any]:
                     "reason": norm.warning or "address could not be parsed; kept as given",
                 }
             )
+    for field, value in out.items():
+        width = _column_width(field)
+        if isinstance(value, str) and width is not None and len(value) > width:
+            # a derived part of a very long address (its parsed street name, its one-line
+            # form with city and ZIP added) may outgrow its column: PostgreSQL refused the
+            # row with a 500, SQLite stored it whole. The raw address is kept as given.
+            out[field] = value[:width]
     out.update(cell_columns(values.get("latitude"), values.get("longitude")))
     out["_warnings"] = warnings
     return out
