@@ -58,6 +58,7 @@ def test_405_lists_every_method_the_path_supports(
     assert r.status_code == 405, r.text
     assert _allow(r.headers) - {"HEAD"} == allowed
     assert r.json()["error"] == "method_not_allowed"
+    assert r.json()["message"].startswith(f"{method} is not allowed on /api/v1/")
 
 
 def test_a_malformed_id_still_names_the_field(client: Any, org: Any) -> None:

@@ -126,3 +126,17 @@ def test_the_longest_published_address_is_stored(client: Any, org: Any) -> None:
     assert r.json()["address"] == address
     r = client.post("/api/v1/properties", json={"address": "0" * 500}, headers=org.headers())
     assert r.status_code == 201, r.text
+
+
+@pytest.mark.parametrize(
+    ("path", "name"), [("/api/v1/owners", "q"), ("/api/v1/properties", "city")]
+)
+def test_free_text_query_parameters_publish_the_nul_rule(
+    client: Any, org: Any, path: str, name: str
+) -> None:
+    spec = client.get("/openapi.json").json()
+    param = next(p for p in spec["paths"][path]["get"]["parameters"] if p["name"] == name)
+    pattern = param["schema"]["anyOf"][0]["pattern"]
+    assert re.fullmatch(pattern, "Smith") and not re.fullmatch(pattern, "Sm\x00ith")
+    r = client.get(path, params={name: "a\x00b"}, headers=org.headers())
+    assert r.status_code == 422 and r.json()["field"] == name

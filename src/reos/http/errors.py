@@ -119,10 +119,15 @@ def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
 
 
 def _not_allowed(app: FastAPI, scope: Scope) -> JSONResponse:
+    allowed = allowed_methods(app, scope)
     return JSONResponse(
-        {"error": "method_not_allowed", "message": "Method Not Allowed"},
+        {
+            "error": "method_not_allowed",
+            "message": f"{scope.get('method')} is not allowed on {_route_path(scope)}; "
+            f"use {', '.join(allowed) or 'no method'}",
+        },
         status_code=405,
-        headers={"Allow": ", ".join(allowed_methods(app, scope))},
+        headers={"Allow": ", ".join(allowed)},
     )
 
 

@@ -27,6 +27,7 @@ from reos.owners.schemas import (
     TopOwner,
     report_out,
 )
+from reos.properties.schemas import NO_NUL_PATTERN
 
 router = APIRouter(prefix="/api/v1/owners", tags=["owners"])
 ERRORS = error_responses(401, 403, 422, 429)
@@ -38,7 +39,11 @@ def list_owners(
     session: ReadSession,
     q: Annotated[
         str | None,
-        Query(max_length=200, description="part of the owner's name or of a name on its records"),
+        Query(
+            max_length=200,
+            pattern=NO_NUL_PATTERN,
+            description="part of the owner's name or of a name on its records",
+        ),
     ] = None,
     kind: OwnerKind | None = None,
     absentee: bool | None = None,

@@ -13,6 +13,7 @@ from reos.http.errors import error_responses
 from reos.http.paging import Offset, limit_query
 from reos.properties import service
 from reos.properties.schemas import (
+    NO_NUL_PATTERN,
     PolygonSearch,
     PropertyCreate,
     PropertyOut,
@@ -50,7 +51,7 @@ def _parse_near(near: str) -> tuple[float, float]:
 @router.get("", response_model=PropertyPage, responses=ERRORS)
 def list_properties(
     session: ReadSession,
-    city: Annotated[str | None, Query(max_length=100)] = None,
+    city: Annotated[str | None, Query(max_length=100, pattern=NO_NUL_PATTERN)] = None,
     state: Annotated[
         str | None, Query(min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$")
     ] = None,
