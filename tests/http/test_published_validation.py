@@ -140,3 +140,16 @@ def test_free_text_query_parameters_publish_the_nul_rule(
     assert re.fullmatch(pattern, "Smith") and not re.fullmatch(pattern, "Sm\x00ith")
     r = client.get(path, params={name: "a\x00b"}, headers=org.headers())
     assert r.status_code == 422 and r.json()["field"] == name
+
+
+def test_record_ids_publish_that_white_space_alone_is_no_id(client: Any, org: Any) -> None:
+    schema = _schema(client, "MergeRequest")["properties"]["record_a"]
+    for blank in (" ", "\u0085", "\x1e\t"):
+        assert not re.fullmatch(schema["pattern"], blank)
+        r = client.post(
+            "/api/v1/owners/merge",
+            json={"record_a": blank, "record_b": "R-2"},
+            headers=org.headers(),
+        )
+        assert r.status_code == 422 and r.json()["field"] == "record_a", r.text
+    assert re.fullmatch(schema["pattern"], " R-1 ")
