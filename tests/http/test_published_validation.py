@@ -153,3 +153,10 @@ def test_record_ids_publish_that_white_space_alone_is_no_id(client: Any, org: An
         )
         assert r.status_code == 422 and r.json()["field"] == "record_a", r.text
     assert re.fullmatch(schema["pattern"], " R-1 ")
+
+
+def test_import_timestamps_are_published_as_date_times(client: Any) -> None:
+    """They were plain strings in the schema, so a client could not rely on the format."""
+    props = _schema(client, "ImportOut")["properties"]
+    for name in ("created_at", "started_at", "finished_at"):
+        assert props[name]["anyOf"][0] == {"type": "string", "format": "date-time"}, props[name]

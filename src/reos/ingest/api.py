@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -48,9 +49,9 @@ class ImportOut(BaseModel):
     balanced: bool
     warnings: list[dict[str, Any]] = Field(default_factory=list)
     error: str | None = None
-    created_at: str | None = None
-    started_at: str | None = None
-    finished_at: str | None = None
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
 
 
 class ImportPage(BaseModel):
