@@ -37,6 +37,7 @@ from reos.db.session import system_session
 from reos.errors import Forbidden, RateLimited, ReosError, Unauthenticated, ValidationFailed
 from reos.http.deps import CurrentPrincipal, session_for
 from reos.http.errors import error_responses
+from reos.http.paging import Offset, limit_query
 from reos.models import Membership, User
 
 router = APIRouter(prefix="/api/v1")
@@ -117,8 +118,8 @@ def _check_password(request: Request, email: str, password: str, wrong: ReosErro
 )
 def login(
     request: Request,
-    username: Annotated[str, Form(description="the user's email")],
-    password: Annotated[str, Form()],
+    username: Annotated[str, Form(min_length=1, max_length=320, description="the user's email")],
+    password: Annotated[str, Form(min_length=1, max_length=1024)],
 ) -> TokenOut:
     """OAuth2 password grant: exchange email and password for an access and a refresh token.
 
@@ -179,9 +180,9 @@ async def _refresh_body(request: Request) -> RefreshIn:
             data = await request.json()
         except ValueError:
             raise ValidationFailed(
-                'send the refresh token as JSON {"refresh_token": ...} or as a form field '
-                "refresh_token",
-                field="refresh_token",
+                'the body is not JSON: send the refresh token as JSON {"refresh_token": ...} '
+                "or as a form field refresh_token",
+                field="body",
             ) from None
     try:
         return RefreshIn.model_validate(data)
@@ -404,8 +405,8 @@ def revoke_key(key_id: uuid.UUID, session: ManageKeys) -> ApiKeyOut:
 @router.get("/audit", response_model=list[AuditOut], tags=["audit"], responses=AUTH_ERRORS)
 def list_audit(
     session: ReadAudit,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, limit_query(500)] = 100,
+    offset: Offset = 0,
     entity_type: Annotated[str | None, Query(max_length=50, pattern=r"^[a-z_]+$")] = None,
 ) -> list[AuditOut]:
     """Every write in this organisation, newest first (owners and admins)."""

@@ -10,6 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from reos.accounts.roles import Role
 
+# Character classes written so that JSON Schema's (ECMA-262), pydantic's (Rust) and Python's
+# regex engines agree on them: whitespace, C0/C1 controls and the BOM are spelled out.
+_INVISIBLE = r"\s\u0000-\u001f\u007f-\u009f\ufeff"
+EMAIL_PATTERN = rf"^[^@{_INVISIBLE}]+@[^@{_INVISIBLE}]+\.[^@{_INVISIBLE}]+$"
+"""An e-mail address as the API takes it: local@domain.tld, nothing invisible in it."""
+NAME_PATTERN = rf"[^{_INVISIBLE}]"
+"""A name (of an organisation, an API key): at least one visible character somewhere."""
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", from_attributes=True)
@@ -39,12 +47,12 @@ class OrgOut(BaseModel):
 
 
 class OrgCreate(Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=NAME_PATTERN)
     slug: str | None = Field(default=None, max_length=100, pattern=r"^[a-z0-9-]+$")
 
 
 class OrgUpdate(Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=NAME_PATTERN)
 
 
 class MembershipOut(BaseModel):
@@ -71,7 +79,12 @@ class MemberOut(BaseModel):
 
 
 class MemberCreate(Strict):
-    email: str = Field(min_length=3, max_length=320)
+    email: str = Field(
+        min_length=3,
+        max_length=320,
+        pattern=EMAIL_PATTERN,
+        description="an e-mail address: something@domain.tld, no spaces or control characters",
+    )
     role: Role
     password: str | None = Field(default=None, min_length=8, max_length=1024)
     full_name: str | None = Field(default=None, max_length=200)
@@ -82,7 +95,12 @@ class MemberUpdate(Strict):
 
 
 class ApiKeyCreate(Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(
+        min_length=1,
+        max_length=200,
+        pattern=NAME_PATTERN,
+        description="at least one visible character",
+    )
     role: Role = Role.SERVICE
 
 

@@ -22,12 +22,14 @@ from reos.accounts import audit
 from reos.accounts.credentials import hash_api_key, hash_password, new_api_key, verify_password
 from reos.accounts.principal import REQUEST_ID_KEY, Principal, actor_of
 from reos.accounts.roles import Role, parse_role
+from reos.accounts.schemas import EMAIL_PATTERN, NAME_PATTERN
 from reos.db import tenancy
 from reos.db.tenancy import current_org
 from reos.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
 from reos.models import ApiKey, AuditEntry, Membership, Organization, RefreshToken, User
 
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL_RE = re.compile(EMAIL_PATTERN)
+VISIBLE_RE = re.compile(NAME_PATTERN)
 MIN_PASSWORD_LENGTH = 8
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -63,7 +65,7 @@ def _check_password(password: str) -> None:
 
 def create_organization(session: Session, name: str, slug: str | None = None) -> Organization:
     name = name.strip()
-    if not name:
+    if not VISIBLE_RE.search(name):
         raise ValidationFailed("the organisation needs a name", field="name")
     slug = _slugify(slug or name)
     if session.scalar(select(Organization).where(Organization.slug == slug)):
@@ -323,7 +325,7 @@ def remove_member(session: Session, membership_id: uuid.UUID) -> None:
 
 def create_api_key(session: Session, name: str, role: str) -> tuple[ApiKey, str]:
     name = name.strip()
-    if not name:
+    if not VISIBLE_RE.search(name):
         raise ValidationFailed("the API key needs a name", field="name")
     parsed = parse_role(role)
     _guard_owner_grant(session, parsed)
@@ -367,7 +369,7 @@ def current_organization(session: Session) -> Organization:
 def rename_organization(session: Session, name: str) -> Organization:
     org = current_organization(session)
     name = name.strip()
-    if not name:
+    if not VISIBLE_RE.search(name):
         raise ValidationFailed("the organisation needs a name", field="name")
     before = org.name
     org.name = name

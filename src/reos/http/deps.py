@@ -100,28 +100,32 @@ def _session_for(principal: Principal, request: Request) -> Iterator[Session]:
         yield session
 
 
-def reader_session(
-    request: Request, principal: Annotated[Principal, Depends(require(Permission.DATA_READ))]
-) -> Iterator[Session]:
-    yield from _session_for(principal, request)
+def session_for(permission: Permission) -> Callable[..., Session]:
+    """A dependency giving the route a unit of work for a caller with ``permission``.
 
+    The unit of work is a yield dependency of scope ``"function"``: FastAPI closes it (and
+    so commits) when the route function returns, *before* the response is sent. With the
+    default scope ``"request"`` the commit ran after the client already had its 200, so a
+    revoked API key still worked, or a read just after a write saw the old row. The
+    outer dependency is a plain function so that routes may write ``Depends(session_for(p))``
+    without naming the scope themselves.
+    """
 
-def writer_session(
-    request: Request, principal: Annotated[Principal, Depends(require(Permission.DATA_WRITE))]
-) -> Iterator[Session]:
-    yield from _session_for(principal, request)
-
-
-def session_for(permission: Permission) -> Callable[..., Iterator[Session]]:
     # a default (not Annotated) because the annotation is evaluated in module scope,
     # where ``permission`` is unknown
-    def dependency(
+    def unit_of_work(
         request: Request, principal: Principal = Depends(require(permission))
     ) -> Iterator[Session]:
         yield from _session_for(principal, request)
 
+    def dependency(session: Session = Depends(unit_of_work, scope="function")) -> Session:
+        return session
+
     return dependency
 
+
+reader_session = session_for(Permission.DATA_READ)
+writer_session = session_for(Permission.DATA_WRITE)
 
 ReadSession = Annotated[Session, Depends(reader_session)]
 WriteSession = Annotated[Session, Depends(writer_session)]

@@ -4,6 +4,7 @@ errors name the field; anything else is a bug: 500 with the request id, logged i
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -11,6 +12,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+from starlette.types import Scope
 
 from reos.db.tenancy import TenancyViolation
 from reos.errors import RateLimited, ReosError, Unauthenticated
@@ -51,9 +54,81 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-def _field_of(loc: tuple[Any, ...]) -> str:
+def _field_of(loc: tuple[Any, ...], kind: str | None = None) -> str:
+    if kind == "json_invalid":
+        return "body"  # the location is ("body", character offset): the body as a whole
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or ".".join(str(p) for p in loc)
+
+
+UNPARSABLE_BODY = "There was an error parsing the body"
+"""The detail of the 400 FastAPI raises when a body cannot be decoded at all."""
+
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _route_path(scope: Scope) -> str:
+    path, root = str(scope.get("path", "")), str(scope.get("root_path", ""))
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
+def _template_regex(template: str) -> str:
+    parts = re.split(r"(\{[^/}]+\})", template)
+    return "".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts)
+
+
+def documented_methods(app: FastAPI, scope: Scope) -> list[str] | None:
+    """The methods the OpenAPI schema documents for the request's path, or None when the
+    path is not in the schema. A concrete path (``/owners/resolve``) is matched before a
+    templated one (``/owners/{entity_id}``), as the OpenAPI specification says."""
+    paths: dict[str, dict[str, Any]] = app.openapi().get("paths", {})
+    path = _route_path(scope)
+    item = paths.get(path)
+    if item is None:
+        for template, candidate in paths.items():
+            if "{" in template and re.fullmatch(_template_regex(template), path):
+                item = candidate
+                break
+    if item is None:
+        return None
+    return [m for m in METHODS if m.lower() in item]
+
+
+def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
+    """Every method served at the request's path, for the ``Allow`` header of a 405.
+
+    FastAPI makes one route per (path, method), and Starlette's 405 named only the methods
+    of the first route whose path matched: ``PUT /properties/{id}`` answered
+    ``Allow: GET`` although PATCH and DELETE are served there too. The schema's path item
+    answers for documented paths; other paths (``/docs``...) are probed in the router.
+    """
+    documented = documented_methods(app, scope)
+    if documented is not None:
+        return documented
+    probe = {"type": "http", "path": scope.get("path", ""), "root_path": scope.get("root_path", "")}
+    probe |= {"headers": [], "query_string": b""}
+    return [
+        method
+        for method in METHODS
+        if any(
+            route.matches({**probe, "method": method})[0] == Match.FULL
+            for route in app.router.routes
+        )
+    ]
+
+
+def _not_allowed(app: FastAPI, scope: Scope) -> JSONResponse:
+    allowed = allowed_methods(app, scope)
+    return JSONResponse(
+        {
+            "error": "method_not_allowed",
+            "message": f"{scope.get('method')} is not allowed on {_route_path(scope)}; "
+            f"use {', '.join(allowed) or 'no method'}",
+        },
+        status_code=405,
+        headers={"Allow": ", ".join(allowed)},
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -68,12 +143,20 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        concrete = _route_path(request.scope) in request.app.openapi().get("paths", {})
+        if concrete and request.method not in (
+            documented_methods(request.app, request.scope) or []
+        ):
+            # ``GET /owners/resolve`` reached ``GET /owners/{entity_id}`` with "resolve"
+            # as the id; the path is ``POST /owners/resolve``'s, so the method is wrong.
+            return _not_allowed(request.app, request.scope)
         errors = []
         for err in exc.errors():
             errors.append(
                 {
-                    "field": _field_of(tuple(err.get("loc", ()))),
-                    "message": err.get("msg"),
+                    "field": _field_of(tuple(err.get("loc", ())), err.get("type")),
+                    # pydantic prefixes a validator's own sentence with its kind
+                    "message": str(err.get("msg", "invalid value")).removeprefix("Value error, "),
                     "type": err.get("type"),
                 }
             )
@@ -90,6 +173,18 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == UNPARSABLE_BODY:
+            # FastAPI's answer to a body it cannot decode (bytes that are not UTF-8, a
+            # broken multipart form): the same 422 as any other malformed body.
+            return JSONResponse(
+                {
+                    "error": "validation_failed",
+                    "message": "body: the request body could not be read; "
+                    "send UTF-8 JSON (or the form the operation documents)",
+                    "field": "body",
+                },
+                status_code=422,
+            )
         code = {
             404: "not_found",
             405: "method_not_allowed",
@@ -99,6 +194,8 @@ def install(app: FastAPI) -> None:
         headers = dict(exc.headers or {})
         if exc.status_code == 401:
             headers.setdefault("WWW-Authenticate", 'Bearer realm="reos"')
+        if exc.status_code == 405:
+            return _not_allowed(request.app, request.scope)
         return JSONResponse(
             {"error": code, "message": str(exc.detail)},
             status_code=exc.status_code,

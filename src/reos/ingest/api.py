@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,6 +18,7 @@ from reos.db import tenancy
 from reos.errors import ValidationFailed
 from reos.http.deps import ReadSession, WriteSession
 from reos.http.errors import error_responses
+from reos.http.paging import Offset, limit_query
 from reos.ingest import service
 from reos.jobs import queue
 
@@ -47,9 +49,9 @@ class ImportOut(BaseModel):
     balanced: bool
     warnings: list[dict[str, Any]] = Field(default_factory=list)
     error: str | None = None
-    created_at: str | None = None
-    started_at: str | None = None
-    finished_at: str | None = None
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
 
 
 class ImportPage(BaseModel):
@@ -158,8 +160,8 @@ def _actor(session: Any) -> str | None:
 @router.get("", response_model=ImportPage, responses=ERRORS)
 def list_imports(
     session: ReadSession,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, limit_query(200)] = 50,
+    offset: Offset = 0,
 ) -> ImportPage:
     """Imports of the caller's organisation, newest first."""
     reports, total = service.list_imports(session, limit=limit, offset=offset)
@@ -181,8 +183,8 @@ def get_quarantine(
     import_id: uuid.UUID,
     session: ReadSession,
     status_: Annotated[str | None, Query(alias="status", pattern="^(open|resolved)$")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, limit_query(500)] = 100,
+    offset: Offset = 0,
 ) -> QuarantinePage:
     """The import's quarantined rows: row number, original values and every reason."""
     rows, total = service.list_quarantine(

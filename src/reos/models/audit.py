@@ -6,10 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, String, Uuid
+from sqlalchemy import String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from reos.db.base import Base, IdMixin, TenantScoped, utcnow
+from reos.db.base import Base, IdMixin, TenantScoped, UTCDateTime, utcnow
 
 
 class AuditEntry(IdMixin, TenantScoped, Base):
@@ -21,6 +21,4 @@ class AuditEntry(IdMixin, TenantScoped, Base):
     entity_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     request_id: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, index=True
-    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -6,10 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from reos.db.base import Base, IdMixin, TenantScoped, TimestampMixin
+from reos.db.base import Base, IdMixin, TenantScoped, TimestampMixin, UTCDateTime
 
 
 class ImportRun(IdMixin, TenantScoped, TimestampMixin, Base):
@@ -39,8 +39,8 @@ class ImportRun(IdMixin, TenantScoped, TimestampMixin, Base):
     error: Mapped[str | None] = mapped_column(Text)
     stored_path: Mapped[str | None] = mapped_column(String(1000))
     created_by: Mapped[str | None] = mapped_column(String(64))
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class QuarantinedRow(IdMixin, TenantScoped, TimestampMixin, Base):

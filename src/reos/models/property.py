@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     Date,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -26,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from reos.db.base import Base, IdMixin, TenantScoped, TimestampMixin, utcnow
+from reos.db.base import Base, IdMixin, TenantScoped, TimestampMixin, UTCDateTime, utcnow
 from reos.models.provenance import Provenanced
 
 
@@ -124,4 +123,4 @@ class FieldChange(IdMixin, TenantScoped, Base):
     new_value: Mapped[dict[str, Any]] = mapped_column(default=dict)
     import_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     row_number: Mapped[int | None] = mapped_column(Integer)
-    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

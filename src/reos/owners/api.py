@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 
 from reos.http.deps import ReadSession, WriteSession
 from reos.http.errors import error_responses
+from reos.http.paging import Offset, limit_query
 from reos.owners import queries, service
 from reos.owners.schemas import (
     MergeRequest,
@@ -26,6 +27,7 @@ from reos.owners.schemas import (
     TopOwner,
     report_out,
 )
+from reos.properties.schemas import NO_NUL_PATTERN
 
 router = APIRouter(prefix="/api/v1/owners", tags=["owners"])
 ERRORS = error_responses(401, 403, 422, 429)
@@ -37,14 +39,18 @@ def list_owners(
     session: ReadSession,
     q: Annotated[
         str | None,
-        Query(max_length=200, description="part of the owner's name or of a name on its records"),
+        Query(
+            max_length=200,
+            pattern=NO_NUL_PATTERN,
+            description="part of the owner's name or of a name on its records",
+        ),
     ] = None,
     kind: OwnerKind | None = None,
     absentee: bool | None = None,
     out_of_state: bool | None = None,
     corporate: bool | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, limit_query(500)] = 50,
+    offset: Offset = 0,
 ) -> OwnerPage:
     """Owners of the caller's organisation by name; flags as of the last resolve run."""
     items, total = queries.list_owners(

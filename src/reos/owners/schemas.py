@@ -13,7 +13,16 @@ from pydantic import BaseModel, Field, StringConstraints
 from reos.properties.schemas import InputModel
 
 OwnerKind = Literal["person", "organisation", "trust", "government", "unknown"]
-RecordId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+RecordId = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        min_length=1,
+        max_length=128,
+        # published: some character that is not white space (it is stripped), and no NUL
+        pattern=r"^[^\u0000]*[^\s\u0000][^\u0000]*$",
+    ),
+]
 
 
 class ResolveRequest(InputModel):

@@ -6,10 +6,21 @@ import re
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
+from reos.http.paging import MAX_OFFSET
 from reos.properties.service import MAX_PAGE, MAX_RADIUS_M, PropertyFilters
 
 
@@ -24,11 +35,65 @@ class PropertyType(StrEnum):
     OTHER = "other"
 
 
+NO_NUL_PATTERN = "^[^\\u0000]*$"
+FIXED_FORM = {"pattern", "format", "enum", "const"}
+
+
+def _json_kind(annotation: Any) -> str | None:
+    """ "number", "boolean" or "date" when a field holds only that kind (or null), else None."""
+    args = [a for a in get_args(annotation) if a is not type(None)] or [annotation]
+    if all(a is bool for a in args):
+        return "boolean"
+    if all(a in (date, datetime) for a in args):
+        return "date"
+    if all(a in (int, float) for a in args):
+        return "number"
+    return None
+
+
+def json_name(value: Any) -> str:
+    """How a JSON value is called in a message."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    names: dict[type, str] = {str: "a string", list: "an array", dict: "an object"}
+    return names.get(type(value), repr(value))
+
+
 class InputModel(BaseModel):
     """Base of request bodies: unknown fields refused, NUL characters refused (no database
     stores them, and they are never meant)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """Publishes the NUL rule: every free-text field gets a pattern without NUL."""
+        schema = handler.resolve_ref_schema(handler(core_schema))
+        for prop in schema.get("properties", {}).values():
+            for branch in prop.get("anyOf", [prop]):
+                if branch.get("type") == "string" and not FIXED_FORM.intersection(branch):
+                    branch["pattern"] = NO_NUL_PATTERN
+        return schema
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _json_types(cls, value: Any, info: ValidationInfo) -> Any:
+        """JSON ``true`` is not a number of beds and ``"12"`` is not a number at all: the
+        schema says ``number``/``integer``/``boolean``, so only those are taken (pydantic's
+        lax mode converted them). 10.0 is still an integer, as JSON Schema has it."""
+        kind = _json_kind(cls.model_fields[info.field_name or ""].annotation)
+        if value is None or kind is None:
+            return value
+        if kind == "number" and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise ValueError(f"must be a number, not {json_name(value)}")
+        if kind == "boolean" and not isinstance(value, bool):
+            raise ValueError(f"must be true or false, not {json_name(value)}")
+        if kind == "date" and not isinstance(value, str | date):
+            # pydantic's lax mode read a number as seconds since 1970
+            raise ValueError(f"must be a date written YYYY-MM-DD, not {json_name(value)}")
+        return value
 
     @model_validator(mode="before")
     @classmethod
@@ -54,10 +119,17 @@ class PropertyFields(InputModel):
         "add-on is stored in zip4",
     )
     zip4: str | None = Field(
-        default=None, pattern=r"^\d{4}$", description="ZIP+4 add-on (RESO PostalCodePlus4)"
+        default=None,
+        pattern=r"^\d{4}$",
+        description="ZIP+4 add-on (RESO PostalCodePlus4); when zip carries an add-on too, "
+        "the two must agree",
     )
-    latitude: float | None = Field(default=None, ge=-90, le=90)
-    longitude: float | None = Field(default=None, ge=-180, le=180)
+    latitude: float | None = Field(
+        default=None, ge=-90, le=90, description="with longitude, or neither"
+    )
+    longitude: float | None = Field(
+        default=None, ge=-180, le=180, description="with latitude, or neither"
+    )
     property_type: PropertyType | None = None
     living_area_sqft: float | None = Field(default=None, gt=0, le=1_000_000)
     lot_size_sqft: float | None = Field(default=None, gt=0, le=1_000_000_000)
@@ -72,8 +144,30 @@ class PropertyFields(InputModel):
     def _zip4_agrees_with_zip(cls, value: str | None, info: ValidationInfo) -> str | None:
         given = info.data.get("zip")
         if value is not None and given is not None and len(given) > 5 and given[-4:] != value:
-            raise ValueError(f"zip4 {value} differs from the add-on of zip {given}")
+            raise ValueError(f"{value} differs from the add-on of zip {given}")
         return value
+
+    # The pairing below, in the published schema: both coordinates absent or null, or both
+    # numbers.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {
+                    "properties": {
+                        "latitude": {"type": "null"},
+                        "longitude": {"type": "null"},
+                    }
+                },
+                {
+                    "properties": {
+                        "latitude": {"type": "number"},
+                        "longitude": {"type": "number"},
+                    },
+                    "required": ["latitude", "longitude"],
+                },
+            ]
+        }
+    )
 
     @model_validator(mode="after")
     def _coordinates_in_pairs(self) -> PropertyFields:
@@ -190,13 +284,19 @@ SortField = Literal[
 ]
 
 
+_LATITUDE = r"[-+]?(?:90(?:\.0+)?|[1-8]?[0-9](?:\.[0-9]+)?)"
+_LONGITUDE = r"[-+]?(?:180(?:\.0+)?|(?:1[0-7][0-9]|[1-9]?[0-9])(?:\.[0-9]+)?)"
+NEAR_PATTERN = rf"^{_LATITUDE}, ?{_LONGITUDE}$"
+"""``near`` as published: decimal latitude -90..90, a comma, decimal longitude -180..180."""
+
+
 class PropertyQuery(BaseModel):
     """The filters, sort and page of a property list or radius search: the one set of rules
     both ``GET /api/v1/properties`` (its query string) and ``reos properties list`` are
     checked against. That ``near`` and ``radius_m`` come together, and what ``near`` says,
     the service checks (:func:`reos.properties.service.search`), for both as well."""
 
-    city: str | None = Field(default=None, max_length=100)
+    city: str | None = Field(default=None, max_length=100, pattern=NO_NUL_PATTERN)
     state: str | None = Field(
         default=None,
         min_length=2,
@@ -212,11 +312,22 @@ class PropertyQuery(BaseModel):
     max_area_sqft: float | None = Field(default=None, ge=0)
     min_year_built: int | None = Field(default=None, ge=1600, le=2200)
     max_year_built: int | None = Field(default=None, ge=1600, le=2200)
-    near: str | None = Field(default=None, max_length=60, description="lat,lon for a radius search")
-    radius_m: float | None = Field(default=None, gt=0, le=MAX_RADIUS_M)
+    near: str | None = Field(
+        default=None,
+        max_length=60,
+        pattern=NEAR_PATTERN,
+        description="`latitude,longitude` of the centre of a radius search (decimal degrees, "
+        "e.g. `42.03,-93.62`); needs `radius_m`",
+    )
+    radius_m: float | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_RADIUS_M,
+        description="radius of the search around `near`, metres; needs `near`",
+    )
     sort: SortField = "created_at"
     limit: int = Field(default=50, ge=1, le=MAX_PAGE)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
     @field_validator("state", mode="before")
     @classmethod
@@ -247,8 +358,92 @@ class PropertyQuery(BaseModel):
         )
 
 
+_POSITION: dict[str, Any] = {
+    "type": "array",
+    "description": "[longitude, latitude] (anything after them, e.g. altitude, is ignored)",
+    "prefixItems": [
+        {"type": "number", "minimum": -180, "maximum": 180},
+        {"type": "number", "minimum": -90, "maximum": 90},
+    ],
+    "minItems": 2,
+}
+_RINGS: dict[str, Any] = {
+    "type": "array",
+    "description": "outer ring, then holes; a ring that does not end where it starts is closed",
+    "minItems": 1,
+    "items": {"type": "array", "minItems": 4, "items": _POSITION},
+}
+_POLYGON: dict[str, Any] = {
+    "type": "object",
+    "properties": {"type": {"const": "Polygon"}, "coordinates": _RINGS},
+    "required": ["type", "coordinates"],
+}
+_MULTIPOLYGON: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "type": {"const": "MultiPolygon"},
+        "coordinates": {"type": "array", "minItems": 1, "items": _RINGS},
+    },
+    "required": ["type", "coordinates"],
+}
+_FEATURE: dict[str, Any] = {
+    "type": "object",
+    "properties": {"type": {"const": "Feature"}, "geometry": {"anyOf": [_POLYGON, _MULTIPOLYGON]}},
+    "required": ["type", "geometry"],
+}
+_FEATURE_COLLECTION: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "type": {"const": "FeatureCollection"},
+        "features": {"type": "array", "minItems": 1, "items": _FEATURE},
+    },
+    "required": ["type", "features"],
+}
+GEOJSON_AREA: dict[str, Any] = {
+    "description": "GeoJSON Polygon or MultiPolygon, or a Feature or FeatureCollection of "
+    "them; positions in [longitude, latitude] order",
+    "anyOf": [_POLYGON, _MULTIPOLYGON, _FEATURE, _FEATURE_COLLECTION],
+}
+"""The GeoJSON the polygon search reads, as published: everything ``reos.geo`` checks
+except that a ring is closed (an open ring is closed here, as most GeoJSON tools do)."""
+
+
+def _close_rings(geometry: Any) -> Any:
+    """The geometry with every ring that does not end at its first position closed."""
+    if not isinstance(geometry, dict):
+        return geometry
+    kind = geometry.get("type")
+    if kind == "Feature":
+        return {**geometry, "geometry": _close_rings(geometry.get("geometry"))}
+    if kind == "FeatureCollection" and isinstance(geometry.get("features"), list):
+        return {**geometry, "features": [_close_rings(f) for f in geometry["features"]]}
+    coordinates = geometry.get("coordinates")
+    if kind == "Polygon":
+        return {**geometry, "coordinates": _closed_polygon(coordinates)}
+    if kind == "MultiPolygon" and isinstance(coordinates, list):
+        return {**geometry, "coordinates": [_closed_polygon(p) for p in coordinates]}
+    return geometry
+
+
+def _closed_polygon(rings: Any) -> Any:
+    if not isinstance(rings, list):
+        return rings
+    return [
+        [*ring, ring[0]]
+        if isinstance(ring, list) and len(ring) >= 4 and ring[0] != ring[-1]
+        else ring
+        for ring in rings
+    ]
+
+
 class PolygonSearch(InputModel):
-    geometry: dict[str, Any] = Field(description="GeoJSON Polygon or MultiPolygon (lon, lat order)")
+    geometry: dict[str, Any] = Field(json_schema_extra=GEOJSON_AREA)
     limit: int = Field(default=100, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
     property_type: PropertyType | None = None
+
+    @field_validator("geometry", mode="after")
+    @classmethod
+    def _closed(cls, geometry: dict[str, Any]) -> dict[str, Any]:
+        closed: dict[str, Any] = _close_rings(geometry)
+        return closed

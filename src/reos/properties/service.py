@@ -10,6 +10,7 @@ cell list stays short at any radius.
 from __future__ import annotations
 
 import copy
+import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -72,6 +73,11 @@ class Hit:
     distance_m: float | None
 
 
+def _column_width(field: str) -> int | None:
+    column = Property.__table__.columns.get(field)
+    return getattr(column.type, "length", None) if column is not None else None
+
+
 def location_fields(values: dict[str, Any]) -> dict[str, Any]:
     """Derived address and location columns for a property's given values: USPS-normalised
     address parts (raw string kept in ``address``), the matching key, and H3 cells.
@@ -97,6 +103,13 @@ def location_fields(values: dict[str, Any]) -> dict[str, Any]:
                     "reason": norm.warning or "address could not be parsed; kept as given",
                 }
             )
+    for field, value in out.items():
+        width = _column_width(field)
+        if isinstance(value, str) and width is not None and len(value) > width:
+            # a derived part of a very long address (its parsed street name, its one-line
+            # form with city and ZIP added) may outgrow its column: PostgreSQL refused the
+            # row with a 500, SQLite stored it whole. The raw address is kept as given.
+            out[field] = value[:width]
     out.update(cell_columns(values.get("latitude"), values.get("longitude")))
     out["_warnings"] = warnings
     return out
@@ -322,13 +335,47 @@ def _by_cells(stmt: Select[Property], cells: set[str]) -> Select[Property]:
     return stmt.where(column.in_(sorted(cells)))
 
 
+def _bounding_box(geometry: dict[str, Any]) -> tuple[float, float, float, float]:
+    """(min lon, min lat, max lon, max lat) of the outer rings."""
+    points = [pt for ring in _outer_rings(geometry) for pt in ring]
+    lons, lats = [float(p[0]) for p in points], [float(p[1]) for p in points]
+    return min(lons), min(lats), max(lons), max(lats)
+
+
+def _cells_would_exceed_budget(box: tuple[float, float, float, float]) -> bool:
+    """Whether covering the box with the coarsest stored cells would take more than the
+    cell budget. A continent-sized polygon came to two million cells (13 s to compute,
+    then one giant IN list); such an area is asked of the coordinates' ranges instead."""
+    min_lon, min_lat, max_lon, max_lat = box
+    mid_lat = math.radians((min_lat + max_lat) / 2)
+    height_m = math.radians(max_lat - min_lat) * geo.EARTH_RADIUS_M
+    width_m = math.radians(max_lon - min_lon) * geo.EARTH_RADIUS_M * max(math.cos(mid_lat), 0.01)
+    coarsest = h3.average_hexagon_area(min(geo.STORED_RESOLUTIONS), "m^2")
+    return bool(height_m * width_m / coarsest > geo.MAX_CANDIDATE_CELLS)
+
+
 def _centroid(geometry: dict[str, Any]) -> tuple[float, float]:
-    """Mean of the outer-ring vertices (lat, lon): the reference point for distances."""
-    geom = geometry.get("geometry", geometry) if geometry.get("type") == "Feature" else geometry
-    coords = geom.get("coordinates") or []
-    rings = [coords[0]] if geom.get("type") == "Polygon" else [p[0] for p in coords]
-    points = [pt for ring in rings for pt in ring[:-1]]
+    """Mean of the outer-ring vertices (lat, lon): the reference point for distances.
+
+    Walks Features and FeatureCollections too (a FeatureCollection used to leave no
+    vertices, and the mean divided by zero).
+    """
+    points = [pt for ring in _outer_rings(geometry) for pt in ring[:-1]]
     return (sum(p[1] for p in points) / len(points), sum(p[0] for p in points) / len(points))
+
+
+def _outer_rings(geometry: Any) -> list[list[Any]]:
+    kind = geometry.get("type") if isinstance(geometry, dict) else None
+    if kind == "Feature":
+        return _outer_rings(geometry.get("geometry"))
+    if kind == "FeatureCollection":
+        return [r for f in geometry.get("features") or [] for r in _outer_rings(f)]
+    coords = geometry.get("coordinates") or [] if isinstance(geometry, dict) else []
+    if kind == "Polygon":
+        return [coords[0]]
+    if kind == "MultiPolygon":
+        return [p[0] for p in coords]
+    return []
 
 
 def _page(hits: list[Hit], sort: str, limit: int, offset: int) -> tuple[list[Hit], int]:
@@ -377,8 +424,17 @@ def search_polygon(
     limit: int = 100,
     offset: int = 0,
 ) -> tuple[list[Hit], int]:
-    cells = geo.cells_for_polygon(geometry)
-    candidates = session.scalars(_by_cells(_filtered(filters), cells).limit(MAX_CANDIDATES)).all()
+    geo.point_in_polygon(0.0, 0.0, geometry)  # checks the GeoJSON; every mistake is a 422
+    box = _bounding_box(geometry)
+    if _cells_would_exceed_budget(box):
+        min_lon, min_lat, max_lon, max_lat = box
+        stmt = _filtered(filters).where(
+            Property.latitude.between(min_lat, max_lat),
+            Property.longitude.between(min_lon, max_lon),
+        )
+    else:
+        stmt = _by_cells(_filtered(filters), geo.cells_for_polygon(geometry))
+    candidates = session.scalars(stmt.limit(MAX_CANDIDATES)).all()
     center = _centroid(geometry)
     hits = []
     for prop in candidates:

@@ -6,10 +6,11 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Response, status
 
 from reos.http.deps import ReadSession, WriteSession
 from reos.http.errors import error_responses
+from reos.http.paging import Offset, limit_query
 from reos.models import Valuation
 from reos.valuation import service
 from reos.valuation.schemas import (
@@ -68,8 +69,8 @@ def create_valuation(body: ValuationRequest, session: WriteSession) -> Valuation
 def list_valuations(
     session: ReadSession,
     property_id: uuid.UUID | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, limit_query(500)] = 50,
+    offset: Offset = 0,
 ) -> ValuationPage:
     rows, total = service.list_valuations(
         session, property_id=property_id, limit=limit, offset=offset

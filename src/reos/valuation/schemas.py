@@ -24,6 +24,23 @@ class SubjectIn(PropertyFields):
 
 
 class ValuationRequest(InputModel):
+    """Exactly one of ``property_id`` and ``subject`` (the other absent or null), as the
+    published schema's ``anyOf`` says."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {
+                    "required": ["property_id"],
+                    "properties": {"property_id": {"type": "string"}, "subject": {"type": "null"}},
+                },
+                {
+                    "required": ["subject"],
+                    "properties": {"subject": {"type": "object"}, "property_id": {"type": "null"}},
+                },
+            ]
+        }
+    )
     property_id: uuid.UUID | None = None
     subject: SubjectIn | None = None
     as_of: date | None = Field(default=None, description="valuation date (default today)")

@@ -1,0 +1,239 @@
+"""The whole HTTP API fuzzed against its own OpenAPI schema with Schemathesis.
+
+Every operation, every built-in check (server errors, status codes, content types, response
+schemas and headers, negative data rejected, positive data accepted, use after free, ...),
+both ways of authenticating (a user's access token and an organisation API key), on the
+store the suite runs on (SQLite, or PostgreSQL with ``REOS_TEST_DATABASE_URL``). Then a
+stateful phase follows the schema's links (create -> read -> update -> delete).
+
+The fuzzer works in an organisation of its own. The credentials it uses are protected: it
+never revokes the API key it sends, nor deletes, demotes or otherwise touches the membership
+of the user whose token it sends (that would only turn the rest of the run into 401s).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import hypothesis
+import pytest
+import schemathesis
+from schemathesis.checks import CHECKS
+from schemathesis.config import SchemathesisConfig
+from schemathesis.generation.case import Case
+
+MAX_EXAMPLES = 12
+STATEFUL_STEPS = 20
+STATEFUL_SCENARIOS = 8
+
+# Findings the published schema cannot express, or that belong to another area. Each entry:
+# operation label -> {check name: why}. Remove an entry once its cause is fixed.
+EXCLUDED: dict[str, dict[str, str]] = {
+    # -- cannot be expressed in OpenAPI (documented in the operation's text instead) --
+    "POST /api/v1/imports": {
+        "positive_data_acceptance": "the file's content (a readable table with the entity's "
+        "columns) is checked, and an arbitrary byte string is rightly refused; also "
+        "ingest/api.py: `entity` is a free string, not the enum properties|sales|owners",
+    },
+}
+
+
+def _pair_missing(case: Case) -> bool:
+    """``near`` and ``radius_m`` go together (documented on both; a query string's
+    parameters cannot require each other in OpenAPI)."""
+    if case.operation.path != "/api/v1/properties" or case.method.upper() != "GET":
+        return False
+    query = case.query or {}
+    return ("near" in query) != ("radius_m" in query)
+
+
+@dataclass
+class FuzzCredentials:
+    org_id: uuid.UUID
+    token: str
+    api_key: str
+    api_key_id: str
+    member_ids: frozenset[str]
+
+    def headers(self, how: str) -> dict[str, str]:
+        if how == "token":
+            return {"Authorization": f"Bearer {self.token}"}
+        return {"X-API-Key": self.api_key}
+
+
+@pytest.fixture(scope="module")
+def fuzz_credentials(engine: Any, client: Any) -> FuzzCredentials:
+    """An organisation of the fuzzer's own: a separate owner who stays untouched, the
+    fuzzer's user (an owner too, so every operation is allowed) and the fuzzer's API key."""
+    from reos.accounts import service as accounts
+    from reos.accounts.principal import Principal, attach
+    from reos.db.session import system_session, tenant_session
+
+    slug = f"fuzz-{uuid.uuid4().hex[:10]}"
+    with system_session() as s:
+        org_id = accounts.create_organization(s, slug, slug).id
+    password = "fuzzing password 2026"
+    fuzzer_email = f"fuzzer-{uuid.uuid4().hex[:8]}@example.com"
+    with tenant_session(org_id) as s:
+        attach(s, Principal(kind="cli", org_id=org_id, role="owner"))
+        keeper, _user = accounts.add_member(
+            s, f"keeper-{uuid.uuid4().hex[:8]}@example.com", "owner", password
+        )
+        member, _user = accounts.add_member(s, fuzzer_email, "owner", password)
+        member_ids = frozenset({str(keeper.id), str(member.id)})
+        key, plaintext = accounts.create_api_key(s, "fuzzer", "admin")
+        key_id = str(key.id)
+    r = client.post("/api/v1/auth/token", data={"username": fuzzer_email, "password": password})
+    assert r.status_code == 200, r.text
+    return FuzzCredentials(org_id, r.json()["access_token"], plaintext, key_id, member_ids)
+
+
+def _config() -> SchemathesisConfig:
+    config = SchemathesisConfig()
+    project = config.projects.default
+    project.checks.update(included_check_names=["all"])
+    project.generation.update(
+        modes=["positive", "negative"],
+        max_examples=MAX_EXAMPLES,
+        deterministic=True,
+        with_security_parameters=False,
+    )
+    return config
+
+
+@pytest.fixture(scope="module")
+def api_schema(app: Any) -> Any:
+    return schemathesis.openapi.from_asgi("/openapi.json", app, config=_config())
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@pytest.fixture(autouse=True)
+def _pytest9_node_id(request: pytest.FixtureRequest) -> None:
+    """Schemathesis' lazy schema renames the test node through ``node._nodeid``, an
+    attribute pytest 9 no longer has; give it one."""
+    if not hasattr(request.node, "_nodeid"):
+        request.node._nodeid = request.node.nodeid
+
+
+def _touches_own_credentials(case: Case, creds: FuzzCredentials) -> bool:
+    path = case.operation.path
+    params = case.path_parameters or {}
+    if path == "/api/v1/api-keys/{key_id}":
+        return str(params.get("key_id")) == creds.api_key_id
+    if path == "/api/v1/members/{member_id}":
+        return str(params.get("member_id")) in creds.member_ids
+    return False
+
+
+def _needs_state(response: Any) -> bool:
+    """A 422 ``insufficient_data``: valuing needs a trained model and training needs 50
+    sales, a state of the organisation that no request can carry."""
+    if response.status_code != 422:
+        return False
+    try:
+        return bool(response.json().get("error") == "insufficient_data")
+    except ValueError:
+        return False
+
+
+def _zip4_contradicts_zip(case: Case) -> bool:
+    """A body whose ``zip`` carries a +4 add-on and whose ``zip4`` names another: refused
+    (422 on ``zip4``), a rule between two fields that JSON Schema cannot state (documented
+    on ``zip4``)."""
+    body = case.body
+    if not isinstance(body, dict):
+        return False
+    zip_code, zip4 = body.get("zip"), body.get("zip4")
+    return (
+        isinstance(zip_code, str)
+        and isinstance(zip4, str)
+        and len(zip_code) > 5
+        and zip_code[-4:] != zip4
+    )
+
+
+def _excluded(case: Case, response: Any) -> list[Any]:
+    names = set(EXCLUDED.get(f"{case.method.upper()} {case.operation.path}", {}))
+    if _pair_missing(case) or _needs_state(response) or _zip4_contradicts_zip(case):
+        names.add("positive_data_acceptance")
+    return [CHECKS.get_one(name) for name in sorted(names)]
+
+
+def _call(case: Case, creds: FuzzCredentials, how: str) -> None:
+    if _touches_own_credentials(case, creds):
+        return
+    headers = creds.headers(how)
+    response = case.call(headers=headers)
+    case.validate_response(response, headers=headers, excluded_checks=_excluded(case, response))
+
+
+@schema.parametrize()
+@hypothesis.settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    suppress_health_check=list(hypothesis.HealthCheck),
+    derandomize=True,
+    database=None,
+)
+def test_every_operation_with_a_token(case: Case, fuzz_credentials: FuzzCredentials) -> None:
+    _call(case, fuzz_credentials, "token")
+
+
+@schema.parametrize()
+@hypothesis.settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    suppress_health_check=list(hypothesis.HealthCheck),
+    derandomize=True,
+    database=None,
+)
+def test_every_operation_with_an_api_key(case: Case, fuzz_credentials: FuzzCredentials) -> None:
+    _call(case, fuzz_credentials, "api_key")
+
+
+@pytest.mark.parametrize("how", ["token", "api_key"])
+def test_stateful_links(api_schema: Any, fuzz_credentials: FuzzCredentials, how: str) -> None:
+    creds = fuzz_credentials
+    base = api_schema.as_state_machine()
+
+    class Machine(base):  # type: ignore[misc, valid-type]
+        def get_call_kwargs(self, case: Case) -> dict[str, Any]:
+            return {"headers": creds.headers(how)}
+
+        def step(self, input: Any) -> Any:
+            if _touches_own_credentials(input.case, creds):
+                # a harmless read instead of revoking or deleting the caller's own access
+                input.case.path_parameters = {
+                    **input.case.path_parameters,
+                    **{k: str(uuid.uuid4()) for k in input.case.path_parameters},
+                }
+            return super().step(input)
+
+        def validate_response(
+            self, response: Any, case: Case, additional_checks: Any = None, **kwargs: Any
+        ) -> None:
+            case.validate_response(
+                response,
+                additional_checks=additional_checks,
+                excluded_checks=_excluded(case, response),
+                transport_kwargs=kwargs or None,
+            )
+
+    Machine.run(
+        settings=hypothesis.settings(
+            max_examples=STATEFUL_SCENARIOS,
+            stateful_step_count=STATEFUL_STEPS,
+            deadline=None,
+            suppress_health_check=list(hypothesis.HealthCheck),
+            derandomize=True,
+            database=None,
+            # no shrinking: a scenario changes the database, so replaying a shortened one
+            # meets another state (Hypothesis then reports a flaky strategy, not the bug)
+            phases=[hypothesis.Phase.generate],
+            report_multiple_bugs=False,
+        )
+    )
