@@ -175,6 +175,8 @@ async def _refresh_body(request: Request) -> RefreshIn:
                 f"grant_type must be 'refresh_token', not {grant!r}", field="grant_type"
             )
         data = {k: v for k, v in form.items() if k == "refresh_token"}
+    elif not await request.body():
+        data = {}  # nothing sent: the missing field is named below
     else:
         try:
             data = await request.json()
