@@ -48,11 +48,28 @@ def _engine_for(url: str) -> Engine:
     return make_engine(url)
 
 
+_current: tuple[object, Engine] | None = None
+
+
 def get_engine() -> Engine:
-    return _engine_for(get_settings().effective_database_url)
+    """The engine for the current settings' store.
+
+    Remembered per settings object: working out the store's URL resolves the home folder
+    on disk, which cost every request a handful of system calls when done each time.
+    """
+    global _current
+    settings = get_settings()
+    current = _current
+    if current is not None and current[0] is settings:
+        return current[1]
+    engine = _engine_for(settings.effective_database_url)
+    _current = (settings, engine)
+    return engine
 
 
 def reset_engines() -> None:
+    global _current
+    _current = None
     for engine in list(_engine_cache_values()):
         engine.dispose()
     _engine_for.cache_clear()

@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 
 from reos.accounts import service as accounts
 from reos.accounts import tokens
+from reos.accounts.credentials import hash_api_key
+from reos.accounts.keycache import ApiKeyCache
 from reos.accounts.principal import Principal, attach
 from reos.accounts.roles import Permission, check
 from reos.config import get_settings
@@ -45,7 +47,11 @@ def authenticate(
     settings = getattr(request.app.state, "settings", None) or get_settings()
     with system_session() as session:
         if api_key:
-            principal = accounts.principal_for_api_key(session, api_key)
+            keys: ApiKeyCache = request.app.state.api_keys
+            principal = keys.principal(
+                hash_api_key(api_key.strip()),
+                lambda: accounts.principal_for_api_key(session, api_key),
+            )
         elif creds is not None and creds.scheme.lower() == "bearer":
             token = creds.credentials
             alg = tokens.token_algorithm(token)
