@@ -45,6 +45,7 @@ GENERATION_FILE = "api-key-generation"
 REDIS_KEY = "reos:auth:api-key-generation"
 MAX_ENTRIES = 10_000
 _PENDING_KEY = "api_key_revoked"
+Stamp = tuple[str, float]  # (generation read before verifying, monotonic time then)
 
 
 class Generation(Protocol):
@@ -118,13 +119,19 @@ class ApiKeyCache:
         self._seen: str | None = None
         self._entries: dict[str, tuple[Principal, float]] = {}
 
-    def principal(self, key_hash: str, verify: Callable[[], Principal]) -> Principal:
-        """The remembered principal for this key, else ``verify()``'s (then remembered)."""
+    @property
+    def is_local(self) -> bool:
+        """Whether a lookup stays on this host (a file read, no network call)."""
+        return isinstance(self.generation, FileGeneration)
+
+    def lookup(self, key_hash: str) -> tuple[Principal | None, Stamp | None]:
+        """The remembered principal (or None), and the stamp to :meth:`remember` a key
+        verified from now on with (None: do not remember it)."""
         if self.ttl_s <= 0:
-            return verify()
+            return None, None
         generation = self.generation.current()
         if generation is None:
-            return verify()
+            return None, None
         now = time.monotonic()
         with self._lock:
             if generation != self._seen:
@@ -132,13 +139,28 @@ class ApiKeyCache:
                 self._seen = generation
             hit = self._entries.get(key_hash)
         if hit is not None and now - hit[1] < self.ttl_s:
-            return hit[0]
-        principal = verify()
+            return hit[0], None
+        return None, (generation, now)
+
+    def remember(self, key_hash: str, principal: Principal, stamp: Stamp | None) -> None:
+        """Remember a key verified after :meth:`lookup` gave ``stamp``; a key verified
+        while the generation moved on is not remembered."""
+        if stamp is None:
+            return
+        generation, verified_at = stamp
         with self._lock:
             if self._seen == generation:
                 if len(self._entries) >= MAX_ENTRIES:
                     self._entries.clear()
-                self._entries[key_hash] = (principal, now)
+                self._entries[key_hash] = (principal, verified_at)
+
+    def principal(self, key_hash: str, verify: Callable[[], Principal]) -> Principal:
+        """The remembered principal for this key, else ``verify()``'s (then remembered)."""
+        remembered, stamp = self.lookup(key_hash)
+        if remembered is not None:
+            return remembered
+        principal = verify()
+        self.remember(key_hash, principal, stamp)
         return principal
 
 

@@ -44,8 +44,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 @lru_cache(maxsize=4)
-def _engine_for(url: str) -> Engine:
-    return make_engine(url)
+def _engine_for(url: str, pool_size: int) -> Engine:
+    return make_engine(url, pool_size=pool_size)
 
 
 _current: tuple[object, Engine] | None = None
@@ -62,7 +62,7 @@ def get_engine() -> Engine:
     current = _current
     if current is not None and current[0] is settings:
         return current[1]
-    engine = _engine_for(settings.effective_database_url)
+    engine = _engine_for(settings.effective_database_url, settings.db_pool_size)
     _current = (settings, engine)
     return engine
 
@@ -79,7 +79,8 @@ def _engine_cache_values() -> list[Engine]:
     # lru_cache keeps no public view of its values; re-create is cheap, so only dispose the
     # engine for the current URL if it was built.
     try:
-        return [_engine_for(get_settings().effective_database_url)]
+        settings = get_settings()
+        return [_engine_for(settings.effective_database_url, settings.db_pool_size)]
     except Exception:  # pragma: no cover - nothing to dispose
         return []
 
