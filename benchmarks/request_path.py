@@ -20,7 +20,9 @@ otherwise, and a refusal is not the path being measured); everything else, loggi
 included, is as deployed. A response that is not 2xx fails the run.
 
 With ``--pg URL`` the store is a fresh database on that server (dropped afterwards); the
-baseline reads the same row from it as the URL's user. Servers are stopped on exit.
+baseline reads the same row from it as the URL's user. ``--compare /work/main`` serves a
+second checkout's app on the same store too and measures it in the same rounds (before and
+after a change, under the same load). Servers are stopped on exit.
 """
 
 from __future__ import annotations
@@ -99,8 +101,8 @@ def _pg_drop(base: str, name: str) -> None:
     admin.dispose()
 
 
-def prepare_store(env: dict[str, str]) -> tuple[str, str]:
-    """Initialise the store, import the Ames sample, create an API key: (key, property id)."""
+def prepare_store(env: dict[str, str]) -> str:
+    """Initialise the store, import the Ames sample, create an API key (returned)."""
     _run([REOS, "init", "--org", "Bench", "--password", "benchmark password 1"], env)
     _run(
         [
@@ -111,14 +113,13 @@ def prepare_store(env: dict[str, str]) -> tuple[str, str]:
     )  # fmt: skip
     out = _run([REOS, "apikeys", "create", "--name", "bench", "--role", "analyst",
                 "--org", "bench"], env)  # fmt: skip
-    key = out.strip().splitlines()[-1]
-    return key, ""
+    return out.strip().splitlines()[-1]
 
 
 def first_property_id(url: str) -> str:
     engine = create_engine(url)
     with engine.connect() as conn:
-        raw = conn.execute(text("SELECT id FROM properties ORDER BY parcel_number LIMIT 1"))
+        raw = conn.execute(text("SELECT id FROM properties ORDER BY id LIMIT 1"))
         value = raw.scalar_one()
     engine.dispose()
     return str(uuid.UUID(str(value)))
@@ -176,7 +177,11 @@ def wrk(url: str, seconds: int, headers: dict[str, str]) -> float:
     return float(found.group(1))
 
 
-def run(pg: str | None, rounds: int, seconds: int, workers: int) -> dict[str, list[float]]:
+def run(
+    pg: str | None, rounds: int, seconds: int, workers: int, compare: Path | None
+) -> dict[str, list[float]]:
+    """Requests/s per target and round: baseline, reos property, reos health (and the
+    same two for the ``compare`` source tree when given)."""
     work = Path(tempfile.mkdtemp(prefix="reos-reqpath-"))
     env = {
         **os.environ,
@@ -187,50 +192,52 @@ def run(pg: str | None, rounds: int, seconds: int, workers: int) -> dict[str, li
     env.pop("REOS_DATABASE_URL", None)
     pg_name = None
     if pg:
-        url, pg_name = _pg_create(pg)
-        env["REOS_DATABASE_URL"] = url
-        baseline_url = url
+        baseline_url, pg_name = _pg_create(pg)
+        env["REOS_DATABASE_URL"] = baseline_url
     else:
         baseline_url = f"sqlite:///{work / 'home' / 'reos.db'}"
     servers: list[Server] = []
     try:
-        key, _ = prepare_store(env)
-        if not pg:
-            db_files = list((work / "home").glob("*.db"))
-            baseline_url = f"sqlite:///{db_files[0]}"
+        key = prepare_store(env)
         property_id = first_property_id(baseline_url)
         (work / "baseline_app.py").write_text(BASELINE_APP)
-        reos_port, base_port = _free_port(), _free_port()
-        reos = Server([REOS, "serve", "--port", str(reos_port), "--workers", str(workers)],
-                      env, reos_port, work)  # fmt: skip
+        apps = {"reos": env}
+        if compare is not None:
+            apps[f"reos@{compare.name}"] = {**env, "PYTHONPATH": str(compare / "src")}
+        auth = {"X-API-Key": key}
+        targets: dict[str, tuple[str, dict[str, str]]] = {}
+        base_port = _free_port()
         base = Server(
             [str(BIN / "uvicorn"), "baseline_app:app", "--port", str(base_port),
              "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
             {**env, "BASELINE_DATABASE_URL": baseline_url}, base_port, work,
         )  # fmt: skip
-        servers += [reos, base]
-        auth = {"X-API-Key": key}
-        reos.wait_ready(f"/api/v1/properties/{property_id}", auth)
+        servers.append(base)
         base.wait_ready(f"/properties/{property_id}", {})
-        targets = {
-            "baseline": (f"http://127.0.0.1:{base_port}/properties/{property_id}", {}),
-            "reos_property": (
-                f"http://127.0.0.1:{reos_port}/api/v1/properties/{property_id}",
+        targets["baseline /properties/{id}"] = (
+            f"http://127.0.0.1:{base_port}/properties/{property_id}",
+            {},
+        )
+        for name, app_env in apps.items():
+            port = _free_port()
+            server = Server([REOS, "serve", "--port", str(port), "--workers", str(workers)],
+                            app_env, port, work)  # fmt: skip
+            servers.append(server)
+            server.wait_ready(f"/api/v1/properties/{property_id}", auth)
+            root = f"http://127.0.0.1:{port}"
+            targets[f"{name} /api/v1/properties/{{id}}"] = (
+                f"{root}/api/v1/properties/{property_id}",
                 auth,
-            ),
-            "reos_health": (f"http://127.0.0.1:{reos_port}/health", {}),
-        }
-        for url, headers in targets.values():  # warm both servers' workers up
+            )
+            targets[f"{name} /health"] = (f"{root}/health", {})
+        for url, headers in targets.values():  # warm every worker up
             wrk(url, 2, headers)
         rates: dict[str, list[float]] = {name: [] for name in targets}
         for i in range(rounds):
             for name, (url, headers) in targets.items():
                 rates[name].append(wrk(url, seconds, headers))
-            print(
-                f"round {i + 1}: "
-                + ", ".join(f"{name} {rates[name][-1]:,.0f}/s" for name in targets),
-                file=sys.stderr,
-            )
+            line = ", ".join(f"{name} {rates[name][-1]:,.0f}/s" for name in targets)
+            print(f"round {i + 1}: {line}", file=sys.stderr)
         return rates
     finally:
         for server in servers:
@@ -245,19 +252,26 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        help="another checkout of this project (e.g. the main branch): its app is served "
+        "too, on the same store, and measured in the same rounds",
+    )
     args = parser.parse_args()
     if subprocess.run(["sh", "-c", "command -v wrk"], capture_output=True).returncode != 0:
         raise SystemExit("error: wrk is not installed (apt-get install -y wrk)")
     store = "PostgreSQL" if args.pg else "SQLite"
-    rates = run(args.pg, args.rounds, args.seconds, args.workers)
+    rates = run(args.pg, args.rounds, args.seconds, args.workers, args.compare)
     med = {name: statistics.median(values) for name, values in rates.items()}
     print(f"\nrequest path on {store}: requests/s, median of {args.rounds} rounds of "
           f"{args.seconds} s (wrk {WRK_THREADS} threads x {WRK_CONNECTIONS} connections, "
           f"{args.workers} workers each)")  # fmt: skip
-    print(f"{'baseline /properties/{id}':<34}{med['baseline']:>10,.0f}")
-    print(f"{'reos /api/v1/properties/{id}':<34}{med['reos_property']:>10,.0f}")
-    print(f"{'reos /health':<34}{med['reos_health']:>10,.0f}")
-    print(f"{'ratio reos property / baseline':<34}{med['reos_property'] / med['baseline']:>10.2f}")
+    baseline = med["baseline /properties/{id}"]
+    width = max(len(name) for name in med) + 2
+    print(f"{'':<{width}}{'requests/s':>12}{'/ baseline':>12}")
+    for name, value in med.items():
+        print(f"{name:<{width}}{value:>12,.0f}{value / baseline:>12.2f}")
 
 
 if __name__ == "__main__":

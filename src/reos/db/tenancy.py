@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import bindparam, event, select, text
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, with_loader_criteria
 
 from reos.db.base import TenantScoped
@@ -125,6 +126,11 @@ def get(session: Session, model: type[Any], ident: Any) -> Any:
     ``Session.get`` answers from the identity map without a query, which would skip the
     organisation criteria; this always goes through a scoped SELECT.
     """
-    from sqlalchemy import select
+    return session.scalars(by_id_statement(model), {"ident": ident}).one_or_none()
 
-    return session.scalars(select(model).where(model.id == ident)).one_or_none()
+
+@lru_cache(maxsize=256)
+def by_id_statement(model: type[Any]) -> Any:
+    """``SELECT model WHERE id = :ident``, built once per model rather than per request
+    (the organisation criteria are still added to every execution)."""
+    return select(model).where(model.id == bindparam("ident"))
