@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import bindparam, event, select, text
@@ -129,8 +128,13 @@ def get(session: Session, model: type[Any], ident: Any) -> Any:
     return session.scalars(by_id_statement(model), {"ident": ident}).one_or_none()
 
 
-@lru_cache(maxsize=256)
+_BY_ID: dict[type[Any], Any] = {}
+
+
 def by_id_statement(model: type[Any]) -> Any:
     """``SELECT model WHERE id = :ident``, built once per model rather than per request
     (the organisation criteria are still added to every execution)."""
-    return select(model).where(model.id == bindparam("ident"))
+    statement = _BY_ID.get(model)
+    if statement is None:
+        statement = _BY_ID[model] = select(model).where(model.id == bindparam("ident"))
+    return statement
