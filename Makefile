@@ -60,6 +60,9 @@ test-postgres: install
 	$(BIN)/python .ci/check_postgres_ran.py .reos-test-postgres.xml
 
 bench: install
+	command -v wrk || apt-get install -y wrk
+	$(BIN)/python benchmarks/request_path.py
+	$(BIN)/python benchmarks/request_path.py --pg $(PG_TEST_URL)
 	$(BIN)/python benchmarks/import_speed.py --rows 200000
 	$(BIN)/python benchmarks/avm_backtest.py
 	$(BIN)/python benchmarks/owner_resolution.py

@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from reos import __version__
 from reos.accounts.api import router as accounts_router
+from reos.accounts.keycache import ApiKeyCache, generation_for
 from reos.config import Settings, get_settings
 from reos.db import schema
 from reos.db.engine import get_engine
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     )
     app.state.settings = settings
     app.state.limiter = make_limiter(settings.redis_url)
+    app.state.api_keys = ApiKeyCache(generation_for(settings), settings.api_key_cache_s)
     errors.install(app)
     for router in (
         accounts_router,

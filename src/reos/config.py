@@ -35,6 +35,19 @@ class Settings(BaseSettings):
     refresh_token_days: int = 14
     redis_url: str | None = None
     cors_origins: list[str] = Field(default_factory=list)
+    db_pool_size: int = Field(
+        default=10,
+        ge=1,
+        description="Database connections each process keeps open (as many again may open "
+        "under load). A request beyond them opens and closes its own connection, which costs "
+        "SQLite a fresh read of the schema and PostgreSQL a login.",
+    )
+    api_key_cache_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="Seconds an API process remembers a verified API key (0: check the "
+        "database every request). Revocation still applies at once: see reos.accounts.keycache.",
+    )
     rate_limit_ip_per_min: int = 120
     rate_limit_org_per_min: int = 600
     login_max_failures: int = Field(

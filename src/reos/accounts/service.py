@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from reos.accounts import audit
+from reos.accounts import audit, keycache
 from reos.accounts.credentials import hash_api_key, hash_password, new_api_key, verify_password
 from reos.accounts.principal import REQUEST_ID_KEY, Principal, actor_of
 from reos.accounts.roles import Role, parse_role
@@ -355,6 +355,7 @@ def revoke_api_key(session: Session, key_id: uuid.UUID) -> ApiKey:
     if key.revoked_at is None:
         key.revoked_at = datetime.now(UTC)
         session.flush()
+        keycache.revocation_pending(session)
         audit.record(session, "revoke", "api_key", key.id, {"name": key.name})
     return key
 

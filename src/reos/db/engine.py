@@ -44,15 +44,32 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 @lru_cache(maxsize=4)
-def _engine_for(url: str) -> Engine:
-    return make_engine(url)
+def _engine_for(url: str, pool_size: int) -> Engine:
+    return make_engine(url, pool_size=pool_size)
+
+
+_current: tuple[object, Engine] | None = None
 
 
 def get_engine() -> Engine:
-    return _engine_for(get_settings().effective_database_url)
+    """The engine for the current settings' store.
+
+    Remembered per settings object: working out the store's URL resolves the home folder
+    on disk, which cost every request a handful of system calls when done each time.
+    """
+    global _current
+    settings = get_settings()
+    current = _current
+    if current is not None and current[0] is settings:
+        return current[1]
+    engine = _engine_for(settings.effective_database_url, settings.db_pool_size)
+    _current = (settings, engine)
+    return engine
 
 
 def reset_engines() -> None:
+    global _current
+    _current = None
     for engine in list(_engine_cache_values()):
         engine.dispose()
     _engine_for.cache_clear()
@@ -62,7 +79,8 @@ def _engine_cache_values() -> list[Engine]:
     # lru_cache keeps no public view of its values; re-create is cheap, so only dispose the
     # engine for the current URL if it was built.
     try:
-        return [_engine_for(get_settings().effective_database_url)]
+        settings = get_settings()
+        return [_engine_for(settings.effective_database_url, settings.db_pool_size)]
     except Exception:  # pragma: no cover - nothing to dispose
         return []
 

@@ -11,6 +11,7 @@ organisation is known) and for claiming jobs; it does not switch role and is not
 from __future__ import annotations
 
 import uuid
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -21,9 +22,17 @@ from reos.config import get_settings
 from reos.db import tenancy
 from reos.db.engine import get_engine, is_postgres
 
+_factories: weakref.WeakKeyDictionary[Engine, sessionmaker[Session]] = weakref.WeakKeyDictionary()
+
 
 def _factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+    """One session factory per engine: a ``sessionmaker`` makes a new Session subclass
+    (with its own event dispatch) when built, too dear to do for every unit of work."""
+    factory = _factories.get(engine)
+    if factory is None:
+        factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+        _factories[engine] = factory
+    return factory
 
 
 def app_role_for(engine: Engine) -> str | None:

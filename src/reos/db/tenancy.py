@@ -6,7 +6,7 @@ added here, and every new tenant object gets its ``org_id`` set (or is refused i
 another organisation). Services never write ``WHERE org_id = ...`` themselves.
 
 On PostgreSQL each transaction of a tenant session also switches to the restricted
-application role (``SET LOCAL ROLE``) and sets ``reos.org_id`` with
+application role (``set_config('role', ..., true)``, i.e. ``SET LOCAL ROLE``) and sets ``reos.org_id`` with
 ``set_config(..., true)`` (transaction-local, a bound parameter), so row-level security
 policies see the same organisation; a pooled connection carries nothing to the next user.
 """
@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import bindparam, event, select, text
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, with_loader_criteria
 
 from reos.db.base import TenantScoped
@@ -106,17 +106,24 @@ def _stamp_new_rows(session: Session, _ctx: Any, _instances: Any) -> None:
             raise TenancyViolation(f"{type(obj).__name__} moved to another organisation")
 
 
+_SCOPE = text("SELECT set_config('reos.org_id', :org, true)")
+_SCOPE_WITH_ROLE = text(
+    "SELECT set_config('role', :role, true), set_config('reos.org_id', :org, true)"
+)
+
+
 @event.listens_for(Session, "after_begin")
 def _pg_transaction_scope(session: Session, _tx: SessionTransaction, connection: Any) -> None:
     if not session.info.get(TENANT_KEY) or connection.dialect.name != "postgresql":
         return
     role = session.info.get(APP_ROLE_KEY)
-    if role:
-        connection.exec_driver_sql(f'SET LOCAL ROLE "{role}"')
     org = session.info.get(ORG_KEY)
-    connection.execute(
-        text("SELECT set_config('reos.org_id', :org, true)"), {"org": str(org) if org else ""}
-    )
+    params = {"org": str(org) if org else ""}
+    if role:
+        # one round trip for both: set_config('role', ..., true) is SET LOCAL ROLE
+        connection.execute(_SCOPE_WITH_ROLE, {**params, "role": role})
+    else:
+        connection.execute(_SCOPE, params)
 
 
 def get(session: Session, model: type[Any], ident: Any) -> Any:
@@ -125,6 +132,16 @@ def get(session: Session, model: type[Any], ident: Any) -> Any:
     ``Session.get`` answers from the identity map without a query, which would skip the
     organisation criteria; this always goes through a scoped SELECT.
     """
-    from sqlalchemy import select
+    return session.scalars(by_id_statement(model), {"ident": ident}).one_or_none()
 
-    return session.scalars(select(model).where(model.id == ident)).one_or_none()
+
+_BY_ID: dict[type[Any], Any] = {}
+
+
+def by_id_statement(model: type[Any]) -> Any:
+    """``SELECT model WHERE id = :ident``, built once per model rather than per request
+    (the organisation criteria are still added to every execution)."""
+    statement = _BY_ID.get(model)
+    if statement is None:
+        statement = _BY_ID[model] = select(model).where(model.id == bindparam("ident"))
+    return statement

@@ -8,15 +8,18 @@ or, when configured, an OIDC token (RS256, JWKS). Any failure is 401 with
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from reos.accounts import service as accounts
 from reos.accounts import tokens
+from reos.accounts.credentials import hash_api_key
+from reos.accounts.keycache import ApiKeyCache
 from reos.accounts.principal import Principal, attach
 from reos.accounts.roles import Permission, check
 from reos.config import get_settings
@@ -36,16 +39,37 @@ def _org_header(request: Request) -> str | None:
     return value.strip() if value else None
 
 
-def authenticate(
+async def authenticate(
     request: Request,
     response: Response,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     api_key: Annotated[str | None, Depends(api_key_header)],
 ) -> Principal:
+    """Who is calling. An API key this process verified moments ago is answered here, on
+    the event loop, without a thread or the database (see :mod:`reos.accounts.keycache`);
+    whatever reads the database or a network store runs in the thread pool."""
+    state = request.app.state
+    keys: ApiKeyCache = state.api_keys
+    if api_key and keys.is_local and state.limiter.is_local:
+        remembered, _ = keys.lookup(hash_api_key(api_key.strip()))
+        if remembered is not None:
+            return admit(request, remembered)
+    return await run_in_threadpool(authenticate_in_thread, request, creds, api_key)
+
+
+def authenticate_in_thread(
+    request: Request,
+    creds: HTTPAuthorizationCredentials | None,
+    api_key: str | None,
+) -> Principal:
     settings = getattr(request.app.state, "settings", None) or get_settings()
     with system_session() as session:
         if api_key:
-            principal = accounts.principal_for_api_key(session, api_key)
+            keys: ApiKeyCache = request.app.state.api_keys
+            principal = keys.principal(
+                hash_api_key(api_key.strip()),
+                lambda: accounts.principal_for_api_key(session, api_key),
+            )
         elif creds is not None and creds.scheme.lower() == "bearer":
             token = creds.credentials
             alg = tokens.token_algorithm(token)
@@ -68,6 +92,12 @@ def authenticate(
             raise Unauthenticated(
                 "credentials are missing: send a Bearer token or an X-API-Key header"
             )
+    return admit(request, principal)
+
+
+def admit(request: Request, principal: Principal) -> Principal:
+    """Count the request against its organisation's rate limit and record the caller."""
+    settings = getattr(request.app.state, "settings", None) or get_settings()
     limiter = request.app.state.limiter
     decision = limiter.check("org", str(principal.org_id), settings.rate_limit_org_per_min)
     if not decision.allowed:
@@ -85,8 +115,9 @@ def _claim_str(value: Any) -> str | None:
     return str(value) if value else None
 
 
-def require(permission: Permission) -> Callable[..., Principal]:
-    def dependency(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+def require(permission: Permission) -> Callable[..., Awaitable[Principal]]:
+    async def dependency(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+        # async: a check in memory needs no trip to the thread pool
         check(principal.role, permission)
         return principal
 

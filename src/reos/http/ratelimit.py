@@ -71,6 +71,11 @@ class RateLimiter:
     def __init__(self, counter: Counter) -> None:
         self.counter = counter
 
+    @property
+    def is_local(self) -> bool:
+        """Whether a check stays in this process (no network call)."""
+        return isinstance(self.counter, MemoryCounter)
+
     def check(self, policy: str, key: str, limit: int) -> Decision:
         now = time.time()
         window_start = int(now // WINDOW_S) * WINDOW_S

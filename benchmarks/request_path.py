@@ -1,0 +1,278 @@
+# ruff: noqa: S603, S608  (runs this project's own commands; SQL names its own tables)
+"""What a real request costs: ``GET /api/v1/properties/{id}`` with an API key, against
+the smallest sensible FastAPI + SQLAlchemy app reading the same row from the same store.
+
+    .venv/bin/python benchmarks/request_path.py [--pg postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+
+Sets up a fresh store (``reos init``, ``reos import sales`` of the Ames sample, an
+analyst API key), then serves side by side, each with 2 uvicorn workers:
+
+- the real app (``reos serve --workers 2``), and
+- a baseline written below: FastAPI + a SQLAlchemy engine, one route that selects the
+  property row by id and returns it as JSON. No auth, no tenancy, no middleware: the
+  floor that the framework, the driver and the store set on this machine.
+
+wrk (2 threads x 16 connections, ``--seconds`` each) then runs against the baseline, the
+real property route and the real ``/health`` in turn, for ``--rounds`` alternating rounds,
+and one table prints the median requests/s and the ratio real/baseline. The rate limits
+are raised for the run (a single client at thousands of requests/s would be refused
+otherwise, and a refusal is not the path being measured); everything else, logging
+included, is as deployed. A response that is not 2xx fails the run.
+
+With ``--pg URL`` the store is a fresh database on that server (dropped afterwards); the
+baseline reads the same row from it as the URL's user. ``--compare /work/main`` serves a
+second checkout's app on the same store too and measures it in the same rounds (before and
+after a change, under the same load). Servers are stopped on exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+BIN = Path(sys.executable).parent
+REOS = str(BIN / "reos")
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+WRK_THREADS, WRK_CONNECTIONS = 2, 16
+
+BASELINE_APP = """
+import os, uuid
+from fastapi import FastAPI, HTTPException
+from sqlalchemy import Uuid, column, create_engine, literal_column, select, table
+
+engine = create_engine(os.environ["BASELINE_DATABASE_URL"])
+properties = table("properties", column("id", Uuid))
+app = FastAPI()
+
+
+@app.get("/properties/{property_id}")
+def get_property(property_id: uuid.UUID) -> dict:
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(literal_column("*")).select_from(properties).where(properties.c.id == property_id)
+        ).mappings().first()
+    if row is None:
+        raise HTTPException(404)
+    return dict(row)
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _run(args: list[str], env: dict[str, str]) -> str:
+    done = subprocess.run(args, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"error: {' '.join(args[:3])} failed:\n{done.stdout}{done.stderr}")
+    return done.stdout
+
+
+def _pg_create(base: str) -> tuple[str, str]:
+    parsed = make_url(base)
+    name = f"reos_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False), name
+
+
+def _pg_drop(base: str, name: str) -> None:
+    admin = create_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def prepare_store(env: dict[str, str]) -> str:
+    """Initialise the store, import the Ames sample, create an API key (returned)."""
+    _run([REOS, "init", "--org", "Bench", "--password", "benchmark password 1"], env)
+    _run(
+        [
+            REOS, "import", "sales", str(SAMPLES / "ames_iowa_sales_2006_2010.csv"),
+            "--mapping", str(SAMPLES / "ames.mapping.yaml"), "--org", "bench",
+        ],
+        env,
+    )  # fmt: skip
+    out = _run([REOS, "apikeys", "create", "--name", "bench", "--role", "analyst",
+                "--org", "bench"], env)  # fmt: skip
+    return out.strip().splitlines()[-1]
+
+
+def first_property_id(url: str) -> str:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        raw = conn.execute(text("SELECT id FROM properties ORDER BY id LIMIT 1"))
+        value = raw.scalar_one()
+    engine.dispose()
+    return str(uuid.UUID(str(value)))
+
+
+class Server:
+    """A uvicorn server in its own process group, stopped (group and all) on exit."""
+
+    def __init__(self, args: list[str], env: dict[str, str], port: int, cwd: Path) -> None:
+        self.port = port
+        self.log = (cwd / f"server-{port}.log").open("wb")
+        self.proc = subprocess.Popen(
+            args, env=env, cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+
+    def wait_ready(self, path: str, headers: dict[str, str], timeout_s: float = 60) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"error: the server on port {self.port} exited; see its log")
+            try:
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{self.port}{path}", headers=headers
+                )
+                with urllib.request.urlopen(request, timeout=2) as answer:
+                    if answer.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        raise SystemExit(f"error: the server on port {self.port} did not answer {path}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.log.close()
+
+
+def wrk(url: str, seconds: int, headers: dict[str, str]) -> float:
+    args = ["wrk", f"-t{WRK_THREADS}", f"-c{WRK_CONNECTIONS}", f"-d{seconds}s"]
+    for name, value in headers.items():
+        args += ["-H", f"{name}: {value}"]
+    out = subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if bad:
+        raise SystemExit(f"error: {bad.group(1)} responses to {url} were not 2xx:\n{out}")
+    found = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if not found:
+        raise SystemExit(f"error: wrk printed no rate for {url}:\n{out}")
+    return float(found.group(1))
+
+
+def run(
+    pg: str | None, rounds: int, seconds: int, workers: int, compare: Path | None
+) -> dict[str, list[float]]:
+    """Requests/s per target and round: baseline, reos property, reos health (and the
+    same two for the ``compare`` source tree when given)."""
+    work = Path(tempfile.mkdtemp(prefix="reos-reqpath-"))
+    env = {
+        **os.environ,
+        "REOS_HOME": str(work / "home"),
+        "REOS_RATE_LIMIT_IP_PER_MIN": str(10**9),
+        "REOS_RATE_LIMIT_ORG_PER_MIN": str(10**9),
+    }
+    env.pop("REOS_DATABASE_URL", None)
+    pg_name = None
+    if pg:
+        baseline_url, pg_name = _pg_create(pg)
+        env["REOS_DATABASE_URL"] = baseline_url
+    else:
+        baseline_url = f"sqlite:///{work / 'home' / 'reos.db'}"
+    servers: list[Server] = []
+    try:
+        key = prepare_store(env)
+        property_id = first_property_id(baseline_url)
+        (work / "baseline_app.py").write_text(BASELINE_APP)
+        apps = {"reos": env}
+        if compare is not None:
+            apps[f"reos@{compare.name}"] = {**env, "PYTHONPATH": str(compare / "src")}
+        auth = {"X-API-Key": key}
+        targets: dict[str, tuple[str, dict[str, str]]] = {}
+        base_port = _free_port()
+        base = Server(
+            [str(BIN / "uvicorn"), "baseline_app:app", "--port", str(base_port),
+             "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
+            {**env, "BASELINE_DATABASE_URL": baseline_url}, base_port, work,
+        )  # fmt: skip
+        servers.append(base)
+        base.wait_ready(f"/properties/{property_id}", {})
+        targets["baseline /properties/{id}"] = (
+            f"http://127.0.0.1:{base_port}/properties/{property_id}",
+            {},
+        )
+        for name, app_env in apps.items():
+            port = _free_port()
+            server = Server([REOS, "serve", "--port", str(port), "--workers", str(workers)],
+                            app_env, port, work)  # fmt: skip
+            servers.append(server)
+            server.wait_ready(f"/api/v1/properties/{property_id}", auth)
+            root = f"http://127.0.0.1:{port}"
+            targets[f"{name} /api/v1/properties/{{id}}"] = (
+                f"{root}/api/v1/properties/{property_id}",
+                auth,
+            )
+            targets[f"{name} /health"] = (f"{root}/health", {})
+        for url, headers in targets.values():  # warm every worker up
+            wrk(url, 2, headers)
+        rates: dict[str, list[float]] = {name: [] for name in targets}
+        for i in range(rounds):
+            for name, (url, headers) in targets.items():
+                rates[name].append(wrk(url, seconds, headers))
+            line = ", ".join(f"{name} {rates[name][-1]:,.0f}/s" for name in targets)
+            print(f"round {i + 1}: {line}", file=sys.stderr)
+        return rates
+    finally:
+        for server in servers:
+            server.stop()
+        if pg and pg_name:
+            _pg_drop(pg, pg_name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pg", help="PostgreSQL URL (a fresh database is made on it)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        help="another checkout of this project (e.g. the main branch): its app is served "
+        "too, on the same store, and measured in the same rounds",
+    )
+    args = parser.parse_args()
+    if subprocess.run(["sh", "-c", "command -v wrk"], capture_output=True).returncode != 0:
+        raise SystemExit("error: wrk is not installed (apt-get install -y wrk)")
+    store = "PostgreSQL" if args.pg else "SQLite"
+    rates = run(args.pg, args.rounds, args.seconds, args.workers, args.compare)
+    med = {name: statistics.median(values) for name, values in rates.items()}
+    print(f"\nrequest path on {store}: requests/s, median of {args.rounds} rounds of "
+          f"{args.seconds} s (wrk {WRK_THREADS} threads x {WRK_CONNECTIONS} connections, "
+          f"{args.workers} workers each)")  # fmt: skip
+    baseline = med["baseline /properties/{id}"]
+    width = max(len(name) for name in med) + 2
+    print(f"{'':<{width}}{'requests/s':>12}{'/ baseline':>12}")
+    for name, value in med.items():
+        print(f"{name:<{width}}{value:>12,.0f}{value / baseline:>12.2f}")
+
+
+if __name__ == "__main__":
+    main()

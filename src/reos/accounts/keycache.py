@@ -1,0 +1,189 @@
+"""Verified API keys, remembered for a few seconds, with revocation seen at once.
+
+Reading the key's row costs a request a connection, a query and a commit, which is most
+of what a small read spends; machine clients send the same key thousands of times a
+minute. So each API process remembers a verified key's principal for
+``REOS_API_KEY_CACHE_S`` seconds (5 by default; 0 turns the cache off).
+
+Revocation must not wait for that: revoking a key bumps a *revocation generation* once
+the revoking transaction has committed, and every process reads the generation on every
+request with an API key (Redis ``GET`` when ``REOS_REDIS_URL`` is set, else one small
+file in ``REOS_HOME`` read: a few microseconds) and forgets every key it remembered when
+the generation moved. Entries are stamped with the generation read *before* the key was
+verified, so a verification racing a revocation can never outlive it.
+
+The bound, stated plainly: with the signal shared (one ``REOS_HOME`` for every process on
+one host, or Redis across hosts) a revoked key is refused by every process on the first
+request after the revocation commits. API processes on several hosts *without* Redis do
+not share the signal; there a revoked key may still be accepted for up to the cache's
+seconds. The cache holds API keys only: a user's token is checked against the users and
+memberships tables on every request, so a disabled user or a removed membership is
+refused at once, as before.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from reos.accounts.principal import Principal
+from reos.config import Settings
+
+log = logging.getLogger("reos.accounts")
+
+GENERATION_FILE = "api-key-generation"
+REDIS_KEY = "reos:auth:api-key-generation"
+MAX_ENTRIES = 10_000
+_PENDING_KEY = "api_key_revoked"
+Stamp = tuple[str, float]  # (generation read before verifying, monotonic time then)
+
+
+class Generation(Protocol):
+    """Where the processes of one deployment agree on the revocation generation."""
+
+    def current(self) -> str | None:
+        """The generation now; None when it cannot be read (then nothing is cached)."""
+
+    def bump(self) -> None:
+        """Move the generation on, so every process forgets the keys it remembered."""
+
+
+class FileGeneration:
+    """The generation as a random token in a file; a bump replaces the file atomically."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def current(self) -> str:
+        try:
+            with open(self.path, encoding="ascii") as handle:
+                return handle.read()
+        except FileNotFoundError:
+            return ""
+
+    def bump(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        staging = self.path.with_name(f".{self.path.name}.{os.getpid()}.{uuid.uuid4().hex}")
+        staging.write_text(uuid.uuid4().hex, encoding="ascii")
+        os.replace(staging, self.path)
+
+
+class RedisGeneration:
+    """The generation as a Redis counter, shared by API processes on every host."""
+
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self._redis = redis.Redis.from_url(url, socket_timeout=1.0)
+
+    def current(self) -> str | None:
+        try:
+            value = self._redis.get(REDIS_KEY)
+        except Exception:  # Redis unreachable: verify every key against the database
+            log.warning("API key cache: Redis unreachable; keys are verified every request")
+            return None
+        return value.decode() if isinstance(value, bytes) else str(value or "")
+
+    def bump(self) -> None:
+        self._redis.incr(REDIS_KEY)
+
+
+@lru_cache(maxsize=8)
+def _redis_generation(url: str) -> RedisGeneration:
+    return RedisGeneration(url)
+
+
+def generation_for(settings: Settings) -> Generation:
+    if settings.redis_url:
+        return _redis_generation(settings.redis_url)
+    return FileGeneration(settings.home / GENERATION_FILE)
+
+
+class ApiKeyCache:
+    """Principals of verified API keys, by key hash, for ``ttl_s`` seconds at most."""
+
+    def __init__(self, generation: Generation, ttl_s: float) -> None:
+        self.generation = generation
+        self.ttl_s = ttl_s
+        self._lock = threading.Lock()
+        self._seen: str | None = None
+        self._entries: dict[str, tuple[Principal, float]] = {}
+
+    @property
+    def is_local(self) -> bool:
+        """Whether a lookup stays on this host (a file read, no network call)."""
+        return isinstance(self.generation, FileGeneration)
+
+    def lookup(self, key_hash: str) -> tuple[Principal | None, Stamp | None]:
+        """The remembered principal (or None), and the stamp to :meth:`remember` a key
+        verified from now on with (None: do not remember it)."""
+        if self.ttl_s <= 0:
+            return None, None
+        generation = self.generation.current()
+        if generation is None:
+            return None, None
+        now = time.monotonic()
+        with self._lock:
+            if generation != self._seen:
+                self._entries.clear()
+                self._seen = generation
+            hit = self._entries.get(key_hash)
+        if hit is not None and now - hit[1] < self.ttl_s:
+            return hit[0], None
+        return None, (generation, now)
+
+    def remember(self, key_hash: str, principal: Principal, stamp: Stamp | None) -> None:
+        """Remember a key verified after :meth:`lookup` gave ``stamp``; a key verified
+        while the generation moved on is not remembered."""
+        if stamp is None:
+            return
+        generation, verified_at = stamp
+        with self._lock:
+            if self._seen == generation:
+                if len(self._entries) >= MAX_ENTRIES:
+                    self._entries.clear()
+                self._entries[key_hash] = (principal, verified_at)
+
+    def principal(self, key_hash: str, verify: Callable[[], Principal]) -> Principal:
+        """The remembered principal for this key, else ``verify()``'s (then remembered)."""
+        remembered, stamp = self.lookup(key_hash)
+        if remembered is not None:
+            return remembered
+        principal = verify()
+        self.remember(key_hash, principal, stamp)
+        return principal
+
+
+def revocation_pending(session: Session) -> None:
+    """Bump the generation once this session's transaction commits (not before: a process
+    re-verifying in between would read the key as still valid and remember it)."""
+    session.info[_PENDING_KEY] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _announce_revocation(session: Session) -> None:
+    if session.info.pop(_PENDING_KEY, False):
+        from reos.config import get_settings
+
+        try:
+            generation_for(get_settings()).bump()
+        except Exception:
+            log.exception(
+                "API key revoked, but the other API processes could not be told; "
+                "they refuse it within REOS_API_KEY_CACHE_S seconds"
+            )
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session, *_: Any) -> None:
+    session.info.pop(_PENDING_KEY, None)
