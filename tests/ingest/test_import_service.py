@@ -469,11 +469,11 @@ def test_one_connection_engine_analyses_in_line(database_url: str, is_pg: bool) 
     from sqlalchemy.pool import StaticPool
 
     from reos.db.engine import make_engine
-    from reos.ingest.service import _Statistics
+    from reos.kernel.bulk import TableStatistics
 
     one_connection = make_engine(database_url, poolclass=StaticPool)
     try:
-        statistics = _Statistics("sale")
+        statistics = TableStatistics("properties, sales")
         with Session(one_connection) as session:
             statistics.grew(session, 10)
         assert statistics._analysing is None  # no thread was started

@@ -49,17 +49,10 @@ import yaml
 from reos.errors import ValidationFailed
 from reos.ingest import coerce
 from reos.ingest.coerce import CoercionError
-from reos.ingest.fields import (
-    DATE_PRECISIONS,
-    FIELDS,
-    RECORD_KEYS,
-    Entity,
-    FieldType,
-    get_field,
-    is_attribute,
-)
-from reos.ingest.issues import Issue, preview
+from reos.ingest.fields import FIELDS, RECORD_KEYS, FieldType, get_field, is_attribute
 from reos.ingest.readers import RawRow
+from reos.kernel.rows import Issue, preview
+from reos.kernel.vocabulary import DATE_PRECISIONS, Entity
 
 #: Square feet per unit; sources: 1 acre = 43,560 sq ft (US survey definition);
 #: 1 m2 = 1 / 0.3048^2 sq ft (international foot, exactly 0.3048 m).
@@ -88,13 +81,13 @@ class _Unset:
     mappings can be sent to a worker process."""
 
     def __reduce__(self) -> str:
-        return "_UNSET"
+        return "UNSET"
 
     def __repr__(self) -> str:
         return "<unset>"
 
 
-_UNSET: Any = _Unset()
+UNSET: Any = _Unset()
 
 
 def normalize_header(name: str) -> str:
@@ -109,14 +102,14 @@ class FieldRule:
     target: str
     columns: tuple[str, ...] = ()
     separator: str = " "
-    constant: Any = _UNSET
+    constant: Any = UNSET
     transform: str | None = None
     prefix: str = ""
-    default: Any = _UNSET
+    default: Any = UNSET
     strip_prefix: tuple[str, ...] = ()
     replace: tuple[tuple[str, str], ...] = ()
     values: Mapping[str, Any] | None = None
-    otherwise: Any = _UNSET
+    otherwise: Any = UNSET
     convert: str | None = None
     formats: tuple[str, ...] = ()
     precision: str | None = None
@@ -128,7 +121,7 @@ class FieldRule:
         return "+".join(self.columns) if self.columns else None
 
     def describe(self) -> str:
-        if self.constant is not _UNSET:
+        if self.constant is not UNSET:
             return f"constant {self.constant!r}"
         if self.transform == "row_number":
             return f"row number{f' prefixed {self.prefix!r}' if self.prefix else ''}"
@@ -345,16 +338,16 @@ def _parse_rule(target: str, spec: object, origin: str) -> FieldRule:
         target=target,
         columns=columns,
         separator=str(spec.get("separator", " ")),
-        constant=spec.get("constant", _UNSET),
+        constant=spec.get("constant", UNSET),
         transform=transform,
         prefix=str(spec.get("prefix", "")),
-        default=spec.get("default", _UNSET),
+        default=spec.get("default", UNSET),
         strip_prefix=_as_tuple(spec["strip_prefix"], "strip_prefix", target, origin)
         if "strip_prefix" in spec
         else (),
         replace=tuple((str(k), "" if v is None else str(v)) for k, v in replace.items()),
         values=None if values is None else _value_map(values),
-        otherwise=spec.get("otherwise", _UNSET),
+        otherwise=spec.get("otherwise", UNSET),
         convert=convert,
         formats=_as_tuple(spec["format"], "format", target, origin) if "format" in spec else (),
         precision=precision,
@@ -643,7 +636,7 @@ def apply_mapping(mapping: EffectiveMapping, row: RawRow) -> MappedRow:
         result.sources[target] = rule.source_column
         result.raw[target] = raw if isinstance(raw, str) or raw is None else str(raw)
         try:
-            value = _convert(rule, raw, result, target, attribute)
+            value = convert_value(rule, raw, result, target, attribute)
         except CoercionError as err:
             result.errors.append(Issue(target, str(err), rule.source_column, preview(raw)))
             continue
@@ -658,7 +651,7 @@ def apply_mapping(mapping: EffectiveMapping, row: RawRow) -> MappedRow:
 
 def _extract(rule: FieldRule, row: RawRow) -> Any:
     """The rule's raw input: a constant, the row number, one cell, or joined cells."""
-    if rule.constant is not _UNSET:
+    if rule.constant is not UNSET:
         return rule.constant
     if rule.transform == "row_number":
         return f"{rule.prefix}{row.row_number}"
@@ -684,7 +677,9 @@ def _plan(mapping: EffectiveMapping) -> list[tuple[str, FieldRule, bool]]:
 _PLANS: dict[int, tuple[EffectiveMapping, list[tuple[str, FieldRule, bool]]]] = {}
 
 
-def _convert(rule: FieldRule, raw: Any, result: MappedRow, target: str, attribute: bool) -> Any:
+def convert_value(
+    rule: FieldRule, raw: Any, result: MappedRow, target: str, attribute: bool
+) -> Any:
     value = raw
     if isinstance(value, str):
         value = value.strip()
@@ -695,7 +690,7 @@ def _convert(rule: FieldRule, raw: Any, result: MappedRow, target: str, attribut
         for old, new in rule.replace:
             value = value.replace(old, new)
     if coerce.is_missing(value):
-        if rule.default is _UNSET:
+        if rule.default is UNSET:
             return None
         value = rule.default
     elif rule.values is not None and isinstance(value, str):
@@ -713,7 +708,7 @@ def _lookup(rule: FieldRule, text: str) -> Any:
     for code, mapped in rule.values.items():
         if code.strip().casefold() == folded:
             return mapped
-    if rule.otherwise is not _UNSET:
+    if rule.otherwise is not UNSET:
         return rule.otherwise
     spec = FIELDS.get(rule.target)
     if spec is not None and spec.type in (FieldType.INT, FieldType.FLOAT, FieldType.BOOL):

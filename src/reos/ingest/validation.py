@@ -21,46 +21,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from reos.geo import cell_columns
 from reos.ingest import coerce
-from reos.ingest.addresses import normalize_address
 from reos.ingest.coerce import CoercionError
 from reos.ingest.fields import FIELDS, YEAR_AHEAD_ALLOWED, YEAR_FIELDS, FieldType
-from reos.ingest.issues import Issue, preview
 from reos.ingest.mapping import EffectiveMapping, MappedRow, apply_mapping
 from reos.ingest.readers import RawRow
+from reos.kernel.addresses import normalize_address
+from reos.kernel.rows import Issue, Validated, preview
 
 ROW = "_row"
 #: Sale prices under this many dollars are nominal transfers (quit-claims, $10 deeds),
 #: kept but flagged so the valuation engine can leave them out.
 NOMINAL_PRICE_USD = 1_000
 EARLIEST_CLOSE_YEAR = 1800
-
-
-@dataclass
-class Validated:
-    """Result of the gate for one row. ``values`` holds canonical fields plus
-    ``attributes`` (dict of ``attr.*`` extras) and, when an address was normalised,
-    ``address_key`` / ``address_normalized`` / ``address_is_po_box``."""
-
-    values: dict[str, Any]
-    errors: list[Issue] = field(default_factory=list)
-    warnings: list[Issue] = field(default_factory=list)
-    row_number: int = 0
-    raw: dict[str, str | None] = field(default_factory=dict)
-
-    @property
-    def quarantined(self) -> bool:
-        return bool(self.errors)
-
-    def __reduce__(self) -> tuple[type[Validated], tuple[Any, ...]]:
-        # positional re-creation: pickles (to and from the mapping worker) at a third
-        # of the cost of the default attribute-dict round trip
-        return (Validated, (self.values, self.errors, self.warnings, self.row_number, self.raw))
 
 
 def validate_row(
@@ -100,7 +77,7 @@ def validate_row(
     _cross_checks(values, result, issue, today)
     _required(values, record, key, result)
     if normalize_addresses:
-        _normalise_site_address(values, result)
+        normalise_site_address(values, result)
     locate(values)
     values["attributes"] = dict(mapped.attributes)
     return result
@@ -265,7 +242,7 @@ def _required(values: dict[str, Any], record: str, key: str | None, result: Vali
         missing(key, f"{key} is the key this mapping upserts on and it is empty")
 
 
-def _normalise_site_address(values: dict[str, Any], result: Validated) -> None:
+def normalise_site_address(values: dict[str, Any], result: Validated) -> None:
     """Fill street parts and the address key from ``address`` (or the parts), keeping the
     raw ``address`` untouched. An unparseable address is a warning, not an error."""
     line = values.get("address")

@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from reos.ingest.addresses import NormalizedAddress, normalize_address
+from reos.kernel.addresses import NormalizedAddress, normalize_address
 from reos.owners.parties import _line_key, _text, mailing_address_of, parsed_owner_of
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from reos.errors import ValidationFailed
-from reos.ingest.addresses import NormalizedAddress, normalize_address
+from reos.kernel.addresses import NormalizedAddress, normalize_address
 from reos.owners.names import (
     ParsedOwner,
     org_number_tokens,

@@ -5,39 +5,13 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from reos.kernel.schemas import InputModel
+from reos.kernel.vocabulary import PropertyType
 from reos.properties.service import MAX_PAGE, MAX_RADIUS_M, PropertyFilters
-
-
-class PropertyType(StrEnum):
-    SINGLE_FAMILY = "single_family"
-    CONDO = "condo"
-    TOWNHOUSE = "townhouse"
-    MULTI_FAMILY = "multi_family"
-    MANUFACTURED = "manufactured"
-    LAND = "land"
-    COMMERCIAL = "commercial"
-    OTHER = "other"
-
-
-class InputModel(BaseModel):
-    """Base of request bodies: unknown fields refused, NUL characters refused (no database
-    stores them, and they are never meant)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nul(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            for key, value in data.items():
-                if isinstance(value, str) and "\x00" in value:
-                    raise ValueError(f"{key} contains a NUL character")
-        return data
 
 
 class PropertyFields(InputModel):

@@ -26,7 +26,7 @@ from reos.accounts.principal import actor_of
 from reos.db import tenancy
 from reos.errors import NotFound, ValidationFailed
 from reos.geo import CELL_COLUMNS, cell_columns
-from reos.ingest.addresses import normalize_address
+from reos.kernel.addresses import normalize_address
 from reos.models import FieldChange, Property, Sale, provenance
 
 EDITABLE = (
