@@ -66,7 +66,7 @@ UNIT_CONVERSIONS: dict[str, float] = {
 BATH_SPLITS: tuple[str, ...] = ("total_baths_to_full", "total_baths_to_half")
 CONVERSIONS: tuple[str, ...] = (*UNIT_CONVERSIONS, *BATH_SPLITS)
 TRANSFORMS: tuple[str, ...] = ("row_number",)
-RECORD_KINDS: tuple[str, ...] = ("sale", "property", "owner")
+RECORD_KINDS: tuple[str, ...] = (Entity.SALE, Entity.PROPERTY, Entity.OWNER)
 
 _SPEC_KEYS = frozenset(
     {
@@ -493,32 +493,34 @@ def auto_rules(headers: Iterable[str], skip: Iterable[str] = ()) -> dict[str, Fi
 
 #: Columns a record kind cannot do without; a group means "at least one of".
 REQUIRED_COLUMNS: dict[str, tuple[tuple[str, ...], ...]] = {
-    "sale": (("sale_price",), ("close_date",)),
-    "owner": (("owner_name", "owner_record_id"),),
-    "property": (("parcel_number", "source_record_id", "address", "street_name", "latitude"),),
+    Entity.SALE: (("sale_price",), ("close_date",)),
+    Entity.OWNER: (("owner_name", "owner_record_id"),),
+    Entity.PROPERTY: (("parcel_number", "source_record_id", "address", "street_name", "latitude"),),
 }
 
 
-def infer_record(targets: Iterable[str]) -> str:
+def infer_record(targets: Iterable[str]) -> Entity:
     """Sale when any sale field is mapped, else owner when any owner field is, else property."""
     entities = {FIELDS[t].entity for t in targets if t in FIELDS}
     if Entity.SALE in entities:
-        return "sale"
+        return Entity.SALE
     if Entity.OWNER in entities:
-        return "owner"
-    return "property"
+        return Entity.OWNER
+    return Entity.PROPERTY
+
+
+_KEY_ORDER: dict[str, tuple[str, ...]] = {
+    Entity.SALE: ("sale_record_id", "source_record_id", "parcel_number"),
+    Entity.OWNER: ("owner_record_id", "parcel_number", "source_record_id"),
+    Entity.PROPERTY: ("source_record_id", "parcel_number"),
+}
 
 
 def default_key(record: str, targets: Iterable[str]) -> str | None:
     """The upsert key when the mapping names none: the record's own id when mapped, else
     the property's identifiers."""
     present = set(targets)
-    order = {
-        "sale": ("sale_record_id", "source_record_id", "parcel_number"),
-        "owner": ("owner_record_id", "parcel_number", "source_record_id"),
-        "property": ("source_record_id", "parcel_number"),
-    }[record]
-    return next((k for k in order if k in present), None)
+    return next((k for k in _KEY_ORDER[record] if k in present), None)
 
 
 def closest_header(wanted: Iterable[str], headers: Iterable[str]) -> str | None:
@@ -574,7 +576,7 @@ def build_mapping(
             _raise_missing(group, headers, kind)
     key = (mapping.key if mapping else None) or default_key(kind, rules)
     if key is None:
-        if kind == "sale":
+        if kind == Entity.SALE:
             key_hint = "Map a sale id (sale_record_id) or a parcel number"
         else:
             key_hint = "Map a record id (source_record_id / owner_record_id) or a parcel number"

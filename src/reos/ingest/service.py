@@ -59,12 +59,17 @@ from reos.ingest.readers import (
 from reos.kernel.bulk import TableStatistics
 from reos.kernel.merge import ChunkResult, ImportContext
 from reos.kernel.rows import Issue
+from reos.kernel.vocabulary import Entity
 from reos.models.imports import ImportRun, QuarantinedRow
 
 SessionFactory = Callable[[], AbstractContextManager[Session]]
 
 #: CLI/API entity names and the record kind each holds.
-ENTITIES: dict[str, str] = {"properties": "property", "sales": "sale", "owners": "owner"}
+ENTITIES: dict[str, Entity] = {
+    "properties": Entity.PROPERTY,
+    "sales": Entity.SALE,
+    "owners": Entity.OWNER,
+}
 log = logging.getLogger("reos.ingest")
 INCOMPLETE = ("queued", "running", "failed")
 PREVIEW_ROWS = 10
@@ -146,7 +151,7 @@ class PreparedFile:
     source_name: str
 
 
-def record_of(entity: str) -> str:
+def record_of(entity: str) -> Entity:
     record = ENTITIES.get(entity)
     if record is None:
         raise ValidationFailed(
@@ -181,7 +186,7 @@ def effective_mapping(
             field="record",
         )
     effective = build_mapping(headers, mapping, record=record)
-    if record == "owner":
+    if record == Entity.OWNER:
         rules = dict(effective.rules)
         if "owner_record_id" not in rules:
             rules["owner_record_id"] = FieldRule(
@@ -335,7 +340,7 @@ def _context(
         source_name=run.source_name,
         filename=filename or run.filename,
         observed_at=_observed_at(run),
-        record=effective.record,
+        record=Entity(effective.record),
         key=effective.key,
     )
 

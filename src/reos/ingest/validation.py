@@ -32,6 +32,7 @@ from reos.ingest.mapping import EffectiveMapping, MappedRow, apply_mapping
 from reos.ingest.readers import RawRow
 from reos.kernel.addresses import normalize_address
 from reos.kernel.rows import Issue, Validated, preview
+from reos.kernel.vocabulary import Entity
 
 ROW = "_row"
 #: Sale prices under this many dollars are nominal transfers (quit-claims, $10 deeds),
@@ -206,7 +207,7 @@ def _required(values: dict[str, Any], record: str, key: str | None, result: Vali
     def missing(name: str, reason: str) -> None:
         result.errors.append(Issue(name, reason))
 
-    if record == "sale":
+    if record == Entity.SALE:
         for name in ("sale_price", "close_date"):
             if values.get(name) is None and not any(e.field == name for e in result.errors):
                 missing(name, "required for a sale and empty")
@@ -225,7 +226,7 @@ def _required(values: dict[str, Any], record: str, key: str | None, result: Vali
                 ROW,
                 "a sale needs a parcel number, an address, coordinates or a record id to identify the property",
             )
-    elif record == "owner":
+    elif record == Entity.OWNER:
         if not _has(values, "owner_name", "owner_record_id"):
             missing("owner_name", "an owner needs a name or an owner record id")
         if not _has(values, "parcel_number", "address", "street_name", "source_record_id"):

@@ -38,6 +38,7 @@ from reos.ingest.validation import (
     validate_row,
 )
 from reos.kernel.rows import Validated
+from reos.kernel.vocabulary import Entity
 
 _MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "-", "--", "#n/a"})
 _NUMBER_NOISE = str.maketrans("", "", " \t\n\r\f\v$,_\u00a0")
@@ -415,7 +416,7 @@ def _plain_row(values: dict[str, Any], record: str, key: str | None) -> bool:
     listed = values.get("list_price")
     if price and listed and not 0.2 <= price / listed <= 5:
         return False
-    if record == "sale":
+    if record == Entity.SALE:
         if values.get("sale_price") is None or values.get("close_date") is None:
             return False
         if not (
@@ -424,7 +425,7 @@ def _plain_row(values: dict[str, Any], record: str, key: str | None) -> bool:
             or (lat is not None and lon is not None)
         ):
             return False
-    elif record == "owner":
+    elif record == Entity.OWNER:
         if not _has(values, "owner_name", "owner_record_id"):
             return False
         if not _has(values, "parcel_number", "address", "street_name", "source_record_id"):

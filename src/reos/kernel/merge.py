@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from reos.kernel.bulk import BulkWriter, json_of
 from reos.kernel.rows import Validated
+from reos.kernel.vocabulary import Entity
 from reos.models.provenance import FIELDS, ROW, for_new_record, set_source, source_of
 
 MAX_WARNING_KINDS = 50
@@ -37,7 +38,7 @@ class ImportContext:
     source_name: str
     filename: str
     observed_at: str  # ISO 8601; the time the file was received
-    record: str  # sale | property | owner
+    record: Entity
     key: str
 
     def provenance(self, row_number: int) -> dict[str, Any]:
@@ -166,8 +167,8 @@ class Pending:
 
     Most rows of a bulk import create a record that no other row of the chunk touches;
     such a record is written straight from the row's values at the end of the chunk
-    (:func:`_pending_property_rows`, :func:`_pending_sale_rows`), without the per-field
-    merge. A later row of the same chunk that matches it turns it into a :class:`Record`
+    (as :mod:`reos.properties.bulk` writes new properties and sales), without the
+    per-field merge. A later row of the same chunk that matches it turns it into a :class:`Record`
     first (``materialize``), built by the same code a row-by-row upsert uses, so the
     outcome is the same either way.
     """
@@ -213,6 +214,27 @@ def same(old: Any, new: Any) -> bool:
     return bool(old == new)
 
 
+def field_change(
+    entity_type: Entity,
+    entity_id: uuid.UUID,
+    name: str,
+    old: Any,
+    old_source: dict[str, Any],
+    new: Any,
+    new_source: dict[str, Any],
+) -> dict[str, Any]:
+    """The history a replaced value leaves (a ``field_changes`` row's values): the old and
+    the new value, each with the source that observed it, so "where did this come from and
+    what did it replace" is answerable for imports and hand edits alike."""
+    return {
+        "entity_type": entity_type.value,
+        "entity_id": entity_id,
+        "field": name,
+        "old_value": {"value": plain(old), **old_source},
+        "new_value": {"value": plain(new), **new_source},
+    }
+
+
 def issues(items: Sequence[Any]) -> list[dict[str, Any]]:
     return [i.to_dict() for i in items]
 
@@ -252,7 +274,7 @@ class ChunkWriter(BulkWriter):
     def merge(
         self,
         record: Record,
-        entity_type: str,
+        entity_type: Entity,
         incoming: dict[str, Any],
         attributes: dict[str, Any],
         row_number: int,
@@ -331,7 +353,7 @@ class ChunkWriter(BulkWriter):
     def _change(
         self,
         record: Record,
-        entity_type: str,
+        entity_type: Entity,
         name: str,
         old: Any,
         old_prov: dict[str, Any],
@@ -342,11 +364,7 @@ class ChunkWriter(BulkWriter):
         self.field_changes.append(
             {
                 "id": uuid.uuid4(),
-                "entity_type": entity_type,
-                "entity_id": record.id,
-                "field": name,
-                "old_value": {"value": plain(old), **old_prov},
-                "new_value": {"value": plain(new), **prov},
+                **field_change(entity_type, record.id, name, old, old_prov, new, prov),
                 "import_id": self.ctx.import_id,
                 "row_number": row_number,
                 "changed_at": self.now,

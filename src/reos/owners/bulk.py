@@ -128,7 +128,12 @@ def write_owner_records(writer: ChunkWriter, items: list[Validated], result: Chu
                 extra={"row_number": item.row_number},
             )
             writer.merge(
-                record, "owner", incoming, values.get("attributes") or {}, item.row_number, prov
+                record,
+                Entity.OWNER,
+                incoming,
+                values.get("attributes") or {},
+                item.row_number,
+                prov,
             )
             owners[rid] = record
             outcome = "inserted"
@@ -138,7 +143,12 @@ def write_owner_records(writer: ChunkWriter, items: list[Validated], result: Chu
                 incoming.pop("property_id")
                 incoming.pop("link_status")
             changed = writer.merge(
-                record, "owner", incoming, values.get("attributes") or {}, item.row_number, prov
+                record,
+                Entity.OWNER,
+                incoming,
+                values.get("attributes") or {},
+                item.row_number,
+                prov,
             )
             if changed:
                 record.warnings = warnings

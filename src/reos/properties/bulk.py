@@ -164,9 +164,9 @@ def _property_values(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _split_attributes(
-    attributes: dict[str, Any], record: str
+    attributes: dict[str, Any], record: Entity
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    if record != "sale":
+    if record != Entity.SALE:
         return attributes, {}
     prop: dict[str, Any] = {}
     sale: dict[str, Any] = {}
@@ -194,7 +194,7 @@ def _new_property(
         new=True,
     )
     writer.merge(
-        record, "property", _property_values(item.values), attributes, item.row_number, prov
+        record, Entity.PROPERTY, _property_values(item.values), attributes, item.row_number, prov
     )
     _derive(record, item.values)
     return record
@@ -225,7 +225,7 @@ def _upsert_property(
         record.values.get("longitude"),
         record.values.get("address"),
     )
-    if writer.merge(record, "property", incoming, attributes, item.row_number, prov):
+    if writer.merge(record, Entity.PROPERTY, incoming, attributes, item.row_number, prov):
         record.warnings = issues(item.warnings)
         after = (
             record.values.get("latitude"),
@@ -400,7 +400,7 @@ class SaleIndex:
             extra={"property_id": found.property_id, "source": writer.ctx.source_name},
         )
         writer.merge(
-            record, "sale", _sale_values(item.values), found.attributes, item.row_number,
+            record, Entity.SALE, _sale_values(item.values), found.attributes, item.row_number,
             found.prov,
         )  # fmt: skip
         del self.pending[found.id]
@@ -475,7 +475,7 @@ def write_sales(writer: ChunkWriter, items: list[Validated], result: ChunkResult
     for item in items:
         prov = writer.provenance(item.row_number)
         values = item.values
-        prop_attrs, sale_attrs = _split_attributes(values.get("attributes") or {}, "sale")
+        prop_attrs, sale_attrs = _split_attributes(values.get("attributes") or {}, Entity.SALE)
         rid = values.get("sale_record_id")
         existing_sale = sales.materialize(sales.by_record.get(rid)) if rid else None
         found_prop = (
@@ -490,7 +490,7 @@ def write_sales(writer: ChunkWriter, items: list[Validated], result: ChunkResult
             outcome = "inserted"
         else:
             changed = writer.merge(
-                sale, "sale", _sale_values(values), sale_attrs, item.row_number, prov
+                sale, Entity.SALE, _sale_values(values), sale_attrs, item.row_number, prov
             )
             if changed:
                 sale.warnings = issues(item.warnings)
