@@ -47,10 +47,10 @@ from typing import Any
 import yaml
 
 from reos.errors import ValidationFailed
-from reos.ingest import coerce
-from reos.ingest.coerce import CoercionError
 from reos.ingest.fields import FIELDS, RECORD_KEYS, FieldType, get_field, is_attribute
 from reos.ingest.readers import RawRow
+from reos.kernel import coerce
+from reos.kernel.coerce import CoercionError
 from reos.kernel.rows import Issue, preview
 from reos.kernel.vocabulary import DATE_PRECISIONS, Entity
 

@@ -25,12 +25,12 @@ from datetime import date
 from typing import Any
 
 from reos.geo import cell_columns
-from reos.ingest import coerce
-from reos.ingest.coerce import CoercionError
 from reos.ingest.fields import FIELDS, YEAR_AHEAD_ALLOWED, YEAR_FIELDS, FieldType
 from reos.ingest.mapping import EffectiveMapping, MappedRow, apply_mapping
 from reos.ingest.readers import RawRow
+from reos.kernel import coerce
 from reos.kernel.addresses import normalize_address
+from reos.kernel.coerce import CoercionError
 from reos.kernel.rows import Issue, Validated, preview
 from reos.kernel.vocabulary import Entity
 

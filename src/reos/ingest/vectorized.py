@@ -17,8 +17,6 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from reos.ingest import coerce
-from reos.ingest.coerce import CoercionError
 from reos.ingest.fields import FIELDS, YEAR_AHEAD_ALLOWED, YEAR_FIELDS, FieldSpec, FieldType
 from reos.ingest.mapping import (
     UNIT_CONVERSIONS,
@@ -37,6 +35,8 @@ from reos.ingest.validation import (
     normalise_site_address,
     validate_row,
 )
+from reos.kernel import coerce
+from reos.kernel.coerce import CoercionError
 from reos.kernel.rows import Validated
 from reos.kernel.vocabulary import Entity
 

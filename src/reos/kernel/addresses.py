@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
-from reos.ingest.coerce import CoercionError, to_state, to_zip5
+from reos.kernel.coerce import CoercionError, to_state, to_zip5
 from reos.kernel.usps import DIRECTIONALS, STREET_SUFFIXES, UNIT_DESIGNATORS, parse_street_parts
 
 #: Entries of the normalisation cache. Each costs about 1 KB; 32k keep the cache's memory
