@@ -199,8 +199,7 @@ def test_a_domain_reaching_past_another_domains_front_is_refused(tmp_path: Path,
     found = _found(tmp_path, {"reos/valuation/service.py": line + "\n"})
     assert found == [
         "src/reos/valuation/service.py:1: domain-import: reos.valuation.service imports "
-        "reos.properties.records, behind reos.properties's front (the package, queries, "
-        "service)"
+        "reos.properties.records, behind reos.properties's front (see FRONT_MODULES)"
     ]
 
 
@@ -214,8 +213,7 @@ def test_a_new_domain_is_checked_without_being_listed(tmp_path: Path) -> None:
     )
     assert found == [
         "src/reos/underwriting/service.py:1: domain-import: reos.underwriting.service "
-        "imports reos.valuation.engine, behind reos.valuation's front (the package, "
-        "queries, service)"
+        "imports reos.valuation.engine, behind reos.valuation's front (see FRONT_MODULES)"
     ]
 
 
@@ -397,19 +395,19 @@ def test_non_tenant_tables_and_the_tenancy_package_are_not_tenancy_violations(
 
 
 def test_the_tenancy_allowlist_names_one_function(tmp_path: Path) -> None:
-    """``reos.ingest.apply:_Writer.insert_batch`` is allowed raw SQL; the class's other
+    """``reos.kernel.bulk:BulkWriter.insert_batch`` is allowed raw SQL; the class's other
     methods are not."""
     apply = """
-        class _Writer:
+        class BulkWriter:
             def insert_batch(self, connection, target):
                 connection.exec_driver_sql(f"INSERT INTO {target} (id) VALUES (?)")
 
             def insert_more(self, connection, target):
                 connection.exec_driver_sql(f"INSERT INTO {target} (id) VALUES (?)")
     """
-    found = _found(tmp_path, {"reos/ingest/__init__.py": "", "reos/ingest/apply.py": apply})
+    found = _found(tmp_path, {"reos/kernel/__init__.py": "", "reos/kernel/bulk.py": apply})
     assert found == [
-        "src/reos/ingest/apply.py:6: tenancy: _Writer.insert_more writes rows through raw SQL"
+        "src/reos/kernel/bulk.py:6: tenancy: BulkWriter.insert_more writes rows through raw SQL"
     ]
 
 
@@ -489,8 +487,7 @@ def test_the_baseline_passes_known_debts_and_fails_new_and_paid_ones(tmp_path: P
     )
     debt_a = (
         "src/reos/valuation/service.py: domain-import: reos.valuation.service imports "
-        "reos.properties.records, behind reos.properties's front (the package, queries, "
-        "service)"
+        "reos.properties.records, behind reos.properties's front (see FRONT_MODULES)"
     )
     debt_b = (
         "src/reos/valuation/service.py: private-import: reos.valuation.service imports "
@@ -507,8 +504,7 @@ def test_the_baseline_passes_known_debts_and_fails_new_and_paid_ones(tmp_path: P
     assert code == 1
     assert out.splitlines() == [
         "src/reos/valuation/service.py:2: domain-import: reos.valuation.service imports "
-        "reos.properties.records, behind reos.properties's front (the package, queries, "
-        "service)"
+        "reos.properties.records, behind reos.properties's front (see FRONT_MODULES)"
     ]
 
     # a paid debt whose line is still listed fails too, until it is pruned
@@ -541,15 +537,15 @@ def test_an_allowance_the_code_no_longer_needs_is_reported(tmp_path: Path) -> No
         {
             "reos/http/__init__.py": "",
             "reos/http/deps.py": "from reos import geo\n",
-            "reos/ingest/__init__.py": "",
-            "reos/ingest/apply.py": "class _Writer:\n    def insert(self): ...\n",
+            "reos/kernel/__init__.py": "",
+            "reos/kernel/bulk.py": "class BulkWriter:\n    def insert(self): ...\n",
         },
     )
     assert found == [
         "src/reos/http/deps.py:1: kernel-import: KERNEL_MAY_IMPORT allows reos.http.deps -> "
         "reos.accounts.service, which no longer occurs: delete the entry",
-        "src/reos/ingest/apply.py:1: tenancy: TENANCY_ALLOWED names "
-        "reos.ingest.apply:_Writer.insert_batch, which does not exist: delete the entry",
+        "src/reos/kernel/bulk.py:1: tenancy: TENANCY_ALLOWED names "
+        "reos.kernel.bulk:BulkWriter.insert_batch, which does not exist: delete the entry",
     ]
 
 

@@ -457,31 +457,3 @@ def test_postgresql_key_lookups_are_never_prepared(
         assert not [s for s in statements if "ANY" in s], statements
     finally:
         one_connection.dispose()
-
-
-def test_one_connection_engine_analyses_in_line(database_url: str, is_pg: bool) -> None:
-    """On an engine whose pool is one shared connection, an ``ANALYZE`` in its own thread
-    would run inside the import's next transaction (it once broke that transaction's
-    checkpoint). There the statistics are refreshed before the import goes on."""
-    if not is_pg:
-        pytest.skip("only PostgreSQL imports analyse their tables")
-    from sqlalchemy.orm import Session
-    from sqlalchemy.pool import StaticPool
-
-    from reos.db.engine import make_engine
-    from reos.ingest.service import _Statistics
-
-    one_connection = make_engine(database_url, poolclass=StaticPool)
-    try:
-        statistics = _Statistics("sale")
-        with Session(one_connection) as session:
-            statistics.grew(session, 10)
-        assert statistics._analysing is None  # no thread was started
-        assert statistics.next_at == 20
-        with one_connection.connect() as conn:
-            analysed = conn.exec_driver_sql(
-                "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'sales'"
-            ).scalar()
-        assert analysed is not None
-    finally:
-        one_connection.dispose()

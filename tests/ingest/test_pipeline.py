@@ -15,7 +15,7 @@ from reos.errors import ValidationFailed
 from reos.ingest.pipeline import BlockSource, RowProcessor
 from reos.ingest.service import prepare
 from reos.ingest.synthetic import write_sales_file
-from reos.ingest.validation import Validated
+from reos.kernel.rows import Validated
 
 TODAY = date(2024, 6, 1)
 CHUNK = 300

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from reos.ingest.mapping import build_mapping, load_mapping
 from reos.ingest.readers import open_table
-from reos.ingest.validation import Validated, process_rows
+from reos.ingest.validation import process_rows
+from reos.kernel.rows import Validated
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 

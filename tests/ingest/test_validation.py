@@ -7,7 +7,8 @@ from typing import Any
 
 from reos.ingest.mapping import MappedRow
 from reos.ingest.readers import RawRow
-from reos.ingest.validation import Validated, validate_row
+from reos.ingest.validation import validate_row
+from reos.kernel.rows import Validated
 
 TODAY = date(2024, 6, 1)
 

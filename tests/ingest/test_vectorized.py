@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from reos.ingest.apply import _JsonText
 from reos.ingest.readers import open_table
 from reos.ingest.service import prepare
 from reos.ingest.synthetic import write_sales_file
 from reos.ingest.validation import process_rows
 from reos.ingest.vectorized import process_block
+from reos.kernel.bulk import JsonText
 
 from .helpers import write_csv
 
@@ -121,7 +121,7 @@ def test_reader_blocks_hold_the_same_rows_as_chunks(tmp_path: Path) -> None:
 
 
 def test_provenance_text_is_json_dumps() -> None:
-    texts = _JsonText()
+    texts = JsonText()
     shared = {"import_id": "i", "source": "s", "file": "f.csv", "row": 3, "observed_at": "t"}
     other = {"source": "api", "observed_at": "t0", "actor": None}
     for value in ({}, {"row": shared}, {"row": shared, "fields": {"zip": other}},

@@ -53,7 +53,7 @@ def new_org(client: Any) -> OrgFixture:
     return OrgFixture(org_id, slug, email, password, r.json()["access_token"])
 
 
-def _text(value: Any) -> Any:
+def clean_text(value: Any) -> Any:
     return None if value is None or (isinstance(value, float) and value != value) else value
 
 
@@ -67,19 +67,19 @@ def store_records(
     with unit(org_id) as s:
         for row in frame.to_dict("records"):
             pid = None
-            if link and _text(row.get("property_address")):
+            if link and clean_text(row.get("property_address")):
                 pid = uuid.uuid4()
                 s.add(
                     Property(
                         id=pid,
-                        source_record_id=_text(row.get("property_id")),
+                        source_record_id=clean_text(row.get("property_id")),
                         address=row["property_address"],
-                        city=_text(row.get("property_city")),
-                        state=_text(row.get("property_state")),
-                        zip=_text(row.get("property_zip")),
+                        city=clean_text(row.get("property_city")),
+                        state=clean_text(row.get("property_state")),
+                        zip=clean_text(row.get("property_zip")),
                     )
                 )
-                value = _text(row.get("estimated_value"))
+                value = clean_text(row.get("estimated_value"))
                 if value is not None:
                     s.add(
                         Valuation(
@@ -92,7 +92,7 @@ def store_records(
                             model_version="test",
                         )
                     )
-                sold = _text(row.get("last_sale_date"))
+                sold = clean_text(row.get("last_sale_date"))
                 if sold:
                     s.add(
                         Sale(
@@ -108,18 +108,18 @@ def store_records(
             s.add(
                 OwnerRecord(
                     owner_record_id=rid,
-                    owner_name=_text(row.get("owner_name")),
-                    owner_name_2=_text(row.get("owner_name_2")),
-                    mailing_address=_text(row.get("mailing_address")),
-                    mailing_address_2=_text(row.get("mailing_address_2")),
-                    mailing_city=_text(row.get("mailing_city")),
-                    mailing_state=_text(row.get("mailing_state")),
-                    mailing_zip=_text(row.get("mailing_zip")),
-                    mailing_country=_text(row.get("mailing_country")),
+                    owner_name=clean_text(row.get("owner_name")),
+                    owner_name_2=clean_text(row.get("owner_name_2")),
+                    mailing_address=clean_text(row.get("mailing_address")),
+                    mailing_address_2=clean_text(row.get("mailing_address_2")),
+                    mailing_city=clean_text(row.get("mailing_city")),
+                    mailing_state=clean_text(row.get("mailing_state")),
+                    mailing_zip=clean_text(row.get("mailing_zip")),
+                    mailing_country=clean_text(row.get("mailing_country")),
                     property_id=properties.get(rid),
                     link_status="linked" if rid in properties else "unlinked",
-                    property_ref={"address": _text(row.get("property_address"))}
-                    if _text(row.get("property_address"))
+                    property_ref={"address": clean_text(row.get("property_address"))}
+                    if clean_text(row.get("property_address"))
                     else {},
                 )
             )

@@ -1,6 +1,9 @@
-"""File import: readers, column mapping, the validation gate, address normalisation.
+"""File import, a generic engine: readers, column mapping, the validation gate, quarantine.
 
-The modules here are pure: plain data in, plain data out, no database. The import
-service (``reos.ingest.service``) calls them per chunk of rows and owns persistence,
-quarantine and provenance.
+The reading, mapping and validating modules are pure: plain data in, plain data out, no
+database. The import service (``reos.ingest.service``) runs them per chunk of rows, keeps
+the run's checkpoint and quarantine, and hands each chunk's valid rows to the domain that
+owns the record kind (``reos.ingest.kinds``: properties and sales to ``reos.properties``,
+owner records to ``reos.owners``). Addresses, value coercion and the property vocabulary
+are the shared kernel's (``reos.kernel``).
 """

@@ -6,10 +6,8 @@ mapping layer (which type to coerce a cell to) and the validation gate (which li
 enforce). Limits are sanity bounds that catch unit mix-ups and typos (acres typed into a
 square-feet column, a year of 20010), not market judgements.
 
-Quality and condition use one 1-10 scale so that assessor codes from different counties
-compare (it is the Ames assessor's ``Overall_Qual``/``Overall_Cond`` scale):
-1 very poor, 2 poor, 3 fair (below average), 4 below average, 5 average, 6 above average,
-7 good (above average), 8 very good, 9 excellent, 10 very excellent.
+Property types, date precisions, units and the 1-10 quality scale are the kernel's
+vocabulary (:mod:`reos.kernel.vocabulary`), shared with the property API and valuation.
 """
 
 from __future__ import annotations
@@ -19,12 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from reos.errors import ValidationFailed
-
-
-class Entity(StrEnum):
-    PROPERTY = "property"
-    SALE = "sale"
-    OWNER = "owner"
+from reos.kernel.vocabulary import DATE_PRECISIONS, PROPERTY_TYPES, Entity, Unit
 
 
 class FieldType(StrEnum):
@@ -35,32 +28,6 @@ class FieldType(StrEnum):
     BOOL = "bool"
     ENUM = "enum"
 
-
-PROPERTY_TYPES: tuple[str, ...] = (
-    "single_family",
-    "condo",
-    "townhouse",
-    "multi_family",
-    "manufactured",
-    "land",
-    "commercial",
-    "other",
-)
-
-DATE_PRECISIONS: tuple[str, ...] = ("day", "month", "year")
-
-QUALITY_SCALE: dict[int, str] = {
-    1: "very poor",
-    2: "poor",
-    3: "fair / below average",
-    4: "below average",
-    5: "average",
-    6: "above average",
-    7: "good / above average",
-    8: "very good",
-    9: "excellent",
-    10: "very excellent",
-}
 
 ATTRIBUTE_PREFIX = "attr."
 
@@ -93,6 +60,7 @@ class FieldSpec:
 
 P, S, OWN = Entity.PROPERTY, Entity.SALE, Entity.OWNER
 T = FieldType
+U = Unit
 
 # fmt: off
 _SPECS: tuple[FieldSpec, ...] = (
@@ -107,29 +75,29 @@ _SPECS: tuple[FieldSpec, ...] = (
     FieldSpec("state", P, T.STR, "Two-letter USPS state or territory code", max_length=2),
     FieldSpec("zip", P, T.STR, "Five-digit ZIP code (leading zeros kept; a ZIP+4's add-on goes to zip4)", max_length=5),
     FieldSpec("zip4", P, T.STR, "ZIP+4 add-on: the four digits after the ZIP (RESO PostalCodePlus4)", max_length=4),
-    FieldSpec("latitude", P, T.FLOAT, "Latitude, WGS84", "degrees", min_value=-90, max_value=90),
-    FieldSpec("longitude", P, T.FLOAT, "Longitude, WGS84", "degrees", min_value=-180, max_value=180),
+    FieldSpec("latitude", P, T.FLOAT, "Latitude, WGS84", U.DEGREES, min_value=-90, max_value=90),
+    FieldSpec("longitude", P, T.FLOAT, "Longitude, WGS84", U.DEGREES, min_value=-180, max_value=180),
     FieldSpec("property_type", P, T.ENUM, "Kind of property", choices=PROPERTY_TYPES),
-    FieldSpec("living_area_sqft", P, T.FLOAT, "Finished above-grade living area", "sq ft", min_value=1, max_value=100_000),
-    FieldSpec("lot_size_sqft", P, T.FLOAT, "Land area of the lot", "sq ft", min_value=1, max_value=500_000_000),
-    FieldSpec("beds", P, T.INT, "Bedrooms", "count", min_value=0, max_value=50),
-    FieldSpec("baths_full", P, T.INT, "Full bathrooms (toilet, sink and tub or shower)", "count", min_value=0, max_value=50),
-    FieldSpec("baths_half", P, T.INT, "Half bathrooms (toilet and sink only)", "count", min_value=0, max_value=50),
-    FieldSpec("year_built", P, T.INT, "Year construction was completed", "year", min_value=EARLIEST_YEAR_BUILT),
-    FieldSpec("year_remodeled", P, T.INT, "Year of the latest remodel or addition", "year", min_value=EARLIEST_YEAR_BUILT),
-    FieldSpec("stories", P, T.FLOAT, "Number of stories above grade (1.5 = one and a half)", "count", min_value=0, max_value=200),
-    FieldSpec("quality", P, T.INT, "Construction quality on the 1-10 scale (1 very poor, 5 average, 10 very excellent)", "1-10 scale", min_value=1, max_value=10),
-    FieldSpec("condition", P, T.INT, "Overall condition on the 1-10 scale (1 very poor, 5 average, 10 very excellent)", "1-10 scale", min_value=1, max_value=10),
-    FieldSpec("garage_spaces", P, T.INT, "Garage capacity", "cars", min_value=0, max_value=100),
-    FieldSpec("basement_area_sqft", P, T.FLOAT, "Total basement area, finished and unfinished", "sq ft", min_value=0, max_value=100_000),
+    FieldSpec("living_area_sqft", P, T.FLOAT, "Finished above-grade living area", U.SQ_FT, min_value=1, max_value=100_000),
+    FieldSpec("lot_size_sqft", P, T.FLOAT, "Land area of the lot", U.SQ_FT, min_value=1, max_value=500_000_000),
+    FieldSpec("beds", P, T.INT, "Bedrooms", U.COUNT, min_value=0, max_value=50),
+    FieldSpec("baths_full", P, T.INT, "Full bathrooms (toilet, sink and tub or shower)", U.COUNT, min_value=0, max_value=50),
+    FieldSpec("baths_half", P, T.INT, "Half bathrooms (toilet and sink only)", U.COUNT, min_value=0, max_value=50),
+    FieldSpec("year_built", P, T.INT, "Year construction was completed", U.YEAR, min_value=EARLIEST_YEAR_BUILT),
+    FieldSpec("year_remodeled", P, T.INT, "Year of the latest remodel or addition", U.YEAR, min_value=EARLIEST_YEAR_BUILT),
+    FieldSpec("stories", P, T.FLOAT, "Number of stories above grade (1.5 = one and a half)", U.COUNT, min_value=0, max_value=200),
+    FieldSpec("quality", P, T.INT, "Construction quality on the 1-10 scale (1 very poor, 5 average, 10 very excellent)", U.SCALE_1_10, min_value=1, max_value=10),
+    FieldSpec("condition", P, T.INT, "Overall condition on the 1-10 scale (1 very poor, 5 average, 10 very excellent)", U.SCALE_1_10, min_value=1, max_value=10),
+    FieldSpec("garage_spaces", P, T.INT, "Garage capacity", U.CARS, min_value=0, max_value=100),
+    FieldSpec("basement_area_sqft", P, T.FLOAT, "Total basement area, finished and unfinished", U.SQ_FT, min_value=0, max_value=100_000),
     FieldSpec("pool", P, T.BOOL, "Has a swimming pool"),
     FieldSpec("neighborhood", P, T.STR, "Neighbourhood or subdivision name as the source gives it", max_length=120),
     # --- sale ---------------------------------------------------------------------------
     FieldSpec("sale_record_id", S, T.STR, "The source's id of the sale (deed / MLS number, or a derived row id)", max_length=128),
-    FieldSpec("close_date", S, T.DATE, "Date the sale closed (recording date for deeds)", "date"),
+    FieldSpec("close_date", S, T.DATE, "Date the sale closed (recording date for deeds)", U.DATE),
     FieldSpec("close_date_precision", S, T.ENUM, "How exact close_date is: day, month (first of month stored) or year (1 January stored)", choices=DATE_PRECISIONS),
-    FieldSpec("sale_price", S, T.FLOAT, "Price paid", "USD", min_value=0, max_value=10_000_000_000, exclusive_min=True),
-    FieldSpec("list_price", S, T.FLOAT, "Last asking price", "USD", min_value=0, max_value=10_000_000_000, exclusive_min=True),
+    FieldSpec("sale_price", S, T.FLOAT, "Price paid", U.USD, min_value=0, max_value=10_000_000_000, exclusive_min=True),
+    FieldSpec("list_price", S, T.FLOAT, "Last asking price", U.USD, min_value=0, max_value=10_000_000_000, exclusive_min=True),
     FieldSpec("sale_type", S, T.STR, "Kind of sale as the source codes it (warranty deed, new, foreclosure ...)", max_length=60),
     FieldSpec("sale_condition", S, T.STR, "Circumstances of the sale as the source codes it (normal, family, partial ...)", max_length=60),
     FieldSpec("arm_length", S, T.BOOL, "Arm's-length sale between unrelated, informed parties; None when unknown"),

@@ -47,19 +47,12 @@ from typing import Any
 import yaml
 
 from reos.errors import ValidationFailed
-from reos.ingest import coerce
-from reos.ingest.coerce import CoercionError
-from reos.ingest.fields import (
-    DATE_PRECISIONS,
-    FIELDS,
-    RECORD_KEYS,
-    Entity,
-    FieldType,
-    get_field,
-    is_attribute,
-)
-from reos.ingest.issues import Issue, preview
+from reos.ingest.fields import FIELDS, RECORD_KEYS, FieldType, get_field, is_attribute
 from reos.ingest.readers import RawRow
+from reos.kernel import coerce
+from reos.kernel.coerce import CoercionError
+from reos.kernel.rows import Issue, preview
+from reos.kernel.vocabulary import DATE_PRECISIONS, Entity
 
 #: Square feet per unit; sources: 1 acre = 43,560 sq ft (US survey definition);
 #: 1 m2 = 1 / 0.3048^2 sq ft (international foot, exactly 0.3048 m).
@@ -73,7 +66,7 @@ UNIT_CONVERSIONS: dict[str, float] = {
 BATH_SPLITS: tuple[str, ...] = ("total_baths_to_full", "total_baths_to_half")
 CONVERSIONS: tuple[str, ...] = (*UNIT_CONVERSIONS, *BATH_SPLITS)
 TRANSFORMS: tuple[str, ...] = ("row_number",)
-RECORD_KINDS: tuple[str, ...] = ("sale", "property", "owner")
+RECORD_KINDS: tuple[str, ...] = (Entity.SALE, Entity.PROPERTY, Entity.OWNER)
 
 _SPEC_KEYS = frozenset(
     {
@@ -88,13 +81,13 @@ class _Unset:
     mappings can be sent to a worker process."""
 
     def __reduce__(self) -> str:
-        return "_UNSET"
+        return "UNSET"
 
     def __repr__(self) -> str:
         return "<unset>"
 
 
-_UNSET: Any = _Unset()
+UNSET: Any = _Unset()
 
 
 def normalize_header(name: str) -> str:
@@ -109,14 +102,14 @@ class FieldRule:
     target: str
     columns: tuple[str, ...] = ()
     separator: str = " "
-    constant: Any = _UNSET
+    constant: Any = UNSET
     transform: str | None = None
     prefix: str = ""
-    default: Any = _UNSET
+    default: Any = UNSET
     strip_prefix: tuple[str, ...] = ()
     replace: tuple[tuple[str, str], ...] = ()
     values: Mapping[str, Any] | None = None
-    otherwise: Any = _UNSET
+    otherwise: Any = UNSET
     convert: str | None = None
     formats: tuple[str, ...] = ()
     precision: str | None = None
@@ -128,7 +121,7 @@ class FieldRule:
         return "+".join(self.columns) if self.columns else None
 
     def describe(self) -> str:
-        if self.constant is not _UNSET:
+        if self.constant is not UNSET:
             return f"constant {self.constant!r}"
         if self.transform == "row_number":
             return f"row number{f' prefixed {self.prefix!r}' if self.prefix else ''}"
@@ -345,16 +338,16 @@ def _parse_rule(target: str, spec: object, origin: str) -> FieldRule:
         target=target,
         columns=columns,
         separator=str(spec.get("separator", " ")),
-        constant=spec.get("constant", _UNSET),
+        constant=spec.get("constant", UNSET),
         transform=transform,
         prefix=str(spec.get("prefix", "")),
-        default=spec.get("default", _UNSET),
+        default=spec.get("default", UNSET),
         strip_prefix=_as_tuple(spec["strip_prefix"], "strip_prefix", target, origin)
         if "strip_prefix" in spec
         else (),
         replace=tuple((str(k), "" if v is None else str(v)) for k, v in replace.items()),
         values=None if values is None else _value_map(values),
-        otherwise=spec.get("otherwise", _UNSET),
+        otherwise=spec.get("otherwise", UNSET),
         convert=convert,
         formats=_as_tuple(spec["format"], "format", target, origin) if "format" in spec else (),
         precision=precision,
@@ -500,32 +493,34 @@ def auto_rules(headers: Iterable[str], skip: Iterable[str] = ()) -> dict[str, Fi
 
 #: Columns a record kind cannot do without; a group means "at least one of".
 REQUIRED_COLUMNS: dict[str, tuple[tuple[str, ...], ...]] = {
-    "sale": (("sale_price",), ("close_date",)),
-    "owner": (("owner_name", "owner_record_id"),),
-    "property": (("parcel_number", "source_record_id", "address", "street_name", "latitude"),),
+    Entity.SALE: (("sale_price",), ("close_date",)),
+    Entity.OWNER: (("owner_name", "owner_record_id"),),
+    Entity.PROPERTY: (("parcel_number", "source_record_id", "address", "street_name", "latitude"),),
 }
 
 
-def infer_record(targets: Iterable[str]) -> str:
+def infer_record(targets: Iterable[str]) -> Entity:
     """Sale when any sale field is mapped, else owner when any owner field is, else property."""
     entities = {FIELDS[t].entity for t in targets if t in FIELDS}
     if Entity.SALE in entities:
-        return "sale"
+        return Entity.SALE
     if Entity.OWNER in entities:
-        return "owner"
-    return "property"
+        return Entity.OWNER
+    return Entity.PROPERTY
+
+
+_KEY_ORDER: dict[str, tuple[str, ...]] = {
+    Entity.SALE: ("sale_record_id", "source_record_id", "parcel_number"),
+    Entity.OWNER: ("owner_record_id", "parcel_number", "source_record_id"),
+    Entity.PROPERTY: ("source_record_id", "parcel_number"),
+}
 
 
 def default_key(record: str, targets: Iterable[str]) -> str | None:
     """The upsert key when the mapping names none: the record's own id when mapped, else
     the property's identifiers."""
     present = set(targets)
-    order = {
-        "sale": ("sale_record_id", "source_record_id", "parcel_number"),
-        "owner": ("owner_record_id", "parcel_number", "source_record_id"),
-        "property": ("source_record_id", "parcel_number"),
-    }[record]
-    return next((k for k in order if k in present), None)
+    return next((k for k in _KEY_ORDER[record] if k in present), None)
 
 
 def closest_header(wanted: Iterable[str], headers: Iterable[str]) -> str | None:
@@ -581,7 +576,7 @@ def build_mapping(
             _raise_missing(group, headers, kind)
     key = (mapping.key if mapping else None) or default_key(kind, rules)
     if key is None:
-        if kind == "sale":
+        if kind == Entity.SALE:
             key_hint = "Map a sale id (sale_record_id) or a parcel number"
         else:
             key_hint = "Map a record id (source_record_id / owner_record_id) or a parcel number"
@@ -643,7 +638,7 @@ def apply_mapping(mapping: EffectiveMapping, row: RawRow) -> MappedRow:
         result.sources[target] = rule.source_column
         result.raw[target] = raw if isinstance(raw, str) or raw is None else str(raw)
         try:
-            value = _convert(rule, raw, result, target, attribute)
+            value = convert_value(rule, raw, result, target, attribute)
         except CoercionError as err:
             result.errors.append(Issue(target, str(err), rule.source_column, preview(raw)))
             continue
@@ -658,7 +653,7 @@ def apply_mapping(mapping: EffectiveMapping, row: RawRow) -> MappedRow:
 
 def _extract(rule: FieldRule, row: RawRow) -> Any:
     """The rule's raw input: a constant, the row number, one cell, or joined cells."""
-    if rule.constant is not _UNSET:
+    if rule.constant is not UNSET:
         return rule.constant
     if rule.transform == "row_number":
         return f"{rule.prefix}{row.row_number}"
@@ -684,7 +679,9 @@ def _plan(mapping: EffectiveMapping) -> list[tuple[str, FieldRule, bool]]:
 _PLANS: dict[int, tuple[EffectiveMapping, list[tuple[str, FieldRule, bool]]]] = {}
 
 
-def _convert(rule: FieldRule, raw: Any, result: MappedRow, target: str, attribute: bool) -> Any:
+def convert_value(
+    rule: FieldRule, raw: Any, result: MappedRow, target: str, attribute: bool
+) -> Any:
     value = raw
     if isinstance(value, str):
         value = value.strip()
@@ -695,7 +692,7 @@ def _convert(rule: FieldRule, raw: Any, result: MappedRow, target: str, attribut
         for old, new in rule.replace:
             value = value.replace(old, new)
     if coerce.is_missing(value):
-        if rule.default is _UNSET:
+        if rule.default is UNSET:
             return None
         value = rule.default
     elif rule.values is not None and isinstance(value, str):
@@ -713,7 +710,7 @@ def _lookup(rule: FieldRule, text: str) -> Any:
     for code, mapped in rule.values.items():
         if code.strip().casefold() == folded:
             return mapped
-    if rule.otherwise is not _UNSET:
+    if rule.otherwise is not UNSET:
         return rule.otherwise
     spec = FIELDS.get(rule.target)
     if spec is not None and spec.type in (FieldType.INT, FieldType.FLOAT, FieldType.BOOL):

@@ -33,8 +33,9 @@ from types import TracebackType
 
 from reos.ingest.mapping import EffectiveMapping
 from reos.ingest.readers import RawRow, RowBlock, open_table
-from reos.ingest.validation import Validated, process_rows
+from reos.ingest.validation import process_rows
 from reos.ingest.vectorized import process_block
+from reos.kernel.rows import Validated
 
 PARENT_CHECK_SECONDS = 1.0
 _worker_mapping: EffectiveMapping | None = None

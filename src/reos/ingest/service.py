@@ -23,7 +23,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -34,14 +33,13 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import StaticPool
 
 from reos.accounts import audit
 from reos.db import tenancy
 from reos.errors import Conflict, NotFound, ReosError, ValidationFailed
 from reos.ingest import export
-from reos.ingest.apply import ChunkResult, ImportContext, apply_chunk
-from reos.ingest.issues import Issue
+from reos.ingest.chunks import apply_chunk
+from reos.ingest.kinds import kind_of
 from reos.ingest.mapping import (
     EffectiveMapping,
     FieldRule,
@@ -58,12 +56,20 @@ from reos.ingest.readers import (
     file_fingerprint,
     open_table,
 )
+from reos.kernel.bulk import TableStatistics
+from reos.kernel.merge import ChunkResult, ImportContext
+from reos.kernel.rows import Issue
+from reos.kernel.vocabulary import Entity
 from reos.models.imports import ImportRun, QuarantinedRow
 
 SessionFactory = Callable[[], AbstractContextManager[Session]]
 
 #: CLI/API entity names and the record kind each holds.
-ENTITIES: dict[str, str] = {"properties": "property", "sales": "sale", "owners": "owner"}
+ENTITIES: dict[str, Entity] = {
+    "properties": Entity.PROPERTY,
+    "sales": Entity.SALE,
+    "owners": Entity.OWNER,
+}
 log = logging.getLogger("reos.ingest")
 INCOMPLETE = ("queued", "running", "failed")
 PREVIEW_ROWS = 10
@@ -145,7 +151,7 @@ class PreparedFile:
     source_name: str
 
 
-def record_of(entity: str) -> str:
+def record_of(entity: str) -> Entity:
     record = ENTITIES.get(entity)
     if record is None:
         raise ValidationFailed(
@@ -180,7 +186,7 @@ def effective_mapping(
             field="record",
         )
     effective = build_mapping(headers, mapping, record=record)
-    if record == "owner":
+    if record == Entity.OWNER:
         rules = dict(effective.rules)
         if "owner_record_id" not in rules:
             rules["owner_record_id"] = FieldRule(
@@ -334,7 +340,7 @@ def _context(
         source_name=run.source_name,
         filename=filename or run.filename,
         observed_at=_observed_at(run),
-        record=effective.record,
+        record=Entity(effective.record),
         key=effective.key,
     )
 
@@ -363,68 +369,6 @@ def _record_counts(session: Session, run_id: uuid.UUID, result: ChunkResult) -> 
     run.quarantined += result.quarantined
     run.warnings = _merge_warnings(list(run.warnings or []), result)
     session.flush()
-
-
-class _Statistics:
-    """Keeps PostgreSQL's planner statistics of the tables an import grows up to date.
-
-    The importer looks records up by key in batches of thousands; PostgreSQL plans those
-    lookups from the tables' statistics. A table this import fills has none until it is
-    analysed, and where autovacuum is off or behind, a lookup planned as for an empty table
-    scanned the whole table for each batch: a 1,000,000-row import stalled at 200,000 rows
-    with each lookup taking 13-23 s. So the import analyses the tables it writes after its
-    first chunk and whenever its inserts have doubled since (about seven times for a
-    million rows; each ``ANALYZE`` samples a fixed number of rows). It runs on its own
-    connection as the connecting role, which owns the tables (tenant transactions switch
-    to the application role, which may not analyse them); it reads no tenant data.
-    """
-
-    TABLES = {
-        "sale": "properties, sales",
-        "property": "properties",
-        "owner": "owner_records, properties",
-    }
-
-    def __init__(self, record: str) -> None:
-        self.tables = self.TABLES[record]
-        self.inserted = 0
-        self.next_at = 1
-        self._analysing: threading.Thread | None = None
-
-    def grew(self, session: Session, inserted: int) -> None:
-        """Count a chunk's inserts; analyse when they have doubled. The ``ANALYZE`` runs
-        in a thread while the import goes on (it was about a tenth of a PostgreSQL
-        import's time spent waiting); one at a time, a due one waits for the chunk after
-        the running one ends."""
-        self.inserted += inserted
-        bind = session.get_bind()
-        if self.inserted < self.next_at or bind.dialect.name != "postgresql":
-            return  # SQLite plans these lookups by its indexes without statistics
-        if self._analysing is not None and self._analysing.is_alive():
-            return
-        self.next_at = self.inserted * 2
-        if isinstance(bind.engine.pool, StaticPool):
-            # One connection shared by every thread: an ANALYZE beside the import would
-            # run its statements inside the import's next transaction.
-            self._analyse(bind.engine)
-            return
-        self._analysing = threading.Thread(
-            target=self._analyse, args=(bind.engine,), name="reos-analyse", daemon=True
-        )
-        self._analysing.start()
-
-    def _analyse(self, engine: Engine) -> None:
-        try:
-            with engine.connect() as connection:
-                connection.exec_driver_sql(f"ANALYZE {self.tables}")
-                connection.commit()
-        except Exception:  # statistics help the plans; an import never fails for them
-            log.warning("ANALYZE %s failed", self.tables, exc_info=True)
-
-    def close(self) -> None:
-        """Wait for a running ``ANALYZE`` (none outlives its import)."""
-        if self._analysing is not None:
-            self._analysing.join()
 
 
 def _fail(session_factory: SessionFactory, import_id: uuid.UUID, message: str) -> None:
@@ -474,7 +418,7 @@ def run_import(
         effective = effective_mapping(headers, mapping, record_of(entity), ctx_run.source_name)
         ctx = _context(ctx_run, effective)
         source = BlockSource(path, chunk_rows, committed)
-        statistics = _Statistics(ctx.record)
+        statistics = TableStatistics(kind_of(ctx.record).tables)
         with bulk_collection(), RowProcessor(effective, today=today, workers=workers) as processor:
             try:
                 for last, validated in processor.pipeline(source):

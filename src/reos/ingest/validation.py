@@ -21,46 +21,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from reos.geo import cell_columns
-from reos.ingest import coerce
-from reos.ingest.addresses import normalize_address
-from reos.ingest.coerce import CoercionError
 from reos.ingest.fields import FIELDS, YEAR_AHEAD_ALLOWED, YEAR_FIELDS, FieldType
-from reos.ingest.issues import Issue, preview
 from reos.ingest.mapping import EffectiveMapping, MappedRow, apply_mapping
 from reos.ingest.readers import RawRow
+from reos.kernel import coerce
+from reos.kernel.addresses import normalize_address
+from reos.kernel.coerce import CoercionError
+from reos.kernel.rows import Issue, Validated, preview
+from reos.kernel.vocabulary import Entity
 
 ROW = "_row"
 #: Sale prices under this many dollars are nominal transfers (quit-claims, $10 deeds),
 #: kept but flagged so the valuation engine can leave them out.
 NOMINAL_PRICE_USD = 1_000
 EARLIEST_CLOSE_YEAR = 1800
-
-
-@dataclass
-class Validated:
-    """Result of the gate for one row. ``values`` holds canonical fields plus
-    ``attributes`` (dict of ``attr.*`` extras) and, when an address was normalised,
-    ``address_key`` / ``address_normalized`` / ``address_is_po_box``."""
-
-    values: dict[str, Any]
-    errors: list[Issue] = field(default_factory=list)
-    warnings: list[Issue] = field(default_factory=list)
-    row_number: int = 0
-    raw: dict[str, str | None] = field(default_factory=dict)
-
-    @property
-    def quarantined(self) -> bool:
-        return bool(self.errors)
-
-    def __reduce__(self) -> tuple[type[Validated], tuple[Any, ...]]:
-        # positional re-creation: pickles (to and from the mapping worker) at a third
-        # of the cost of the default attribute-dict round trip
-        return (Validated, (self.values, self.errors, self.warnings, self.row_number, self.raw))
 
 
 def validate_row(
@@ -100,7 +78,7 @@ def validate_row(
     _cross_checks(values, result, issue, today)
     _required(values, record, key, result)
     if normalize_addresses:
-        _normalise_site_address(values, result)
+        normalise_site_address(values, result)
     locate(values)
     values["attributes"] = dict(mapped.attributes)
     return result
@@ -229,7 +207,7 @@ def _required(values: dict[str, Any], record: str, key: str | None, result: Vali
     def missing(name: str, reason: str) -> None:
         result.errors.append(Issue(name, reason))
 
-    if record == "sale":
+    if record == Entity.SALE:
         for name in ("sale_price", "close_date"):
             if values.get(name) is None and not any(e.field == name for e in result.errors):
                 missing(name, "required for a sale and empty")
@@ -248,7 +226,7 @@ def _required(values: dict[str, Any], record: str, key: str | None, result: Vali
                 ROW,
                 "a sale needs a parcel number, an address, coordinates or a record id to identify the property",
             )
-    elif record == "owner":
+    elif record == Entity.OWNER:
         if not _has(values, "owner_name", "owner_record_id"):
             missing("owner_name", "an owner needs a name or an owner record id")
         if not _has(values, "parcel_number", "address", "street_name", "source_record_id"):
@@ -265,7 +243,7 @@ def _required(values: dict[str, Any], record: str, key: str | None, result: Vali
         missing(key, f"{key} is the key this mapping upserts on and it is empty")
 
 
-def _normalise_site_address(values: dict[str, Any], result: Validated) -> None:
+def normalise_site_address(values: dict[str, Any], result: Validated) -> None:
     """Fill street parts and the address key from ``address`` (or the parts), keeping the
     raw ``address`` untouched. An unparseable address is a warning, not an error."""
     line = values.get("address")

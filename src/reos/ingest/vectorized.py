@@ -17,27 +17,28 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from reos.ingest import coerce
-from reos.ingest.coerce import CoercionError
 from reos.ingest.fields import FIELDS, YEAR_AHEAD_ALLOWED, YEAR_FIELDS, FieldSpec, FieldType
 from reos.ingest.mapping import (
-    _UNSET,
     UNIT_CONVERSIONS,
+    UNSET,
     EffectiveMapping,
     FieldRule,
     MappedRow,
-    _convert,
     apply_mapping,
+    convert_value,
 )
 from reos.ingest.readers import RowBlock
 from reos.ingest.validation import (
     EARLIEST_CLOSE_YEAR,
     NOMINAL_PRICE_USD,
-    Validated,
-    _normalise_site_address,
     locate,
+    normalise_site_address,
     validate_row,
 )
+from reos.kernel import coerce
+from reos.kernel.coerce import CoercionError
+from reos.kernel.rows import Validated
+from reos.kernel.vocabulary import Entity
 
 _MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "-", "--", "#n/a"})
 _NUMBER_NOISE = str.maketrans("", "", " \t\n\r\f\v$,_\u00a0")
@@ -55,10 +56,10 @@ def _missing(text: str) -> bool:
 
 def _is_simple(rule: FieldRule) -> bool:
     return (
-        rule.constant is _UNSET
+        rule.constant is UNSET
         and rule.transform is None
         and len(rule.columns) == 1
-        and rule.default is _UNSET
+        and rule.default is UNSET
         and not rule.strip_prefix
         and not rule.replace
         and rule.values is None
@@ -290,7 +291,7 @@ def _fallback_column(
     values: Column = []
     precisions: list[Any] | None = [] if target == "close_date" else None
     n = len(block)
-    if rule.constant is not _UNSET:
+    if rule.constant is not UNSET:
         raws: list[Any] = [rule.constant] * n
     elif rule.transform == "row_number":
         raws = [f"{rule.prefix}{number}" for number in block.row_numbers]
@@ -305,7 +306,7 @@ def _fallback_column(
     for index, raw in enumerate(raws):
         holder = MappedRow(0, {}, {}, [], [], {}, {})
         try:
-            value = _convert(rule, raw, holder, target, attribute)
+            value = convert_value(rule, raw, holder, target, attribute)
         except CoercionError:
             bad.add(index)
             value = None
@@ -415,7 +416,7 @@ def _plain_row(values: dict[str, Any], record: str, key: str | None) -> bool:
     listed = values.get("list_price")
     if price and listed and not 0.2 <= price / listed <= 5:
         return False
-    if record == "sale":
+    if record == Entity.SALE:
         if values.get("sale_price") is None or values.get("close_date") is None:
             return False
         if not (
@@ -424,7 +425,7 @@ def _plain_row(values: dict[str, Any], record: str, key: str | None) -> bool:
             or (lat is not None and lon is not None)
         ):
             return False
-    elif record == "owner":
+    elif record == Entity.OWNER:
         if not _has(values, "owner_name", "owner_record_id"):
             return False
         if not _has(values, "parcel_number", "address", "street_name", "source_record_id"):
@@ -497,7 +498,7 @@ def process_block(
             continue
         item = Validated(row, [], [], block.row_numbers[index])
         if normalize_addresses:
-            _normalise_site_address(row, item)
+            normalise_site_address(row, item)
             if item.warnings:
                 append(_row_by_row(mapping, block, index, today, normalize_addresses))
                 continue

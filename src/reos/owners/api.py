@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 from reos.http.deps import ReadSession, WriteSession
 from reos.http.errors import error_responses
 from reos.http.paging import Offset, limit_query
+from reos.kernel.schemas import NO_NUL_PATTERN
 from reos.owners import queries, service
 from reos.owners.schemas import (
     MergeRequest,
@@ -27,7 +28,6 @@ from reos.owners.schemas import (
     TopOwner,
     report_out,
 )
-from reos.properties.schemas import NO_NUL_PATTERN
 
 router = APIRouter(prefix="/api/v1/owners", tags=["owners"])
 ERRORS = error_responses(401, 403, 422, 429)

@@ -22,8 +22,8 @@ from typing import Any
 
 import pandas as pd
 
-from reos.ingest.addresses import NormalizedAddress, normalize_address
-from reos.owners.parties import _line_key, _text, mailing_address_of, parsed_owner_of
+from reos.kernel.addresses import NormalizedAddress, normalize_address
+from reos.owners.parties import clean_text, line_key, mailing_address_of, parsed_owner_of
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class OwnerFlags:
 
 def same_address(a: NormalizedAddress, b: NormalizedAddress) -> bool | None:
     """True/False when both addresses are readable, None when either is missing."""
-    la, lb = _line_key(a), _line_key(b)
+    la, lb = line_key(a), line_key(b)
     if not la or not lb:
         return None
     if a.key and b.key and a.zip and b.zip:
@@ -72,13 +72,13 @@ def owner_flags(row: dict[Any, Any], *, as_of: date | None = None) -> OwnerFlags
     """Flags for one owner record (a mapping with the owner-record and property columns)."""
     as_of = as_of or date.today()
     mailing = mailing_address_of(row)
-    prop_line = _text(row.get("property_address"))
+    prop_line = clean_text(row.get("property_address"))
     prop = normalize_address(
         prop_line,
         None,
-        _text(row.get("property_city")),
-        _text(row.get("property_state")),
-        _text(row.get("property_zip")),
+        clean_text(row.get("property_city")),
+        clean_text(row.get("property_state")),
+        clean_text(row.get("property_zip")),
     )
     occupied = same_address(mailing, prop) if prop_line else None
     if mailing.country != "US" and occupied is not None:

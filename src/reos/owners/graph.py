@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import networkx as nx
 import pandas as pd
 
-from reos.owners.parties import _text, mailing_address_of, parsed_owner_of
+from reos.owners.parties import clean_text, mailing_address_of, parsed_owner_of
 from reos.owners.resolution import ResolutionResult
 
 
@@ -67,13 +67,13 @@ def build_owner_graph(
         if entity_id is None:
             continue
         enode = f"entity:{entity_id}"
-        prop_id = _text(row.get("property_id")) or f"record:{rid}"
+        prop_id = clean_text(row.get("property_id")) or f"record:{rid}"
         value = row.get(value_column)
         graph.add_node(
             f"property:{prop_id}",
             kind="property",
-            city=_text(row.get("property_city")),
-            state=_text(row.get("property_state")),
+            city=clean_text(row.get("property_city")),
+            state=clean_text(row.get("property_state")),
             value=None if value is None or pd.isna(value) else float(value),
         )
         graph.add_edge(enode, f"property:{prop_id}", rel="OWNS")

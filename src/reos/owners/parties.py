@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from reos.errors import ValidationFailed
-from reos.ingest.addresses import NormalizedAddress, normalize_address
+from reos.kernel.addresses import NormalizedAddress, normalize_address
 from reos.owners.names import (
     ParsedOwner,
     org_number_tokens,
@@ -81,7 +81,7 @@ PARTY_COLUMNS = (
 )
 
 
-def _text(value: Any) -> str | None:
+def clean_text(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, float) and value != value:
@@ -101,7 +101,7 @@ def prepare_records(records: pd.DataFrame) -> pd.DataFrame:
     for column in OWNER_RECORD_COLUMNS + PROPERTY_COLUMNS:
         if column not in frame.columns:
             frame[column] = None
-    ids = frame["record_id"].map(_text)
+    ids = frame["record_id"].map(clean_text)
     if ids.isna().any():
         rows = [int(i) for i in ids[ids.isna()].index[:5]]
         raise ValidationFailed(
@@ -132,20 +132,20 @@ def _mailing(
 def mailing_address_of(row: dict[Hashable, Any]) -> NormalizedAddress:
     """Normalised mailing address of a record row (cached: shared addresses are common)."""
     return _mailing(
-        _text(row.get("mailing_address")),
-        _text(row.get("mailing_address_2")),
-        _text(row.get("mailing_city")),
-        _text(row.get("mailing_state")),
-        _text(row.get("mailing_zip")),
-        _text(row.get("mailing_country")),
+        clean_text(row.get("mailing_address")),
+        clean_text(row.get("mailing_address_2")),
+        clean_text(row.get("mailing_city")),
+        clean_text(row.get("mailing_state")),
+        clean_text(row.get("mailing_zip")),
+        clean_text(row.get("mailing_country")),
     )
 
 
 def parsed_owner_of(row: dict[Hashable, Any]) -> ParsedOwner:
-    return parse_owner_name(_text(row.get("owner_name")), _text(row.get("owner_name_2")))
+    return parse_owner_name(clean_text(row.get("owner_name")), clean_text(row.get("owner_name_2")))
 
 
-def _line_key(address: NormalizedAddress) -> str | None:
+def line_key(address: NormalizedAddress) -> str | None:
     if not address.line1:
         return None
     text = "".join(ch if ch.isalnum() else " " for ch in address.line1.upper())
@@ -177,7 +177,7 @@ def build_party_frame(records: pd.DataFrame, *, max_block_size: int = 400) -> pd
             "record_id": row["record_id"],
             "addr_key": address.key,
             # the street line alone: the same address written with and without its ZIP
-            "addr_line": _line_key(address),
+            "addr_line": line_key(address),
             "street_number": address.street_number,
             "street_name": address.street_name,
             "zip5": zip5,

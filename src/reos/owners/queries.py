@@ -21,17 +21,17 @@ from reos.owners.flags import OwnerFlags
 from reos.owners.graph import build_owner_graph, most_connected_owners
 from reos.owners.parties import build_party_frame, prepare_records
 from reos.owners.records import (
-    _entity,
-    _entity_flags,
-    _flags_of,
-    _load,
-    _Loaded,
-    _portfolio_of,
+    LoadedRecords,
+    entity_flags,
+    entity_or_404,
+    flags_of,
+    load_records,
+    portfolio_of,
     summary,
 )
 from reos.owners.service import (
-    _empty_report,
-    _stored_entities,
+    empty_report,
+    stored_entities,
 )
 
 # --- queries ------------------------------------------------------------------------------
@@ -41,7 +41,7 @@ def find_owner(session: Session, ref: str) -> OwnerEntity:
     """An owner by UUID or by ``entity_key`` ("own:R0001"), for the command line."""
     text = (ref or "").strip()
     try:
-        return _entity(session, uuid.UUID(text))
+        return entity_or_404(session, uuid.UUID(text))
     except ValueError:
         pass
     row = session.scalars(select(OwnerEntity).where(OwnerEntity.entity_key == text)).first()
@@ -133,7 +133,7 @@ def _record_flags(flags: OwnerFlags) -> dict[str, Any]:
     }
 
 
-def _properties_out(loaded: _Loaded, flags: dict[str, OwnerFlags]) -> list[dict[str, Any]]:
+def _properties_out(loaded: LoadedRecords, flags: dict[str, OwnerFlags]) -> list[dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for rid, row in loaded.rows.items():
         if not row["property_id"] or row["property_id"] in out:
@@ -163,13 +163,13 @@ def portfolio(session: Session, entity_id: uuid.UUID) -> dict[str, Any]:
     The total sums the latest stored valuation of each property that has one
     (``valued_property_count`` of ``property_count``); None when none has a valuation.
     """
-    row = _entity(session, entity_id)
-    loaded = _load(session, entity_ids=[row.id])
-    flags = _flags_of(loaded)
+    row = entity_or_404(session, entity_id)
+    loaded = load_records(session, entity_ids=[row.id])
+    flags = flags_of(loaded)
     return {
         "entity_id": row.id,
         "display_name": row.display_name,
-        **_portfolio_of(list(loaded.rows.values())),
+        **portfolio_of(list(loaded.rows.values())),
         "properties": _properties_out(loaded, flags),
     }
 
@@ -181,9 +181,9 @@ def get_owner(session: Session, entity_id: uuid.UUID) -> dict[str, Any]:
     the last resolve run found (a shared mailing address, or a person named on one owner's
     records who is, or is named by, the other).
     """
-    row = _entity(session, entity_id)
-    loaded = _load(session, entity_ids=[row.id])
-    flags = _flags_of(loaded)
+    row = entity_or_404(session, entity_id)
+    loaded = load_records(session, entity_ids=[row.id])
+    flags = flags_of(loaded)
     records = []
     for rid in sorted(loaded.records):
         for rec in loaded.rows_of(rid):
@@ -214,11 +214,11 @@ def get_owner(session: Session, entity_id: uuid.UUID) -> dict[str, Any]:
     return {
         **summary(row),
         "record_count": len(records),
-        "flags": _entity_flags(row.kind, list(flags.values())),
+        "flags": entity_flags(row.kind, list(flags.values())),
         "records": records,
         "properties": _properties_out(loaded, flags),
         "related": related,
-        "portfolio": _portfolio_of(list(loaded.rows.values())),
+        "portfolio": portfolio_of(list(loaded.rows.values())),
     }
 
 
@@ -233,14 +233,14 @@ def top(session: Session, n: int = 20) -> list[dict[str, Any]]:
     """
     if n < 1:
         raise ValidationFailed("n must be at least 1", field="n")
-    loaded = _load(session)
-    entities, row_of = _stored_entities(session, loaded)
+    loaded = load_records(session)
+    entities, row_of = stored_entities(session, loaded)
     if not entities:
         return []
     result = res.ResolutionResult(
         entities=entities,
         assignments={m.record_id: e.entity_id for e in entities for m in e.members},
-        report=_empty_report(),
+        report=empty_report(),
         parties=build_party_frame(prepare_records(loaded.frame)),
     )
     resolved = loaded.frame[loaded.frame["record_id"].isin(set(result.assignments))]

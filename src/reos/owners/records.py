@@ -15,22 +15,22 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from reos.db import tenancy
 from reos.errors import NotFound
+from reos.kernel.bulk import among, in_batches
 from reos.models import (
     OwnerEntity,
     OwnerOverride,
     OwnerRecord,
-    Property,
     ResolutionRun,
-    Sale,
     Valuation,
 )
 from reos.owners import resolution as res
 from reos.owners.flags import OwnerFlags, owner_flags
+from reos.properties import read_model as properties_read
 
 DEFAULT_THRESHOLD = res.ResolutionConfig().threshold
 MAX_RELATED = 50
@@ -48,15 +48,15 @@ _INPUT_FIELDS = (
     "mailing_country",
 )
 _DISPLAY_MAX = 500  # OwnerEntity.display_name length
-_NOTHING_NEW = "no new owner records since the last run; use --full to re-resolve all"
-_KINDS = ("person", "organisation", "trust", "government", "unknown")
+NOTHING_NEW = "no new owner records since the last run; use --full to re-resolve all"
+ENTITY_KINDS = ("person", "organisation", "trust", "government", "unknown")
 
 
 # --- loading ------------------------------------------------------------------------------
 
 
 @dataclass
-class _Loaded:
+class LoadedRecords:
     """The owner records in scope, their resolver input frame, and who is who."""
 
     frame: pd.DataFrame
@@ -71,7 +71,7 @@ class _Loaded:
     def names(self) -> tuple[dict[str, str], dict[str, Any]]:
         """Display name and kind of every record, as the resolver derives them."""
         if self._names is None:
-            self._names = res._record_displays(self.frame)  # noqa: SLF001 - same package
+            self._names = res.record_displays(self.frame)
         return self._names
 
     def rows_of(self, rid: str) -> list[OwnerRecord]:
@@ -82,12 +82,12 @@ def _record_key(rec: OwnerRecord) -> str:
     return (rec.owner_record_id or "").strip() or f"blank:{rec.id}"
 
 
-def _fingerprint(rec: OwnerRecord) -> str:
+def record_fingerprint(rec: OwnerRecord) -> str:
     data = [getattr(rec, name) or "" for name in _INPUT_FIELDS]
     return hashlib.sha1(json.dumps(data).encode(), usedforsecurity=False).hexdigest()[:16]
 
 
-def _in_batches(values: Iterable[Any]) -> Iterable[list[Any]]:
+def id_batches(values: Iterable[Any]) -> Iterable[list[Any]]:
     batch: list[Any] = []
     for value in values:
         batch.append(value)
@@ -98,6 +98,8 @@ def _in_batches(values: Iterable[Any]) -> Iterable[list[Any]]:
         yield batch
 
 
+# Valuations are the valuation domain's table. It should offer this read; it is kept here
+# because importing any ``reos.valuation`` module imports its engine (lightgbm, ~0.7 s).
 def _latest_values(
     session: Session, property_ids: set[uuid.UUID] | None
 ) -> dict[uuid.UUID, tuple[float, date]]:
@@ -110,51 +112,43 @@ def _latest_values(
     if property_ids is None:
         chunks = [stmt.where(Valuation.property_id.is_not(None))]
     else:
-        chunks = (stmt.where(Valuation.property_id.in_(b)) for b in _in_batches(property_ids))
+        chunks = (
+            stmt.where(among(session, Valuation.property_id, b)) for b in in_batches(property_ids)
+        )
     for chunk in chunks:
         for pid, value, day in session.execute(chunk):
             out[pid] = (float(value), day)  # ascending order: the last one wins
     return out
 
 
-def _last_sales(session: Session, property_ids: set[uuid.UUID] | None) -> dict[uuid.UUID, date]:
-    stmt = select(Sale.property_id, func.max(Sale.close_date)).group_by(Sale.property_id)
-    if property_ids is None:
-        return {pid: day for pid, day in session.execute(stmt)}
-    out: dict[uuid.UUID, date] = {}
-    for batch in _in_batches(property_ids):
-        out.update(
-            {pid: day for pid, day in session.execute(stmt.where(Sale.property_id.in_(batch)))}
-        )
-    return out
-
-
-def _load(
+def load_records(
     session: Session,
     *,
     entity_ids: Sequence[uuid.UUID] | None = None,
-) -> _Loaded:
+) -> LoadedRecords:
     """Owner records (all of the organisation's, or those of some entities) as the resolver's
     input frame, with the linked property's address, last sale date and latest value.
 
     A record whose property is not linked keeps the property address its source gave
     (``property_ref["address"]``) so its flags use what is known; ``property_unknown`` says so.
     """
-    stmt = (
-        select(OwnerRecord, Property.address, Property.city, Property.state, Property.zip)
-        .outerjoin(Property, Property.id == OwnerRecord.property_id)
-        .order_by(OwnerRecord.created_at, OwnerRecord.id)
-    )
-    rows: list[Any] = []
+    stmt = select(OwnerRecord).order_by(OwnerRecord.created_at, OwnerRecord.id)
+    owner_records: list[OwnerRecord] = []
     if entity_ids is None:
-        rows = list(session.execute(stmt))
+        owner_records = list(session.scalars(stmt))
     else:
-        for batch in _in_batches(entity_ids):
-            rows.extend(session.execute(stmt.where(OwnerRecord.entity_id.in_(batch))))
-    property_ids = {r[0].property_id for r in rows if r[0].property_id is not None}
+        for batch in id_batches(entity_ids):
+            owner_records.extend(session.scalars(stmt.where(OwnerRecord.entity_id.in_(batch))))
+    property_ids = {r.property_id for r in owner_records if r.property_id is not None}
     scope = None if entity_ids is None else property_ids
     values = _latest_values(session, scope) if property_ids else {}
-    sales = _last_sales(session, scope) if property_ids else {}
+    sales = properties_read.last_sale_dates(session, scope) if property_ids else {}
+    sites = properties_read.site_addresses(session, property_ids) if property_ids else {}
+    unknown_site: tuple[None, None, None, None] = (None, None, None, None)
+    rows: list[Any] = [
+        (rec, *(sites.get(rec.property_id, unknown_site) if rec.property_id else unknown_site))
+        for rec in owner_records
+    ]
     records: dict[str, OwnerRecord] = {}
     followers: dict[str, list[OwnerRecord]] = defaultdict(list)
     data: list[dict[str, Any]] = []
@@ -195,7 +189,7 @@ def _load(
         "estimated_value",
         "valuation_date",
     ]
-    return _Loaded(
+    return LoadedRecords(
         pd.DataFrame(data, columns=columns),
         records,
         {str(row["record_id"]): row for row in data},
@@ -203,7 +197,7 @@ def _load(
     )
 
 
-def _serialise(session: Session) -> None:
+def serialise_resolution(session: Session) -> None:
     """One resolution change at a time per organisation: on PostgreSQL a transaction-scoped
     advisory lock (SQLite already allows one writer at a time)."""
     if session.get_bind().dialect.name == "postgresql":
@@ -211,7 +205,7 @@ def _serialise(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
-def _overrides(session: Session) -> list[res.Override]:
+def stored_overrides(session: Session) -> list[res.Override]:
     rows = session.scalars(select(OwnerOverride).order_by(OwnerOverride.created_at)).all()
     return [
         res.must_link(o.record_a, o.record_b)
@@ -221,7 +215,7 @@ def _overrides(session: Session) -> list[res.Override]:
     ]
 
 
-def _last_run(session: Session) -> ResolutionRun | None:
+def last_run(session: Session) -> ResolutionRun | None:
     return session.scalars(
         select(ResolutionRun).order_by(ResolutionRun.created_at.desc(), ResolutionRun.id).limit(1)
     ).first()
@@ -236,11 +230,11 @@ def _any(values: Iterable[bool | None]) -> bool | None:
     return None if not known else any(known)
 
 
-def _flags_of(loaded: _Loaded, as_of: date | None = None) -> dict[str, OwnerFlags]:
+def flags_of(loaded: LoadedRecords, as_of: date | None = None) -> dict[str, OwnerFlags]:
     return {rid: owner_flags(row, as_of=as_of) for rid, row in loaded.rows.items()}
 
 
-def _entity_flags(kind: str, flags: Sequence[OwnerFlags]) -> dict[str, Any]:
+def entity_flags(kind: str, flags: Sequence[OwnerFlags]) -> dict[str, Any]:
     """An owner's flags from its records' flags: owner-occupied when it lives in one of its
     properties, absentee / out-of-state when any of its properties is held from elsewhere."""
     years = [f.years_owned for f in flags if f.years_owned is not None]
@@ -258,7 +252,7 @@ def _entity_flags(kind: str, flags: Sequence[OwnerFlags]) -> dict[str, Any]:
     }
 
 
-def _portfolio_of(members: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def portfolio_of(members: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Count, latest-valuation total and locations of the properties behind some records."""
     linked = list({str(r["property_id"]): r for r in members if r["property_id"]}.values())
     values = [float(r["estimated_value"]) for r in linked if r["estimated_value"] is not None]
@@ -273,39 +267,39 @@ def _portfolio_of(members: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _attributes(
+def entity_attributes(
     kind: str,
     members: Sequence[dict[str, Any]],
     flags: dict[str, OwnerFlags],
     related: list[dict[str, str]],
 ) -> dict[str, Any]:
     record_flags = [flags[str(r["record_id"])] for r in members]
-    portfolio = _portfolio_of(members)
+    portfolio = portfolio_of(members)
     return {
         "record_count": len(members),
         **portfolio,
         "cities": portfolio["cities"][:20],
         "zips": portfolio["zips"][:20],
         "absentee_record_count": sum(1 for f in record_flags if f.absentee),
-        "flags": _entity_flags(kind, record_flags),
+        "flags": entity_flags(kind, record_flags),
         "related": related,
     }
 
 
-def _display(name: str) -> str:
+def fit_display_name(name: str) -> str:
     name = name.strip() or "(no owner name)"
     return name if len(name) <= _DISPLAY_MAX else name[: _DISPLAY_MAX - 1] + "…"
 
 
-def _describe(
-    loaded: _Loaded, members: Sequence[str], probability: dict[str, float]
+def describe_group(
+    loaded: LoadedRecords, members: Sequence[str], probability: dict[str, float]
 ) -> res.OwnerEntity:
     """Display name, kind and key of a group of records, as the resolver would give them."""
     display, kinds = loaded.names()
-    return res._entity_from(list(members), probability, display, kinds)  # noqa: SLF001
+    return res.entity_from(list(members), probability, display, kinds)
 
 
-def _entity(session: Session, entity_id: uuid.UUID) -> OwnerEntity:
+def entity_or_404(session: Session, entity_id: uuid.UUID) -> OwnerEntity:
     row = tenancy.get(session, OwnerEntity, entity_id)
     if row is None:
         raise NotFound(f"owner {entity_id} not found", field="entity_id")

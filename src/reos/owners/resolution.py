@@ -291,7 +291,7 @@ def _score(
     )
 
 
-def _record_displays(records: pd.DataFrame) -> tuple[dict[str, str], dict[str, EntityKind]]:
+def record_displays(records: pd.DataFrame) -> tuple[dict[str, str], dict[str, EntityKind]]:
     display: dict[str, str] = {}
     kinds: dict[str, EntityKind] = {}
     for row in records.to_dict("records"):
@@ -306,7 +306,7 @@ def _record_displays(records: pd.DataFrame) -> tuple[dict[str, str], dict[str, E
     return display, kinds
 
 
-def _entity_from(
+def entity_from(
     members: Sequence[str],
     probability: dict[str, float],
     display: dict[str, str],
@@ -395,9 +395,9 @@ def resolve_owners(
         }
     )
     groups, probability, applied, rejected, accepted = _cluster(record_ids, record_edges, overrides)
-    display, kinds = _record_displays(frame)
+    display, kinds = record_displays(frame)
     entities = sorted(
-        (_entity_from(g, probability, display, kinds) for g in groups), key=lambda e: e.entity_id
+        (entity_from(g, probability, display, kinds) for g in groups), key=lambda e: e.entity_id
     )
     assignments = {m.record_id: e.entity_id for e in entities for m in e.members}
     if not record_ids:
@@ -528,7 +528,7 @@ def link_new(
         elif a not in assignments and b not in assignments and uf.union(a, b):
             probability[a] = max(probability.get(a) or 0.0, p)
             probability[b] = max(probability.get(b) or 0.0, p)
-    display, kinds = _record_displays(new)
+    display, kinds = record_displays(new)
     new_entities: list[OwnerEntity] = []
     groups: dict[str, list[str]] = defaultdict(list)
     for r in unassigned:
@@ -536,7 +536,7 @@ def link_new(
             groups[uf.find(r)].append(r)
     for members in groups.values():
         probs_for = {r: p for r in members if (p := probability.get(r)) is not None}
-        entity = _entity_from(members, probs_for, display, kinds)
+        entity = entity_from(members, probs_for, display, kinds)
         new_entities.append(entity)
         for r in members:
             assignments[r] = entity.entity_id

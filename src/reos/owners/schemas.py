@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from reos.properties.schemas import InputModel
+from reos.kernel.schemas import InputModel
 
 OwnerKind = Literal["person", "organisation", "trust", "government", "unknown"]
 RecordId = Annotated[

@@ -54,23 +54,23 @@ from reos.owners import resolution as res
 from reos.owners.graph import build_owner_graph, related_entities
 from reos.owners.parties import build_party_frame, prepare_records
 from reos.owners.records import (
-    _KINDS,
-    _NOTHING_NEW,
     DEFAULT_THRESHOLD,
+    ENTITY_KINDS,
     MAX_BRIDGES_REPORTED,
     MAX_RELATED,
-    _attributes,
-    _describe,
-    _display,
-    _entity,
-    _fingerprint,
-    _flags_of,
-    _in_batches,
-    _last_run,
-    _load,
-    _Loaded,
-    _overrides,
-    _serialise,
+    NOTHING_NEW,
+    LoadedRecords,
+    describe_group,
+    entity_attributes,
+    entity_or_404,
+    fit_display_name,
+    flags_of,
+    id_batches,
+    last_run,
+    load_records,
+    record_fingerprint,
+    serialise_resolution,
+    stored_overrides,
     summary,
 )
 
@@ -84,7 +84,9 @@ class _Persisted:
     key_to_row: dict[str, OwnerEntity]
 
 
-def _persist(session: Session, loaded: _Loaded, entities: Sequence[res.OwnerEntity]) -> _Persisted:
+def _persist(
+    session: Session, loaded: LoadedRecords, entities: Sequence[res.OwnerEntity]
+) -> _Persisted:
     """Write a clustering of all loaded records: reuse each stored entity row for the new
     entity holding most of its records, create the rest, re-point records, delete emptied
     entities."""
@@ -115,7 +117,7 @@ def _persist(session: Session, loaded: _Loaded, entities: Sequence[res.OwnerEnti
             row = OwnerEntity(
                 id=uuid.uuid4(),
                 entity_key=entity.entity_id,
-                display_name=_display(entity.display_name),
+                display_name=fit_display_name(entity.display_name),
                 kind=entity.kind,
                 attributes={},
             )
@@ -124,7 +126,7 @@ def _persist(session: Session, loaded: _Loaded, entities: Sequence[res.OwnerEnti
         _set(
             row,
             entity_key=entity.entity_id,
-            display_name=_display(entity.display_name),
+            display_name=fit_display_name(entity.display_name),
             kind=entity.kind,
         )
         key_to_row[entity.entity_id] = row
@@ -146,7 +148,7 @@ def _set(obj: Any, **values: Any) -> None:
 def _delete_empty_entities(session: Session) -> int:
     used = select(OwnerRecord.entity_id).where(OwnerRecord.entity_id.is_not(None))
     empty = list(session.scalars(select(OwnerEntity.id).where(OwnerEntity.id.not_in(used))))
-    for batch in _in_batches(empty):
+    for batch in id_batches(empty):
         session.execute(
             delete(OwnerEntity).where(OwnerEntity.id.in_(batch)),
             execution_options={"synchronize_session": "fetch"},
@@ -156,19 +158,19 @@ def _delete_empty_entities(session: Session) -> int:
 
 def _refresh_attributes(
     session: Session,
-    loaded: _Loaded,
+    loaded: LoadedRecords,
     key_to_row: dict[str, OwnerEntity],
     entities: Sequence[res.OwnerEntity],
     parties: pd.DataFrame | None,
 ) -> None:
     """Summary attributes of every entity, related owners from the ownership graph."""
-    flags = _flags_of(loaded)
+    flags = flags_of(loaded)
     related: dict[str, list[dict[str, str]]] = defaultdict(list)
     if parties is not None:
         result = res.ResolutionResult(
             entities=list(entities),
             assignments={m.record_id: e.entity_id for e in entities for m in e.members},
-            report=_empty_report(),
+            report=empty_report(),
             parties=parties,
         )
         graph = build_owner_graph(loaded.frame, result)
@@ -181,16 +183,18 @@ def _refresh_attributes(
         members = [loaded.rows[r] for r in entity.record_ids]
         _set(
             key_to_row[entity.entity_id],
-            attributes=_attributes(entity.kind, members, flags, related.get(entity.entity_id, [])),
+            attributes=entity_attributes(
+                entity.kind, members, flags, related.get(entity.entity_id, [])
+            ),
         )
 
 
-def _empty_report() -> res.ResolutionReport:
+def empty_report() -> res.ResolutionReport:
     return res.ResolutionReport(0, 0, 0, 0, 0, 0, 0, [], {}, 0.0, "none", DEFAULT_THRESHOLD)
 
 
-def _stored_entities(
-    session: Session, loaded: _Loaded
+def stored_entities(
+    session: Session, loaded: LoadedRecords
 ) -> tuple[list[res.OwnerEntity], dict[str, OwnerEntity]]:
     """The stored clustering of the loaded (resolved) records as pure entities keyed
     "own:" + smallest member, and the stored row behind each key."""
@@ -205,7 +209,7 @@ def _stored_entities(
         row = rows[eid]
         ms.sort(key=lambda m: m.record_id)
         key = res.ENTITY_PREFIX + ms[0].record_id
-        kind: Any = row.kind if row.kind in _KINDS else "unknown"
+        kind: Any = row.kind if row.kind in ENTITY_KINDS else "unknown"
         out.append(res.OwnerEntity(key, row.display_name, kind, tuple(ms)))
         row_of[key] = row
     return out, row_of
@@ -235,22 +239,22 @@ def resolve(
         raise ValidationFailed(
             f"threshold must be between 0 and 1 (exclusive), got {threshold}", field="threshold"
         )
-    _serialise(session)
-    last = _last_run(session)
+    serialise_resolution(session)
+    last = last_run(session)
     last_threshold = (
         float((last.report or {}).get("threshold", DEFAULT_THRESHOLD))
         if last
         else DEFAULT_THRESHOLD
     )
     config = res.ResolutionConfig(threshold=threshold if threshold is not None else last_threshold)
-    loaded = _load(session)
-    overrides = _overrides(session)
+    loaded = load_records(session)
+    overrides = stored_overrides(session)
     new_ids = [rid for rid, rec in loaded.records.items() if rec.entity_id is None]
     changed = [
         rid
         for rid, rec in loaded.records.items()
         if rec.entity_id is not None
-        and (rec.attributes or {}).get("resolution", {}).get("input") != _fingerprint(rec)
+        and (rec.attributes or {}).get("resolution", {}).get("input") != record_fingerprint(rec)
     ]
     resolved_count = len(loaded.records) - len(new_ids)
     reason: str | None = None
@@ -279,7 +283,7 @@ def resolve(
     persisted = _persist(session, loaded, entities)
     _refresh_attributes(session, loaded, persisted.key_to_row, entities, parties)
     for rec in loaded.records.values():
-        stamp = {"input": _fingerprint(rec)}
+        stamp = {"input": record_fingerprint(rec)}
         if (rec.attributes or {}).get("resolution") != stamp:
             rec.attributes = {**(rec.attributes or {}), "resolution": stamp}
     report.update(
@@ -306,7 +310,7 @@ def resolve(
 
 
 def _incremental(
-    loaded: _Loaded,
+    loaded: LoadedRecords,
     new_ids: list[str],
     overrides: Sequence[res.Override],
     config: res.ResolutionConfig,
@@ -314,13 +318,13 @@ def _incremental(
     session: Session,
 ) -> tuple[dict[str, Any], list[res.OwnerEntity], pd.DataFrame, dict[str, Any]]:
     started = time.perf_counter()
-    existing, _ = _stored_entities(session, loaded)
+    existing, _ = stored_entities(session, loaded)
     new_set = set(new_ids)
     is_new = loaded.frame["record_id"].isin(new_set)
     known = res.ResolutionResult(
         entities=existing,
         assignments={m.record_id: e.entity_id for e in existing for m in e.members},
-        report=_empty_report(),
+        report=empty_report(),
         model=model,
     )
     linked = (
@@ -328,7 +332,7 @@ def _incremental(
             known, loaded.frame[~is_new], loaded.frame[is_new], overrides=overrides, config=config
         )
         if new_ids
-        else res.LinkNewResult({}, {}, [], {}, "none", _NOTHING_NEW)
+        else res.LinkNewResult({}, {}, [], {}, "none", NOTHING_NEW)
     )
     groups: dict[str, list[str]] = {e.entity_id: list(e.record_ids) for e in existing}
     probability: dict[str, float] = {
@@ -346,7 +350,7 @@ def _incremental(
             probability[rid] = p
     by_key = {e.entity_id: e for e in existing}
     entities = [
-        _describe(loaded, members, probability) if key in touched else by_key[key]
+        describe_group(loaded, members, probability) if key in touched else by_key[key]
         for key, members in groups.items()
     ]
     parties = build_party_frame(prepare_records(loaded.frame))
@@ -432,8 +436,8 @@ def _redescribe(session: Session, rows: Sequence[OwnerEntity]) -> None:
     """Key, display name, kind and summary of entities after a merge or split. Related owners
     keep what the last run found (they are recomputed by every run)."""
     session.flush()
-    loaded = _load(session, entity_ids=[r.id for r in rows])
-    flags = _flags_of(loaded)
+    loaded = load_records(session, entity_ids=[r.id for r in rows])
+    flags = flags_of(loaded)
     for row in rows:
         members = [rid for rid, rec in loaded.records.items() if rec.entity_id == row.id]
         probability: dict[str, float] = {}
@@ -441,16 +445,16 @@ def _redescribe(session: Session, rows: Sequence[OwnerEntity]) -> None:
             p = loaded.records[rid].match_probability
             if p is not None:
                 probability[rid] = p
-        entity = _describe(loaded, members, probability)
+        entity = describe_group(loaded, members, probability)
         _set(
             row,
             entity_key=entity.entity_id,
-            display_name=_display(entity.display_name),
+            display_name=fit_display_name(entity.display_name),
             kind=entity.kind,
         )
         related = (row.attributes or {}).get("related", [])
         member_rows = [loaded.rows[r] for r in members]
-        _set(row, attributes=_attributes(entity.kind, member_rows, flags, related))
+        _set(row, attributes=entity_attributes(entity.kind, member_rows, flags, related))
         if len(members) == 1:
             for rec in loaded.rows_of(members[0]):
                 _set(rec, match_probability=None)
@@ -462,7 +466,7 @@ def merge(session: Session, record_a: str, record_b: str) -> dict[str, Any]:
     The owner with more records keeps its id; the other is removed. Earlier splits between
     the two owners' records are withdrawn (the latest decision wins).
     """
-    _serialise(session)
+    serialise_resolution(session)
     a = _record_by_source_id(session, record_a, "record_a")
     b = _record_by_source_id(session, record_b, "record_b")
     if a.owner_record_id == b.owner_record_id:
@@ -531,8 +535,8 @@ def merge(session: Session, record_a: str, record_b: str) -> dict[str, Any]:
 def split(session: Session, entity_id: uuid.UUID, record_id: str) -> dict[str, Any]:
     """The record is not this owner: cannot-link it to every other member, and move it to
     an owner of its own now. Earlier merges between it and those members are withdrawn."""
-    _serialise(session)
-    entity = _entity(session, entity_id)
+    serialise_resolution(session)
+    entity = entity_or_404(session, entity_id)
     rec = _record_by_source_id(session, record_id, "record_id")
     if rec.entity_id != entity.id:
         raise ValidationFailed(

@@ -27,7 +27,9 @@ from reos.accounts.principal import actor_of
 from reos.db import tenancy
 from reos.errors import NotFound, ValidationFailed
 from reos.geo import CELL_COLUMNS, cell_columns
-from reos.ingest.addresses import normalize_address
+from reos.kernel.addresses import normalize_address
+from reos.kernel.merge import field_change
+from reos.kernel.vocabulary import Entity
 from reos.models import FieldChange, Property, Sale, provenance
 
 EDITABLE = (
@@ -166,13 +168,12 @@ def update_property(session: Session, property_id: uuid.UUID, changes: dict[str,
     entry = _provenance_entry(session, "api")
     sources = copy.deepcopy(prop.provenance or {})
     for field, change in diff.items():
+        old_source = provenance.source_of(sources, field) or {}
         session.add(
             FieldChange(
-                entity_type="property",
-                entity_id=prop.id,
-                field=field,
-                old_value={"value": change["from"], **(provenance.source_of(sources, field) or {})},
-                new_value={"value": change["to"], **entry},
+                **field_change(
+                    Entity.PROPERTY, prop.id, field, change["from"], old_source, change["to"], entry
+                )
             )
         )
         provenance.set_source(sources, field, entry)
@@ -199,7 +200,9 @@ def delete_property(session: Session, property_id: uuid.UUID) -> None:
 def history(session: Session, property_id: uuid.UUID) -> list[dict[str, Any]]:
     rows = session.scalars(
         select(FieldChange)
-        .where(FieldChange.entity_type == "property", FieldChange.entity_id == property_id)
+        .where(
+            FieldChange.entity_type == Entity.PROPERTY.value, FieldChange.entity_id == property_id
+        )
         .order_by(FieldChange.changed_at)
     ).all()
     return [

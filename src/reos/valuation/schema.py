@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from reos.errors import ValidationFailed
+from reos.kernel.vocabulary import PROPERTY_TYPES
 
 SALE_FIELDS: Final = (
     "sale_id",
@@ -59,16 +60,6 @@ NUMERIC_ATTRIBUTES: Final = (
 # Attributes where zero is not a real measurement (a 0 sqft house, a lot of 0 sqft, year 0).
 POSITIVE_ONLY: Final = ("living_area_sqft", "lot_size_sqft", "year_built", "year_remodeled")
 CATEGORICAL_ATTRIBUTES: Final = ("zip", "neighborhood", "property_type")
-PROPERTY_TYPES: Final = (
-    "single_family",
-    "condo",
-    "townhouse",
-    "multi_family",
-    "manufactured",
-    "land",
-    "commercial",
-    "other",
-)
 PRECISION_DAYS: Final = {"day": 0, "month": 1, "year": 2}
 
 

@@ -31,7 +31,8 @@ from reos.db import tenancy
 from reos.db.tenancy import current_org
 from reos.errors import Conflict, InsufficientData, NotFound, ValidationFailed
 from reos.jobs import queue
-from reos.models import AvmModelVersion, Job, Property, Sale, Valuation
+from reos.models import AvmModelVersion, Job, Property, Valuation
+from reos.properties import read_model as properties_read
 from reos.valuation import engine
 from reos.valuation.ratio_study import RatioStudy, ratio_study
 from reos.valuation.schema import CATEGORICAL_ATTRIBUTES, NUMERIC_ATTRIBUTES
@@ -71,18 +72,9 @@ def _with_attributes(
 
 def sales_frame(session: Session, *, before: date | None = None) -> pd.DataFrame:
     """Every sale of the organisation joined with its property, one row per sale."""
-    prop_cols = [getattr(Property, c) for c in PROPERTY_COLUMNS]
-    stmt = select(
-        Sale.id.label("sale_id"),
-        Sale.property_id,
-        *[getattr(Sale, c) for c in SALE_COLUMNS],
-        *prop_cols,
-        func.coalesce(Property.address_normalized, Property.address).label("address"),
-        Property.attributes,
-    ).join(Property, Property.id == Sale.property_id)
-    if before is not None:
-        stmt = stmt.where(Sale.close_date < before)
-    result = session.execute(stmt).mappings().all()
+    result = properties_read.sales_with_properties(
+        session, PROPERTY_COLUMNS, SALE_COLUMNS, before=before
+    )
     if not result:
         return pd.DataFrame(
             columns=["sale_id", "property_id", *SALE_COLUMNS, *PROPERTY_COLUMNS, "address"]
@@ -111,7 +103,7 @@ def property_frame(properties: Sequence[Property]) -> pd.DataFrame:
 def _pool(session: Session) -> pd.DataFrame:
     """The organisation's comps pool, cached until its sales change."""
     org = current_org(session)
-    key = tuple(session.execute(select(func.count(Sale.id), func.max(Sale.updated_at))).one())
+    key = properties_read.sales_version(session)
     with _lock:
         cached = _pools.get(org)
         if cached and cached[0] == key:
@@ -453,26 +445,23 @@ def ratio_study_of_stored(session: Session, *, draws: int = 1000) -> RatioStudy:
     """IAAO ratio study of stored valuations against the sale of the same property that
     closed on or after the valuation date and within ``RATIO_STUDY_WINDOW_DAYS`` (the
     latest valuation before each such sale counts once)."""
-    stmt = (
-        select(
-            Valuation.estimated_value,
-            Valuation.interval_low,
-            Valuation.interval_high,
-            Sale.sale_price,
-            Valuation.valuation_date,
-            Sale.close_date,
-            Sale.id,
-        )
-        .join(Sale, Sale.property_id == Valuation.property_id)
-        .where(Sale.close_date >= Valuation.valuation_date)
-        .where(Sale.arm_length.is_not(False))
+    stmt = select(
+        Valuation.property_id,
+        Valuation.estimated_value,
+        Valuation.interval_low,
+        Valuation.interval_high,
+        Valuation.valuation_date,
     )
+    valued: dict[Any, list[tuple[Any, ...]]] = {}
+    for pid, est, low, high, vdate in session.execute(stmt):
+        valued.setdefault(pid, []).append((est, low, high, vdate))
     best: dict[Any, tuple[Any, ...]] = {}
-    for est, low, high, price, vdate, cdate, sale_id in session.execute(stmt):
-        if (cdate - vdate).days > RATIO_STUDY_WINDOW_DAYS:
-            continue
-        if sale_id not in best or vdate > best[sale_id][4]:
-            best[sale_id] = (est, low, high, float(price), vdate)
+    for sale_id, pid, price, cdate in properties_read.arm_length_sales(session):
+        for est, low, high, vdate in valued.get(pid, ()):
+            if cdate < vdate or (cdate - vdate).days > RATIO_STUDY_WINDOW_DAYS:
+                continue
+            if sale_id not in best or vdate > best[sale_id][4]:
+                best[sale_id] = (est, low, high, float(price), vdate)
     if len(best) < 5:
         raise InsufficientData(
             f"{len(best)} stored valuations have a later sale to compare with; a ratio study needs at least 5"

@@ -1,8 +1,10 @@
-"""One problem found in one row, in the shape quarantine tables and import reports store."""
+"""A row as the validation gate hands it on: its canonical values and the problems found
+in it, in the shape quarantine tables and import reports store. The contract between the
+import engine and the domains' bulk write paths."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -46,3 +48,25 @@ def preview(value: object) -> str | None:
     if len(text) > RAW_VALUE_PREVIEW_CHARS:
         return text[:RAW_VALUE_PREVIEW_CHARS] + f"... ({len(text):,} characters)"
     return text
+
+
+@dataclass
+class Validated:
+    """Result of the gate for one row. ``values`` holds canonical fields plus
+    ``attributes`` (dict of ``attr.*`` extras) and, when an address was normalised,
+    ``address_key`` / ``address_normalized`` / ``address_is_po_box``."""
+
+    values: dict[str, Any]
+    errors: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
+    row_number: int = 0
+    raw: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def quarantined(self) -> bool:
+        return bool(self.errors)
+
+    def __reduce__(self) -> tuple[type[Validated], tuple[Any, ...]]:
+        # positional re-creation: pickles (to and from the mapping worker) at a third
+        # of the cost of the default attribute-dict round trip
+        return (Validated, (self.values, self.errors, self.warnings, self.row_number, self.raw))

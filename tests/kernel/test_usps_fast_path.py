@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from reos.ingest import addresses
-from reos.ingest.addresses import compare_with_full_parser, normalize_address
-from reos.ingest.usps import STREET_SUFFIXES, ordinal, parse_street_line, parse_street_parts
+from reos.kernel import addresses
+from reos.kernel.addresses import compare_with_full_parser, normalize_address
+from reos.kernel.usps import STREET_SUFFIXES, ordinal, parse_street_line, parse_street_parts
 
 NAMES = (
     "Main Oak Maple Cedar Elm Pine Lake Hill Park Washington Lincoln Jackson Ridge Sunset "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reos.ingest.addresses import (
+from reos.kernel.addresses import (
     NormalizedAddress,
     _normalize_cached,
     compare_with_full_parser,

@@ -12,7 +12,7 @@ are kept as given and flagged, not forced into US form.
 Speed: scourgify costs about 0.25 ms per call (~4,000 addresses/s on one core), too slow
 for 20,000 rows/s bulk imports. Plain street lines ("123 N MAIN ST", "4567 Oak Avenue Apt
 2B", "12 W 3RD ST #4") with city, state and ZIP given as parts are read by the fast parser
-in ``reos.ingest.usps``, checked against scourgify on the first addresses of each place;
+in ``reos.kernel.usps``, checked against scourgify on the first addresses of each place;
 everything else goes to scourgify. Results are cached (``lru_cache``, ``CACHE_SIZE``
 entries) so repeated addresses cost about a microsecond.
 
@@ -37,8 +37,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
-from reos.ingest.coerce import CoercionError, to_state, to_zip5
-from reos.ingest.usps import DIRECTIONALS, STREET_SUFFIXES, UNIT_DESIGNATORS, parse_street_parts
+from reos.kernel.coerce import CoercionError, to_state, to_zip5
+from reos.kernel.usps import DIRECTIONALS, STREET_SUFFIXES, UNIT_DESIGNATORS, parse_street_parts
 
 #: Entries of the normalisation cache. Each costs about 1 KB; 32k keep the cache's memory
 #: bounded (~35 MB) whatever the file size while still catching nearby repeats.
@@ -244,7 +244,7 @@ def _street(
     zip5: str | None,
 ) -> NormalizedAddress:
     """The street address in USPS form: the fast parser for plain lines in a checked
-    place (see ``reos.ingest.usps``), scourgify for everything else."""
+    place (see ``reos.kernel.usps``), scourgify for everything else."""
     fast = _street_fast(raw, line1, line2, place)
     if fast is None:
         return _street_scourgify(

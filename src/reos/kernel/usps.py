@@ -312,7 +312,7 @@ def parse_street_line(line: str, state: str | None = None) -> StreetLine | None:
 
 def parse_street_parts(line: str, state: str | None = None) -> tuple[str, str, str | None] | None:
     """:func:`parse_street_line` as ``(house number, street name, unit)``, e.g. ``("123",
-    "N MAIN ST", "APT 4B")``: the pieces ``reos.ingest.addresses`` builds its answer from,
+    "N MAIN ST", "APT 4B")``: the pieces ``reos.kernel.addresses`` builds its answer from,
     without splitting the street line again."""
     if not line or _NOT_ALLOWED_TEXT.search(line):
         return None  # only letters, digits, spaces and . # - are read here

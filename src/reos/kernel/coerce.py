@@ -13,7 +13,7 @@ import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from reos.ingest.fields import PROPERTY_TYPES
+from reos.kernel.vocabulary import PROPERTY_TYPES
 
 
 class CoercionError(ValueError):

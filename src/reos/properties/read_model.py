@@ -1,0 +1,109 @@
+"""What other domains read of properties and sales: functions that answer their questions,
+so no other domain joins the ``properties`` or ``sales`` tables itself (valuation's sales
+frame, owners' property addresses and last sales, the import's owner linking).
+
+Every query is scoped to the session's organisation (``tenancy``). Keys go to the database
+as one parameter per batch (:func:`reos.kernel.bulk.among`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import RowMapping, func, select
+from sqlalchemy.orm import Session
+
+from reos.kernel.bulk import among, in_batches
+from reos.models import Property, Sale
+
+#: Sale columns a sales frame may ask for.
+SALE_FRAME_COLUMNS = (
+    "close_date",
+    "close_date_precision",
+    "sale_price",
+    "arm_length",
+    "sale_condition",
+    "sale_type",
+)
+
+
+def sales_with_properties(
+    session: Session,
+    property_columns: Sequence[str],
+    sale_columns: Sequence[str] = SALE_FRAME_COLUMNS,
+    *,
+    before: date | None = None,
+) -> Sequence[RowMapping]:
+    """Every sale (closed before ``before`` when given) with its property's columns, one
+    mapping per sale: ``sale_id``, ``property_id``, ``sale_columns``, ``property_columns``,
+    ``address`` (normalised, else as given) and ``attributes`` (the property's)."""
+    stmt = select(
+        Sale.id.label("sale_id"),
+        Sale.property_id,
+        *[getattr(Sale, c) for c in sale_columns],
+        *[getattr(Property, c) for c in property_columns],
+        func.coalesce(Property.address_normalized, Property.address).label("address"),
+        Property.attributes,
+    ).join(Property, Property.id == Sale.property_id)
+    if before is not None:
+        stmt = stmt.where(Sale.close_date < before)
+    return session.execute(stmt).mappings().all()
+
+
+def sales_version(session: Session) -> tuple[Any, ...]:
+    """A value that changes whenever the organisation's sales do (count, last update): a
+    cache of a sales frame is valid while it is the same."""
+    return tuple(session.execute(select(func.count(Sale.id), func.max(Sale.updated_at))).one())
+
+
+def arm_length_sales(session: Session) -> list[tuple[uuid.UUID, uuid.UUID, float, date]]:
+    """``(sale id, property id, sale price, close date)`` of every sale not known to be
+    other than arm's-length (``arm_length`` true or unknown)."""
+    stmt = select(Sale.id, Sale.property_id, Sale.sale_price, Sale.close_date).where(
+        Sale.arm_length.is_not(False)
+    )
+    return [(sid, pid, price, day) for sid, pid, price, day in session.execute(stmt)]
+
+
+def last_sale_dates(
+    session: Session, property_ids: Iterable[uuid.UUID] | None
+) -> dict[uuid.UUID, date]:
+    """The latest close date per property (of all the organisation's properties when
+    ``property_ids`` is None)."""
+    stmt = select(Sale.property_id, func.max(Sale.close_date)).group_by(Sale.property_id)
+    if property_ids is None:
+        return {pid: day for pid, day in session.execute(stmt)}
+    out: dict[uuid.UUID, date] = {}
+    for batch in in_batches(property_ids):
+        where = stmt.where(among(session, Sale.property_id, batch))
+        out.update({pid: day for pid, day in session.execute(where)})
+    return out
+
+
+def site_addresses(
+    session: Session, property_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, tuple[str | None, str | None, str | None, str | None]]:
+    """``(address, city, state, zip)`` of each property, by id."""
+    out: dict[uuid.UUID, tuple[str | None, str | None, str | None, str | None]] = {}
+    for batch in in_batches(property_ids):
+        stmt = select(
+            Property.id, Property.address, Property.city, Property.state, Property.zip
+        ).where(among(session, Property.id, batch))
+        for pid, address, city, state, zip_code in session.execute(stmt):
+            out[pid] = (address, city, state, zip_code)
+    return out
+
+
+def property_ids_by(session: Session, name: str, values: Iterable[Any]) -> dict[Any, list[Any]]:
+    """Property ids by their value of ``name`` (``parcel_number``, ``address_key``), for
+    the values given; a value several properties share lists them all."""
+    column = getattr(Property, name)
+    found: dict[Any, list[Any]] = {}
+    for batch in in_batches(values):
+        stmt = select(Property.id, column).where(among(session, column, batch))
+        for pid, value in session.execute(stmt):
+            found.setdefault(value, []).append(pid)
+    return found
