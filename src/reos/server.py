@@ -14,7 +14,7 @@ from reos.db.session import system_session, tenant_session
 def init_command(
     org: str = typer.Option("Demo Investments", "--org", help="name of the first organisation"),
     email: str = typer.Option("owner@example.com", "--email"),
-    password: str = typer.Option(None, "--password", help="prompted for when not given"),
+    password: str | None = typer.Option(None, "--password", help="prompted for when not given"),
 ) -> None:
     """Create or upgrade the store, then the first organisation and its owner (idempotent)."""
     settings = get_settings()
@@ -67,3 +67,8 @@ def serve_command(
         workers=workers,
         log_level="warning",
     )
+
+
+def mount(app: typer.Typer) -> None:
+    app.command("init")(init_command)
+    app.command("serve")(serve_command)

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from reos.errors import InsufficientData, ValidationFailed
-from reos.valuation import AvmModel, train, value, value_many
 from reos.valuation.backtest import format_table, run_backtest
+from reos.valuation.engine import AvmModel, train, value, value_many
 
 
 def _subject(frame: pd.DataFrame, i: int) -> dict[str, object]:
