@@ -299,7 +299,7 @@ def _display(name: str) -> str:
 
 def _describe(
     loaded: _Loaded, members: Sequence[str], probability: dict[str, float]
-) -> res.OwnerEntity:
+) -> res.ResolvedOwner:
     """Display name, kind and key of a group of records, as the resolver would give them."""
     display, kinds = loaded.names()
     return res._entity_from(list(members), probability, display, kinds)  # noqa: SLF001
