@@ -4,6 +4,7 @@ API, the CLI and the worker are built from that list alone."""
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import typer
 from fastapi import APIRouter
@@ -56,3 +57,17 @@ def test_the_worker_loads_every_domains_job_module() -> None:
 
     assert job_modules() == ("reos.ingest.jobs", "reos.valuation.jobs")
     assert {"import", "avm_train"} <= set(handlers())
+
+
+def test_app_cli_and_worker_name_no_domain() -> None:
+    """Adding a domain edits `reos.domains` and nothing else shared: the API factory, the
+    CLI root and the job registry import no domain module by name."""
+    import reos.app
+    import reos.cli
+    import reos.jobs.registry
+    import reos.jobs.worker
+
+    for module in (reos.app, reos.cli, reos.jobs.registry, reos.jobs.worker):
+        source = Path(module.__file__ or "").read_text()
+        for domain in DOMAINS:
+            assert f"reos.{domain.name}" not in source, (module.__name__, domain.name)

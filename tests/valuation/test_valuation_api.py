@@ -5,6 +5,10 @@ roles and cross-organisation isolation; the CLI including the backtest."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -28,6 +32,7 @@ from reos.valuation import service as value_service
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 AMES = SAMPLES / "ames_iowa_sales_2006_2010.csv"
 AMES_MAP = SAMPLES / "ames.mapping.yaml"
+REOS = str(Path(sys.executable).parent / "reos")
 
 
 def _run_jobs(**worker_options: Any) -> None:
@@ -479,3 +484,44 @@ def test_value_all_failing_mid_way_resumes_to_one_uninterrupted_runs_state(
     with tenant_session(org_id) as s:
         runs = s.scalars(select(ValuationRun).where(ValuationRun.valuation_date == day)).all()
         assert sorted(r.status for r in runs) == ["done", "done"]  # resumed, not a third run
+
+
+def _run_of(org_id: uuid.UUID, day: date) -> ValuationRun | None:
+    with tenant_session(org_id) as s:
+        return s.scalars(select(ValuationRun).where(ValuationRun.valuation_date == day)).first()
+
+
+def test_value_all_killed_with_sigkill_resumes_without_valuing_twice(
+    ames: dict[str, Any], database_url: str
+) -> None:
+    """kill -9 during `reos value --all`, run it again without --as-of: the run resumes with
+    its own date and ends with each property valued once."""
+    org_id, day = ames["org_id"], date(2009, 3, 31)
+    env = {**os.environ, "REOS_DATABASE_URL": database_url}
+    base = [REOS, "value", "--all", "--org", ames["slug"], "--chunk-properties", "100", "--json"]
+    proc = subprocess.Popen(
+        [*base, "--as-of", day.isoformat()], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        run = _run_of(org_id, day)
+        if run is not None and run.properties_done > 0:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed = _run_of(org_id, day)
+    assert killed is not None and killed.status == "running", "the run must be killed mid-way"
+    assert 0 < killed.properties_done < killed.properties_total
+    assert len(_values_as_of(org_id, day)) == killed.valued
+    done = subprocess.run(base, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert f"resuming valuation run {killed.id} as of {day}" in done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["valuation_date"] == day.isoformat() and summary["run_id"] == str(killed.id)
+    assert summary["valued"] + sum(summary["not_valued"].values()) == summary["properties"]
+    after = _values_as_of(org_id, day)
+    assert len(after) == summary["valued"] > 2800
+    assert all(len(v) == 1 for v in after.values())
+    finished = _run_of(org_id, day)
+    assert finished is not None and finished.status == "done"

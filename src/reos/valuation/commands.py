@@ -149,6 +149,12 @@ def value_command(
         help="value every property (batch, committed in chunks; a re-run resumes an unfinished one)",
     ),
     as_of: str = typer.Option(None, "--as-of", help="valuation date (default today)"),
+    chunk_properties: int = typer.Option(
+        service.BATCH_SIZE,
+        "--chunk-properties",
+        min=1,
+        help="with --all: properties per committed transaction",
+    ),
     living_area_sqft: float = typer.Option(None, "--living-area-sqft"),
     beds: int = typer.Option(None, "--beds"),
     baths_full: int = typer.Option(None, "--baths-full"),
@@ -187,7 +193,9 @@ def value_command(
             def tick(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
-            summary = service.value_all(factory, day, tick, on_resume=resuming)
+            summary = service.value_all(
+                factory, day, tick, chunk_properties=chunk_properties, on_resume=resuming
+            )
         print_json(summary) if as_json else typer.echo(
             f"valued {summary['valued']} of {summary['properties']} properties as of {summary['valuation_date']}"
             + (f"; not valued: {summary['not_valued']}" if summary["not_valued"] else "")
