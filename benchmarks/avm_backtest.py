@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from avm_frames import ames_frame, synthetic_frame  # noqa: E402
 
-from reos.valuation import train, value, value_many  # noqa: E402
 from reos.valuation.backtest import format_table, run_backtest  # noqa: E402
-from reos.valuation.scratch import file_sales_frame  # noqa: E402
+from reos.valuation.backtest_import import file_sales_frame  # noqa: E402
+from reos.valuation.engine import train, value, value_many  # noqa: E402
 
 
 def speed(n_sales: int = 25_000, n_batch: int = 2_000, n_single: int = 100) -> dict[str, float]:

@@ -537,6 +537,8 @@ def test_an_allowance_the_code_no_longer_needs_is_reported(tmp_path: Path) -> No
         {
             "reos/http/__init__.py": "",
             "reos/http/deps.py": "from reos import geo\n",
+            "reos/accounts/__init__.py": "",
+            "reos/accounts/service.py": "",
             "reos/kernel/__init__.py": "",
             "reos/kernel/bulk.py": "class BulkWriter:\n    def insert(self): ...\n",
         },

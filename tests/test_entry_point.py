@@ -22,3 +22,21 @@ def test_python_dash_m_reos_runs_the_cli() -> None:
     )
     assert out.returncode == 0, out.stderr
     assert "import" in out.stdout
+
+
+def test_reos_users_help_loads_no_heavy_library() -> None:
+    """`reos users ...` must not pay for the valuation and owner libraries (LightGBM, Splink,
+    DuckDB): each domain's commands are imported only when one of them is asked for."""
+    code = (
+        "import sys\n"
+        "from reos.cli import main\n"
+        "try:\n"
+        "    main(['users', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = ('lightgbm', 'splink', 'duckdb', 'reos.valuation.engine', 'reos.owners.service')\n"
+        "print('LOADED', sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "Users and their roles" in out.stdout
+    assert out.stdout.strip().splitlines()[-1] == "LOADED []"

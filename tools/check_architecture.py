@@ -65,6 +65,7 @@ KERNEL: frozenset[str] = frozenset(
         "reos.http",
         "reos.jobs",
         "reos.cli_support",
+        "reos.frontdoor",  # the Domain descriptor type each domain declares itself with
     }
 )
 
@@ -76,7 +77,7 @@ WIRING: frozenset[str] = frozenset(
         "reos.app",  # routers, by hand
         "reos.cli",  # built-in command groups and LAZY_COMMANDS
         "reos.server",  # `reos init` / `reos serve`
-        "reos.demo",  # `make demo`'s data
+        "reos.flows",  # work that crosses domains (the demo flow)
         "reos.domains",  # to come: the one list of domains
     }
 )
@@ -94,6 +95,9 @@ KERNEL_MAY_IMPORT: dict[tuple[str, str], str] = {
     ),
     ("reos.cli_support", "reos.accounts.service"): (
         "the CLI resolves an organisation and acts as its owner through accounts"
+    ),
+    ("reos.jobs.registry", "reos.domains"): (
+        "the worker learns each domain's job module from the one list of domains"
     ),
 }
 
@@ -116,6 +120,7 @@ TABLE_OWNERS: dict[str, str] = {
     "QuarantinedRow": "reos.ingest",
     "AvmModelVersion": "reos.valuation",
     "Valuation": "reos.valuation",
+    "ValuationRun": "reos.valuation",
     "Organization": "reos.accounts",
     "User": "reos.accounts",
     "Membership": "reos.accounts",
@@ -351,7 +356,7 @@ def _check_allowances(tree: Tree) -> Iterator[Violation]:
     the allowances shrink with the code as the baseline does."""
     for importer, target in KERNEL_MAY_IMPORT:
         module = tree.modules.get(importer)
-        if module is None:
+        if module is None or target not in tree.modules:
             continue
         edges = {t for _, t, _ in Imports(module, tree.modules).edges}
         if target not in edges:
@@ -411,6 +416,8 @@ def _check_imports(module: Module, imports: Imports, tree: Tree) -> Iterator[Vio
             continue
         theirs = kind_of(target)
         if theirs == "wiring" and me != "wiring":
+            if (module.name, target) in KERNEL_MAY_IMPORT:
+                continue
             yield Violation(
                 module.rel,
                 getattr(node, "lineno", 1),

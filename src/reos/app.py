@@ -2,32 +2,29 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import generate_latest
 from sqlalchemy import text
 
 from reos import __version__
-from reos.accounts.api import router as accounts_router
-from reos.accounts.keycache import ApiKeyCache, generation_for
 from reos.config import Settings, get_settings
 from reos.db import schema
 from reos.db.engine import get_engine
+from reos.domains import router_paths
 from reos.http import errors
+from reos.http.deps import install_api_key_cache
 from reos.http.metrics import REGISTRY
 from reos.http.middleware import ReosMiddleware
 from reos.http.ratelimit import make_limiter
-from reos.ingest.api import router as imports_router
 from reos.jobs.worker import start_inprocess_worker, stop_inprocess_worker
 from reos.logging import configure as configure_logging
-from reos.owners.api import router as owners_router
-from reos.properties.api import router as properties_router
-from reos.valuation.api import router as valuation_router
 
 DESCRIPTION = """Real Estate OS: properties, sales, owners, valuations for many organisations.
 
@@ -36,6 +33,15 @@ Authenticate with `POST /api/v1/auth/token` (email + password) and send
 A user in several organisations picks one with the `X-Reos-Org` header (id or slug).
 Errors are JSON: `{"error": code, "message": text, "field": name}`.
 """
+
+
+def _router(path: str) -> APIRouter:
+    """The router a domain declares as ``"module:attribute"`` (see :mod:`reos.domains`)."""
+    module, _, attribute = path.partition(":")
+    router = getattr(importlib.import_module(module), attribute)
+    if not isinstance(router, APIRouter):
+        raise TypeError(f"{path} is not a FastAPI router")
+    return router
 
 
 def create_app(settings: Settings | None = None, *, check_schema: bool = True) -> FastAPI:
@@ -58,16 +64,10 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     )
     app.state.settings = settings
     app.state.limiter = make_limiter(settings.redis_url)
-    app.state.api_keys = ApiKeyCache(generation_for(settings), settings.api_key_cache_s)
+    install_api_key_cache(app, settings)
     errors.install(app)
-    for router in (
-        accounts_router,
-        properties_router,
-        imports_router,
-        valuation_router,
-        owners_router,
-    ):
-        app.include_router(router)
+    for path in router_paths():
+        app.include_router(_router(path))
 
     @app.get("/health", tags=["ops"])
     def health() -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""The ``reos`` command line. Each domain mounts its commands here.
+"""The ``reos`` command line: the platform's and every domain's commands, loaded lazily.
 
 A user mistake prints one line and exits non-zero; a bug prints its traceback.
 """
@@ -18,32 +18,27 @@ from typer._click.core import Command, Context
 from typer._click.exceptions import ClickException
 from typer.core import TyperGroup
 
-from reos.accounts.commands import apikeys_app, orgs_app, users_app
 from reos.config import get_settings
-from reos.db.commands import db_app
+from reos.domains import command_modules
 from reos.errors import ReosError
 from reos.logging import library_output_to
-from reos.properties.commands import properties_app
-from reos.server import init_command, serve_command
 
-# Domain commands load on first use: the valuation and owner libraries (LightGBM, Splink,
-# DuckDB) cost seconds and ~150 MB to import, which `reos import` or `reos users` never need.
-LAZY_COMMANDS: dict[str, str] = {
-    "import": "reos.ingest.commands",
-    "quarantine": "reos.ingest.commands",
-    "fields": "reos.ingest.commands",
-    "worker": "reos.ingest.commands",
-    "avm": "reos.valuation.commands",
-    "value": "reos.valuation.commands",
-    "owners": "reos.owners.commands",
-}
+# Every command, the platform's and each domain's, loads on first use: the valuation and
+# owner libraries (LightGBM, Splink, DuckDB) cost seconds and ~150 MB to import, which
+# `reos import` or `reos users` never need. Which module mounts which command is declared in
+# `reos.domains` (the one list of domains), so this file names no domain.
+LAZY_COMMANDS: dict[str, str] = command_modules()
+
+
+def _no_options() -> None:
+    """The throwaway group's own callback: it takes no options and does nothing."""
 
 
 class LazyGroup(TyperGroup):
-    """The root group: built-in commands plus domain commands imported on demand.
+    """The root group: every command imported on demand.
 
-    A domain command module exposes ``mount(app: typer.Typer)``; it is mounted on a
-    throwaway Typer app the first time one of its commands is asked for."""
+    A command module exposes ``mount(app: typer.Typer)``; it is mounted on a throwaway
+    Typer app the first time one of its commands is asked for."""
 
     _loaded: dict[str, TyperGroup] = {}
 
@@ -57,6 +52,7 @@ class LazyGroup(TyperGroup):
         group = self._loaded.get(module_name)
         if group is None:
             holder = typer.Typer()
+            holder.callback()(_no_options)  # a group even when the module mounts one command
             importlib.import_module(module_name).mount(holder)
             built = typer.main.get_command(holder)
             assert isinstance(built, TyperGroup)
@@ -86,15 +82,6 @@ def root(
 
     ``--debug`` is read by :func:`main` before the command line is parsed (so it works
     after the command too); it is declared here so that ``reos --help`` shows it."""
-
-
-app.command("init")(init_command)
-app.command("serve")(serve_command)
-app.add_typer(db_app, name="db")
-app.add_typer(orgs_app, name="orgs")
-app.add_typer(users_app, name="users")
-app.add_typer(apikeys_app, name="apikeys")
-app.add_typer(properties_app, name="properties")
 
 
 def _library_log() -> Path | None:

@@ -67,3 +67,8 @@ def serve_command(
         workers=workers,
         log_level="warning",
     )
+
+
+def mount(app: typer.Typer) -> None:
+    app.command("init")(init_command)
+    app.command("serve")(serve_command)

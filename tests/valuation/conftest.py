@@ -31,6 +31,6 @@ def ames_small(ames: pd.DataFrame) -> pd.DataFrame:
 
 @pytest.fixture(scope="session")
 def small_model(ames_small: pd.DataFrame):  # type: ignore[no-untyped-def]
-    from reos.valuation import train
+    from reos.valuation.engine import train
 
     return train(ames_small[ames_small["close_date"] < "2010-01-01"], "2010-01-01")

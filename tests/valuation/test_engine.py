@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from reos.errors import InsufficientData, ValidationFailed
-from reos.valuation import AvmModel, train, value, value_many
 from reos.valuation.backtest import format_table, run_backtest
+from reos.valuation.engine import AvmModel, train, value, value_many
 
 
 def _subject(frame: pd.DataFrame, i: int) -> dict[str, object]:
@@ -141,7 +141,7 @@ def test_small_backtest_meets_a_generous_floor(ames_small: pd.DataFrame) -> None
 def test_comps_carry_out_of_fold_evidence(small_model: AvmModel, ames_small: pd.DataFrame) -> None:
     """A training sale's comp evidence is its residual against a model that never saw it."""
     from reos.valuation.pipeline import prepare_pool
-    from reos.valuation.schema import prepare_frame
+    from reos.valuation.sales_frame import prepare_frame
 
     core = small_model.core
     train_rows = ames_small[ames_small["close_date"] < "2010-01-01"]
@@ -169,7 +169,7 @@ def test_comps_carry_out_of_fold_evidence(small_model: AvmModel, ames_small: pd.
 def test_contributions_add_up_to_the_prediction(
     small_model: AvmModel, ames_small: pd.DataFrame
 ) -> None:
-    from reos.valuation.schema import prepare_frame
+    from reos.valuation.sales_frame import prepare_frame
 
     hedonic = small_model.core.hedonic
     x = small_model.core.spec.matrix(prepare_frame(ames_small.head(50), require_price=True))
@@ -179,7 +179,7 @@ def test_contributions_add_up_to_the_prediction(
 
 def test_holdout_screen_ignores_every_model(ames_small: pd.DataFrame) -> None:
     from reos.valuation.backtest import holdout_screen
-    from reos.valuation.schema import prepare_frame
+    from reos.valuation.sales_frame import prepare_frame
 
     frame = prepare_frame(ames_small, require_price=True).reset_index(drop=True)
     train_part = frame[frame["close_date"] < "2010-01-01"]

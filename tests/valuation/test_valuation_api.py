@@ -5,14 +5,20 @@ roles and cross-organisation isolation; the CLI including the backtest."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from reos.accounts import service as accounts
 from reos.accounts.principal import Principal, attach
@@ -20,11 +26,13 @@ from reos.cli import main as cli_main
 from reos.db.session import system_session, tenant_session
 from reos.ingest import service as ingest_service
 from reos.jobs.worker import Worker
-from reos.models import Property, Sale
+from reos.models import Property, Sale, Valuation, ValuationRun
+from reos.valuation import service as value_service
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 AMES = SAMPLES / "ames_iowa_sales_2006_2010.csv"
 AMES_MAP = SAMPLES / "ames.mapping.yaml"
+REOS = str(Path(sys.executable).parent / "reos")
 
 
 def _run_jobs(**worker_options: Any) -> None:
@@ -404,3 +412,116 @@ def test_cli_refusals_for_an_address_read_as_sentences(ames: dict[str, Any], cap
         "error [latitude]: the subject has no coordinates and no ZIP code; "
         "geocode the address or supply latitude/longitude"
     )
+
+
+def _values_as_of(org_id: uuid.UUID, day: date) -> dict[uuid.UUID, list[float]]:
+    with tenant_session(org_id) as s:
+        rows = s.execute(
+            select(Valuation.property_id, Valuation.estimated_value).where(
+                Valuation.valuation_date == day
+            )
+        ).all()
+    out: dict[uuid.UUID, list[float]] = {}
+    for property_id, value in rows:
+        out.setdefault(property_id, []).append(value)
+    return out
+
+
+def test_value_all_failing_mid_way_resumes_to_one_uninterrupted_runs_state(
+    ames: dict[str, Any],
+) -> None:
+    """`reos value --all` commits a chunk at a time with its checkpoint: a failure in the
+    third chunk keeps the first two, and the re-run (without --as-of: the run's date is kept)
+    values each remaining property once, with the values one uninterrupted run gives."""
+    org_id = ames["org_id"]
+    day = date(2009, 6, 30)
+
+    @contextmanager
+    def factory() -> Iterator[Any]:
+        with tenant_session(org_id) as s:
+            attach(s, Principal(kind="cli", org_id=org_id, role="owner"))
+            yield s
+
+    uninterrupted = value_service.value_all(factory, day, chunk_properties=500)
+    reference = _values_as_of(org_id, day)
+    assert uninterrupted["valued"] == len(reference) > 2800
+    assert all(len(v) == 1 for v in reference.values())
+    with tenant_session(org_id) as s:  # start again from a store without those valuations
+        s.execute(delete(Valuation).where(Valuation.valuation_date == day))
+
+    def fail_in_third_chunk(chunks: int) -> None:
+        if chunks == 3:
+            raise RuntimeError("the process died")
+
+    with pytest.raises(RuntimeError, match="the process died"):
+        value_service.value_all(factory, day, chunk_properties=500, after_chunk=fail_in_third_chunk)
+    with tenant_session(org_id) as s:
+        run = s.scalars(select(ValuationRun).where(ValuationRun.status == "running")).one()
+        assert run.valuation_date == day and run.properties_done == 1000
+        kept = _values_as_of(org_id, day)
+        assert len(kept) == run.valued and 0 < run.valued <= 1000  # chunk 3 rolled back
+    resumed: list[int] = []
+    seen: list[tuple[int, int]] = []
+    summary = value_service.value_all(
+        factory,
+        None,
+        lambda done, total: seen.append((done, total)),
+        chunk_properties=500,
+        on_resume=lambda r: resumed.append(r.properties_done),
+    )
+    assert resumed == [1000]
+    assert seen[0] == (1500, summary["properties"]) and seen[-1][0] == summary["properties"]
+    assert summary["valuation_date"] == day.isoformat()
+    assert {k: summary[k] for k in ("valued", "not_valued", "properties")} == {
+        k: uninterrupted[k] for k in ("valued", "not_valued", "properties")
+    }
+    after = _values_as_of(org_id, day)
+    assert after.keys() == reference.keys()
+    assert all(len(v) == 1 for v in after.values())  # each property valued exactly once
+    assert {k: round(v[0], 2) for k, v in after.items()} == {
+        k: round(v[0], 2) for k, v in reference.items()
+    }
+    with tenant_session(org_id) as s:
+        runs = s.scalars(select(ValuationRun).where(ValuationRun.valuation_date == day)).all()
+        assert sorted(r.status for r in runs) == ["done", "done"]  # resumed, not a third run
+
+
+def _run_of(org_id: uuid.UUID, day: date) -> ValuationRun | None:
+    with tenant_session(org_id) as s:
+        return s.scalars(select(ValuationRun).where(ValuationRun.valuation_date == day)).first()
+
+
+def test_value_all_killed_with_sigkill_resumes_without_valuing_twice(
+    ames: dict[str, Any], database_url: str
+) -> None:
+    """kill -9 during `reos value --all`, run it again without --as-of: the run resumes with
+    its own date and ends with each property valued once."""
+    org_id, day = ames["org_id"], date(2009, 3, 31)
+    env = {**os.environ, "REOS_DATABASE_URL": database_url}
+    base = [REOS, "value", "--all", "--org", ames["slug"], "--chunk-properties", "100", "--json"]
+    proc = subprocess.Popen(
+        [*base, "--as-of", day.isoformat()], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        run = _run_of(org_id, day)
+        if run is not None and run.properties_done > 0:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed = _run_of(org_id, day)
+    assert killed is not None and killed.status == "running", "the run must be killed mid-way"
+    assert 0 < killed.properties_done < killed.properties_total
+    assert len(_values_as_of(org_id, day)) == killed.valued
+    done = subprocess.run(base, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert f"resuming valuation run {killed.id} as of {day}" in done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["valuation_date"] == day.isoformat() and summary["run_id"] == str(killed.id)
+    assert summary["valued"] + sum(summary["not_valued"].values()) == summary["properties"]
+    after = _values_as_of(org_id, day)
+    assert len(after) == summary["valued"] > 2800
+    assert all(len(v) == 1 for v in after.values())
+    finished = _run_of(org_id, day)
+    assert finished is not None and finished.status == "done"

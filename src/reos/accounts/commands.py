@@ -153,3 +153,9 @@ def list_keys(org: str = OrgOption, as_json: bool = JsonOption) -> None:
     print_json(rows) if as_json else print_table(
         rows, ["id", "name", "prefix", "role", "last_used_at", "revoked_at"]
     )
+
+
+def mount(app: typer.Typer) -> None:
+    app.add_typer(orgs_app, name="orgs")
+    app.add_typer(users_app, name="users")
+    app.add_typer(apikeys_app, name="apikeys")

@@ -24,3 +24,7 @@ def check() -> None:
     """Tell whether the schema is current (exit 7 when it is not)."""
     schema.require_current()
     typer.echo(f"schema is current ({schema.current_revision()})")
+
+
+def mount(app: typer.Typer) -> None:
+    app.add_typer(db_app, name="db")

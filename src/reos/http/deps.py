@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from reos.accounts import service as accounts
 from reos.accounts import tokens
 from reos.accounts.credentials import hash_api_key
-from reos.accounts.keycache import ApiKeyCache
+from reos.accounts.keycache import ApiKeyCache, generation_for
 from reos.accounts.principal import Principal, attach
 from reos.accounts.roles import Permission, check
 from reos.config import get_settings
@@ -32,6 +32,12 @@ bearer = HTTPBearer(
 api_key_header = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="An organisation API key"
 )
+
+
+def install_api_key_cache(app: Any, settings: Any) -> None:
+    """Give the app the per-process memory of verified API keys (see
+    :mod:`reos.accounts.keycache`), signalled by revocations through ``settings``."""
+    app.state.api_keys = ApiKeyCache(generation_for(settings), settings.api_key_cache_s)
 
 
 def _org_header(request: Request) -> str | None:

@@ -7,3 +7,12 @@ owns the record kind (``reos.ingest.kinds``: properties and sales to ``reos.prop
 owner records to ``reos.owners``). Addresses, value coercion and the property vocabulary
 are the shared kernel's (``reos.kernel``).
 """
+
+from reos.frontdoor import Commands, Domain
+
+DOMAIN = Domain(
+    name="ingest",
+    router="reos.ingest.api:router",
+    commands=Commands("reos.ingest.commands", ("import", "quarantine", "fields")),
+    jobs="reos.ingest.jobs",
+)

@@ -1,7 +1,8 @@
 """Which handler runs each kind of job: registered by the domain that owns the work.
 
 A domain with background work has a ``jobs`` module that registers its handlers with
-:func:`register`; :data:`JOB_MODULES` is the one list of such modules the worker loads.
+:func:`register` and declares it in its ``DOMAIN`` (``reos/<domain>/__init__.py``); the
+worker loads the modules of every domain in :data:`reos.domains.DOMAINS`.
 Handlers import their domain's heavy libraries when they run, so loading the registry
 stays cheap.
 
@@ -21,9 +22,6 @@ from typing import Any
 Checkpoint = Callable[[], None]
 Handler = Callable[[uuid.UUID, dict[str, Any], Checkpoint], None]
 
-#: Modules that register job handlers when imported, one per domain with background work.
-JOB_MODULES: tuple[str, ...] = ("reos.ingest.jobs", "reos.valuation.jobs")
-
 _handlers: dict[str, Handler] = {}
 
 
@@ -41,7 +39,9 @@ def register(kind: str) -> Callable[[Handler], Handler]:
 
 
 def handlers() -> dict[str, Handler]:
-    """Every registered kind and its handler (loading :data:`JOB_MODULES` first)."""
-    for module in JOB_MODULES:
+    """Every registered kind and its handler (loading every domain's jobs module first)."""
+    from reos.domains import job_modules
+
+    for module in job_modules():
         importlib.import_module(module)
     return dict(_handlers)

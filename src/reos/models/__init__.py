@@ -13,7 +13,7 @@ from reos.models.org import (
 )
 from reos.models.owner import OwnerEntity, OwnerOverride, OwnerRecord, ResolutionRun
 from reos.models.property import FieldChange, Property, Sale
-from reos.models.valuation import AvmModelVersion, Valuation
+from reos.models.valuation import AvmModelVersion, Valuation, ValuationRun
 
 __all__ = [
     "ApiKey",
@@ -35,4 +35,5 @@ __all__ = [
     "Sale",
     "User",
     "Valuation",
+    "ValuationRun",
 ]

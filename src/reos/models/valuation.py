@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Date, Float, ForeignKey, Integer, String, Uuid
+from sqlalchemy import Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from reos.db.base import Base, IdMixin, TenantScoped, TimestampMixin
@@ -39,3 +39,25 @@ class Valuation(IdMixin, TenantScoped, TimestampMixin, Base):
     confidence: Mapped[str] = mapped_column(String(10))
     model_version: Mapped[str] = mapped_column(String(64))
     result: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ValuationRun(IdMixin, TenantScoped, TimestampMixin, Base):
+    """One ``reos value --all``: every property valued as of one date with one model.
+
+    Properties are valued in order of id, one committed chunk at a time; ``last_property_id``
+    is the checkpoint, written in the same transaction as the chunk's valuations. A killed
+    run resumes after it (same date, same model) and ends in the state one uninterrupted
+    run would reach: each property valued once. ``properties_done`` counts the properties
+    passed (valued or not), ``not_valued`` the others by reason.
+    """
+
+    __tablename__ = "valuation_runs"
+    valuation_date: Mapped[date] = mapped_column(Date)
+    model_version: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running | done
+    properties_total: Mapped[int] = mapped_column(Integer, default=0)
+    properties_done: Mapped[int] = mapped_column(Integer, default=0)
+    valued: Mapped[int] = mapped_column(Integer, default=0)
+    not_valued: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    last_property_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -293,7 +293,7 @@ def fit_display_name(name: str) -> str:
 
 def describe_group(
     loaded: LoadedRecords, members: Sequence[str], probability: dict[str, float]
-) -> res.OwnerEntity:
+) -> res.ResolvedOwner:
     """Display name, kind and key of a group of records, as the resolver would give them."""
     display, kinds = loaded.names()
     return res.entity_from(list(members), probability, display, kinds)

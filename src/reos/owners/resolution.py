@@ -60,7 +60,7 @@ def cannot_link(record_a: str, record_b: str) -> Override:
     return Override("split", str(record_a), str(record_b))
 
 
-def split_from_entity(entity: OwnerEntity, record_id: str) -> list[Override]:
+def split_from_entity(entity: ResolvedOwner, record_id: str) -> list[Override]:
     """ "Split ENTITY RECORD": the record is not this owner; cannot-link it to every other
     member so no later run puts it back."""
     return [cannot_link(record_id, m.record_id) for m in entity.members if m.record_id != record_id]
@@ -75,7 +75,12 @@ class EntityMember:
 
 
 @dataclass(frozen=True)
-class OwnerEntity:
+class ResolvedOwner:
+    """One owner as the pure resolver sees it: the records it groups and what kind it is.
+
+    The stored counterpart is the ORM row :class:`reos.models.OwnerEntity`, which the owners
+    service writes from these."""
+
     entity_id: str
     display_name: str
     kind: EntityKind
@@ -120,7 +125,7 @@ class ResolutionReport:
 
 @dataclass
 class ResolutionResult:
-    entities: list[OwnerEntity]
+    entities: list[ResolvedOwner]
     assignments: dict[str, str]
     """record_id -> entity_id."""
     report: ResolutionReport
@@ -128,7 +133,7 @@ class ResolutionResult:
     """Trained Splink settings (JSON-serialisable); pass to :func:`link_new` or save."""
     parties: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
-    def entity(self, entity_id: str) -> OwnerEntity:
+    def entity(self, entity_id: str) -> ResolvedOwner:
         for e in self.entities:
             if e.entity_id == entity_id:
                 return e
@@ -311,7 +316,7 @@ def entity_from(
     probability: dict[str, float],
     display: dict[str, str],
     kinds: dict[str, EntityKind],
-) -> OwnerEntity:
+) -> ResolvedOwner:
     ordered = sorted(members)
     kind_counts = Counter(kinds[r] for r in ordered)
     known = [(c, k) for k, c in kind_counts.items() if k != "unknown"]
@@ -319,7 +324,7 @@ def entity_from(
     names = Counter(display[r] for r in ordered if kinds[r] == kind or kind == "unknown")
     best = max(names.items(), key=lambda kv: (kv[1], len(kv[0]), kv[0]))[0] if names else ""
     single = len(ordered) == 1
-    return OwnerEntity(
+    return ResolvedOwner(
         entity_id=ENTITY_PREFIX + ordered[0],
         display_name=best,
         kind=kind,
@@ -425,7 +430,7 @@ class LinkNewResult:
     assignments: dict[str, str]
     """new record_id -> entity_id (an existing entity, or a new one named after the record)."""
     match_probability: dict[str, float | None]
-    new_entities: list[OwnerEntity]
+    new_entities: list[ResolvedOwner]
     bridges: dict[str, list[str]]
     """New records that matched more than one existing entity: candidates for a human merge
     (existing entities are never merged automatically by an incremental link)."""
@@ -529,7 +534,7 @@ def link_new(
             probability[a] = max(probability.get(a) or 0.0, p)
             probability[b] = max(probability.get(b) or 0.0, p)
     display, kinds = record_displays(new)
-    new_entities: list[OwnerEntity] = []
+    new_entities: list[ResolvedOwner] = []
     groups: dict[str, list[str]] = defaultdict(list)
     for r in unassigned:
         if r not in assignments:

@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session
 from reos.accounts import audit
 from reos.db import tenancy
 from reos.errors import Conflict, NotFound, ValidationFailed
+from reos.kernel.jsonable import jsonable
 from reos.models import (
     OwnerEntity,
     OwnerOverride,
@@ -85,7 +86,7 @@ class _Persisted:
 
 
 def _persist(
-    session: Session, loaded: LoadedRecords, entities: Sequence[res.OwnerEntity]
+    session: Session, loaded: LoadedRecords, entities: Sequence[res.ResolvedOwner]
 ) -> _Persisted:
     """Write a clustering of all loaded records: reuse each stored entity row for the new
     entity holding most of its records, create the rest, re-point records, delete emptied
@@ -160,7 +161,7 @@ def _refresh_attributes(
     session: Session,
     loaded: LoadedRecords,
     key_to_row: dict[str, OwnerEntity],
-    entities: Sequence[res.OwnerEntity],
+    entities: Sequence[res.ResolvedOwner],
     parties: pd.DataFrame | None,
 ) -> None:
     """Summary attributes of every entity, related owners from the ownership graph."""
@@ -195,7 +196,7 @@ def empty_report() -> res.ResolutionReport:
 
 def stored_entities(
     session: Session, loaded: LoadedRecords
-) -> tuple[list[res.OwnerEntity], dict[str, OwnerEntity]]:
+) -> tuple[list[res.ResolvedOwner], dict[str, OwnerEntity]]:
     """The stored clustering of the loaded (resolved) records as pure entities keyed
     "own:" + smallest member, and the stored row behind each key."""
     rows = {e.id: e for e in session.scalars(select(OwnerEntity))}
@@ -203,14 +204,14 @@ def stored_entities(
     for rid, rec in loaded.records.items():
         if rec.entity_id is not None and rec.entity_id in rows:
             members[rec.entity_id].append(res.EntityMember(rid, rec.match_probability))
-    out: list[res.OwnerEntity] = []
+    out: list[res.ResolvedOwner] = []
     row_of: dict[str, OwnerEntity] = {}
     for eid, ms in members.items():
         row = rows[eid]
         ms.sort(key=lambda m: m.record_id)
         key = res.ENTITY_PREFIX + ms[0].record_id
         kind: Any = row.kind if row.kind in ENTITY_KINDS else "unknown"
-        out.append(res.OwnerEntity(key, row.display_name, kind, tuple(ms)))
+        out.append(res.ResolvedOwner(key, row.display_name, kind, tuple(ms)))
         row_of[key] = row
     return out, row_of
 
@@ -295,7 +296,7 @@ def resolve(
         duplicate_record_ids=sorted(loaded.followers)[:20],
         seconds=round(time.perf_counter() - started, 3),
     )
-    run = ResolutionRun(id=uuid.uuid4(), report=_plain(report), model=model or {})
+    run = ResolutionRun(id=uuid.uuid4(), report=jsonable(report), model=model or {})
     session.add(run)
     session.flush()
     report["run_id"] = str(run.id)
@@ -316,7 +317,7 @@ def _incremental(
     config: res.ResolutionConfig,
     model: dict[str, Any],
     session: Session,
-) -> tuple[dict[str, Any], list[res.OwnerEntity], pd.DataFrame, dict[str, Any]]:
+) -> tuple[dict[str, Any], list[res.ResolvedOwner], pd.DataFrame, dict[str, Any]]:
     started = time.perf_counter()
     existing, _ = stored_entities(session, loaded)
     new_set = set(new_ids)
@@ -376,16 +377,6 @@ def _incremental(
         "bridges": dict(list(linked.bridges.items())[:MAX_BRIDGES_REPORTED]),
     }
     return report, entities, parties, model
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    return value
 
 
 # --- merge and split ----------------------------------------------------------------------

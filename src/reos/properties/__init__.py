@@ -1,1 +1,9 @@
 """Property and sale records: the store every later capability reads, and search."""
+
+from reos.frontdoor import Commands, Domain
+
+DOMAIN = Domain(
+    name="properties",
+    router="reos.properties.api:router",
+    commands=Commands("reos.properties.commands", ("properties",)),
+)

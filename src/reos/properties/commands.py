@@ -96,3 +96,7 @@ def show_property(
         if provenance:
             out["history"] = service.history(session, prop.id)
     print_json(out)
+
+
+def mount(app: typer.Typer) -> None:
+    app.add_typer(properties_app, name="properties")

@@ -80,10 +80,19 @@ def _column_width(field: str) -> int | None:
     return getattr(column.type, "length", None) if column is not None else None
 
 
-def location_fields(values: dict[str, Any]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Location:
+    """What a property's given values imply: ``columns`` to set (USPS-normalised address
+    parts, the matching key, H3 cells) and ``warnings`` to keep on the row (an address that
+    could not be parsed)."""
+
+    columns: dict[str, Any]
+    warnings: list[dict[str, Any]]
+
+
+def location_fields(values: dict[str, Any]) -> Location:
     """Derived address and location columns for a property's given values: USPS-normalised
-    address parts (raw string kept in ``address``), the matching key, and H3 cells.
-    Warnings (an address that could not be parsed) are returned under ``_warnings``."""
+    address parts (raw string kept in ``address``), the matching key, and H3 cells."""
     out: dict[str, Any] = {}
     warnings: list[dict[str, Any]] = []
     if values.get("address") or values.get("street_name"):
@@ -113,8 +122,7 @@ def location_fields(values: dict[str, Any]) -> dict[str, Any]:
             # row with a 500, SQLite stored it whole. The raw address is kept as given.
             out[field] = value[:width]
     out.update(cell_columns(values.get("latitude"), values.get("longitude")))
-    out["_warnings"] = warnings
-    return out
+    return Location(out, warnings)
 
 
 def _provenance_entry(session: Session, source: str) -> dict[str, Any]:
@@ -128,12 +136,11 @@ def _provenance_entry(session: Session, source: str) -> dict[str, Any]:
 
 def create_property(session: Session, values: dict[str, Any]) -> Property:
     derived = location_fields(values)
-    warnings = derived.pop("_warnings")
     entry = _provenance_entry(session, "api")
     prop = Property(
         **values,
-        **derived,
-        warnings=warnings,
+        **derived.columns,
+        warnings=derived.warnings,
         provenance=provenance.for_new_record(entry),
     )
     session.add(prop)
@@ -161,8 +168,8 @@ def update_property(session: Session, property_id: uuid.UUID, changes: dict[str,
         setattr(prop, key, value)
     current = {k: getattr(prop, k) for k in EDITABLE}
     derived = location_fields(current)
-    prop.warnings = derived.pop("_warnings")
-    for key, value in derived.items():
+    prop.warnings = derived.warnings
+    for key, value in derived.columns.items():
         setattr(prop, key, value)
     diff = audit.diff(before, changes)
     entry = _provenance_entry(session, "api")

@@ -1,6 +1,14 @@
-"""Valuation: comparable-sales AVM, market index, ratio study and backtest (pure computation)."""
+"""Valuation: comparable-sales AVM, market index, ratio study and backtest.
 
-from reos.valuation.engine import MODEL_VERSION, AvmModel, train, value, value_many
-from reos.valuation.valuation_result import CompEvidence, Valuation
+The engine (pure computation) is :mod:`reos.valuation.engine`; it is not imported here,
+so that declaring the domain stays cheap.
+"""
 
-__all__ = ["MODEL_VERSION", "AvmModel", "CompEvidence", "Valuation", "train", "value", "value_many"]
+from reos.frontdoor import Commands, Domain
+
+DOMAIN = Domain(
+    name="valuation",
+    router="reos.valuation.api:router",
+    commands=Commands("reos.valuation.commands", ("avm", "value")),
+    jobs="reos.valuation.jobs",
+)

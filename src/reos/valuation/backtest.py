@@ -36,7 +36,7 @@ from reos.valuation.engine import AvmModel, train, value_many
 from reos.valuation.features import learn_feature_spec
 from reos.valuation.hedonic import PARAMS, fit_booster
 from reos.valuation.ratio_study import RatioStudy, ratio_study
-from reos.valuation.schema import day_of, prepare_frame
+from reos.valuation.sales_frame import day_of, prepare_frame
 from reos.valuation.trust import arm_length_allows, learn_trust_rule
 
 # The baseline is a fixed reference: plain LightGBM as first benchmarked (learning rate 0.05),

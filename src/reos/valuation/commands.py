@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import typer
+from sqlalchemy.orm import Session
 
 from reos.cli_support import JsonOption, OrgOption, org_session, parse_uuid, print_json, print_table
 from reos.errors import ValidationFailed
+from reos.kernel.jsonable import jsonable
+from reos.models import ValuationRun
 from reos.valuation import service
+from reos.valuation.backtest_import import file_sales_frame
 from reos.valuation.ratio_study import RatioStudy
-from reos.valuation.scratch import file_sales_frame
 
 avm_app = typer.Typer(
     help="The valuation model: train, list, backtest, ratio study.", no_args_is_help=True
@@ -96,7 +100,7 @@ def backtest(
     typer.echo(format_table(result))
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(service._plain(result.to_dict()), indent=2, default=str))
+        json_out.write_text(json.dumps(jsonable(result.to_dict()), indent=2, default=str))
         typer.echo(f"wrote {json_out}", err=True)
 
 
@@ -105,7 +109,7 @@ def ratio_study_command(org: str = OrgOption, as_json: bool = JsonOption) -> Non
     """IAAO ratio study of stored valuations against later sales of the same properties."""
     with org_session(org) as session:
         study = service.ratio_study_of_stored(session)
-    print_json(service._plain(study.to_dict())) if as_json else typer.echo(_format_study(study))
+    print_json(jsonable(study.to_dict())) if as_json else typer.echo(_format_study(study))
 
 
 def _fmt(value: float | None) -> str:
@@ -139,8 +143,18 @@ def _format_study(study: RatioStudy) -> str:
 def value_command(
     property_id: str = typer.Option(None, "--property", help="property id"),
     address: str = typer.Option(None, "--address", help="an address not in the store"),
-    all_properties: bool = typer.Option(False, "--all", help="value every property (batch)"),
+    all_properties: bool = typer.Option(
+        False,
+        "--all",
+        help="value every property (batch, committed in chunks; a re-run resumes an unfinished one)",
+    ),
     as_of: str = typer.Option(None, "--as-of", help="valuation date (default today)"),
+    chunk_properties: int = typer.Option(
+        service.BATCH_SIZE,
+        "--chunk-properties",
+        min=1,
+        help="with --all: properties per committed transaction",
+    ),
     living_area_sqft: float = typer.Option(None, "--living-area-sqft"),
     beds: int = typer.Option(None, "--beds"),
     baths_full: int = typer.Option(None, "--baths-full"),
@@ -163,13 +177,25 @@ def value_command(
     if all_properties:
         from rich.progress import Progress
 
-        with org_session(org) as session, Progress(transient=True) as bar:
+        def factory() -> AbstractContextManager[Session]:
+            return org_session(org)
+
+        def resuming(run: ValuationRun) -> None:
+            typer.echo(
+                f"resuming valuation run {run.id} as of {run.valuation_date} "
+                f"after {run.properties_done:,} properties",
+                err=True,
+            )
+
+        with Progress(transient=True) as bar:
             task = bar.add_task("valuing", total=None)
 
             def tick(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
-            summary = service.value_all(session, day, tick)
+            summary = service.value_all(
+                factory, day, tick, chunk_properties=chunk_properties, on_resume=resuming
+            )
         print_json(summary) if as_json else typer.echo(
             f"valued {summary['valued']} of {summary['properties']} properties as of {summary['valuation_date']}"
             + (f"; not valued: {summary['not_valued']}" if summary["not_valued"] else "")

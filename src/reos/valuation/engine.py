@@ -1,6 +1,6 @@
 """Comparable-sales AVM: public API (train, save/load, value, value_many).
 
-Pure computation on DataFrames in the sales-frame contract of ``schema.py``; no database.
+Pure computation on DataFrames in the sales-frame contract of ``sales_frame.py``; no database.
 
 Training (``train``) on sales that closed before ``cutoff``:
 
@@ -69,9 +69,9 @@ from reos.valuation.pipeline import (
 )
 from reos.valuation.ranker import fit_ranker
 from reos.valuation.reconcile import Calibration, learn_calibration
-from reos.valuation.schema import day_of, prepare_frame
+from reos.valuation.sales_frame import day_of, prepare_frame
 from reos.valuation.trust import TrustRule, arm_length_allows, learn_trust_rule
-from reos.valuation.valuation_result import CompEvidence, Valuation
+from reos.valuation.valuation_result import CompEvidence, ValuationResult
 
 MODEL_VERSION = "reos-avm-1.1"
 CALIBRATION_SHARE = 0.20
@@ -425,7 +425,7 @@ def value(
     subject: Mapping[str, Any] | pd.DataFrame,
     valuation_date: date | str | pd.Timestamp,
     comps_pool: pd.DataFrame,
-) -> Valuation:
+) -> ValuationResult:
     """Value one property as of ``valuation_date`` using sales in ``comps_pool``."""
     frame = _subjects_frame(subject)
     if len(frame) != 1:
@@ -440,7 +440,7 @@ def value_many(
     subjects: pd.DataFrame,
     valuation_dates: Sequence[date | str | pd.Timestamp] | date | str | pd.Timestamp,
     comps_pool: pd.DataFrame,
-) -> list[Valuation]:
+) -> list[ValuationResult]:
     """Value many properties in one vectorised pass (one date for all, or one per subject)."""
     core = model.core
     subj = prepare_frame(subjects, require_price=False).reset_index(drop=True)
@@ -521,7 +521,7 @@ def _subject_name(property_id: Any, index: int | None) -> str:
 
 def _present(
     model: AvmModel, subj: pd.DataFrame, i: int, day: float, raw: RawValue, prepared: PreparedPool
-) -> Valuation:
+) -> ValuationResult:
     core, cal = model.core, model.calibration
     lam = cal.blend.get(raw.grade, 0.0) if np.isfinite(raw.log_comp) else 0.0
     blended = (
@@ -561,7 +561,7 @@ def _present(
         "market_index_factor_from_reference": round(float(np.exp(parts["market_time"])), 4),
         **{k: (round(v, 2) if isinstance(v, float) else v) for k, v in raw.stats.items()},
     }
-    return Valuation(
+    return ValuationResult(
         estimated_value=round(estimate, 2),
         interval_80=(round(low, 2), round(high, 2)),
         confidence=raw.grade,

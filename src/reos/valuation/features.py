@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from reos.valuation.geo import LocalProjection
-from reos.valuation.schema import CATEGORICAL_ATTRIBUTES, NUMERIC_ATTRIBUTES, usable_columns
+from reos.valuation.sales_frame import CATEGORICAL_ATTRIBUTES, NUMERIC_ATTRIBUTES, usable_columns
 
 MAX_LEVELS = 200
 LOCATION_FEATURES = ("x_m", "y_m", "rot_a_m", "rot_b_m", "neighborhood", "zip")

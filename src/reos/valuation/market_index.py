@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reos.valuation.schema import day_of, usable_columns
+from reos.valuation.sales_frame import day_of, usable_columns
 
 DAYS_PER_MONTH = 365.2425 / 12.0
 LINEAR_NUMERIC = (

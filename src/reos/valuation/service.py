@@ -1,6 +1,6 @@
 """Valuation service: trains, stores and applies the AVM for the current organisation.
 
-Loads the organisation's sales into the engine's sales frame (``schema.py`` contract;
+Loads the organisation's sales into the engine's sales frame (``sales_frame.py`` contract;
 ``Property.attributes`` become ``attr_*`` columns), keeps model files under
 ``REOS_HOME/models/<org>/<version>`` with their metadata in ``avm_models``, and stores every
 valuation with the model version that made it.
@@ -16,6 +16,7 @@ import shutil
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -31,12 +32,13 @@ from reos.db import tenancy
 from reos.db.tenancy import current_org
 from reos.errors import Conflict, InsufficientData, NotFound, ValidationFailed
 from reos.jobs import queue
-from reos.models import AvmModelVersion, Job, Property, Valuation
+from reos.kernel.jsonable import jsonable
+from reos.models import AvmModelVersion, Job, Property, Valuation, ValuationRun
 from reos.properties import read_model as properties_read
 from reos.valuation import engine
 from reos.valuation.ratio_study import RatioStudy, ratio_study
-from reos.valuation.schema import CATEGORICAL_ATTRIBUTES, NUMERIC_ATTRIBUTES
-from reos.valuation.valuation_result import Valuation as EngineValuation
+from reos.valuation.sales_frame import CATEGORICAL_ATTRIBUTES, NUMERIC_ATTRIBUTES
+from reos.valuation.valuation_result import ValuationResult
 
 PROPERTY_COLUMNS = (*NUMERIC_ATTRIBUTES, *CATEGORICAL_ATTRIBUTES, "pool")
 SALE_COLUMNS = (
@@ -194,7 +196,7 @@ def train_model(
         window_end=date.fromisoformat(window[1]) if window[1] else None,
         row_count=int(model.metadata["rows"]["trusted"]),
         features=list(model.metadata.get("features", [])),
-        holdout_metrics=_plain(model.metadata),
+        holdout_metrics=jsonable(model.metadata),
         is_active=True,
     )
     if model_id is not None:
@@ -233,18 +235,6 @@ def _discard_unless_committed(session: Session, path: Path) -> None:
     event.listen(session, "after_transaction_end", on_end)
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
-
-
 def list_models(session: Session) -> Sequence[AvmModelVersion]:
     return session.scalars(
         select(AvmModelVersion).order_by(AvmModelVersion.created_at.desc())
@@ -261,6 +251,20 @@ def active_model(session: Session) -> tuple[AvmModelVersion, engine.AvmModel]:
         raise InsufficientData(
             "this organisation has no trained valuation model: run `reos avm train`"
         )
+    return row, _loaded(session, row)
+
+
+def model_by_version(session: Session, version: str) -> tuple[AvmModelVersion, engine.AvmModel]:
+    """A model of the organisation by its version, active or not (a resumed run keeps the
+    model it started with)."""
+    row = session.scalars(select(AvmModelVersion).where(AvmModelVersion.version == version)).first()
+    if row is None:
+        raise NotFound(f"no valuation model {version} in this organisation: run `reos avm train`")
+    return row, _loaded(session, row)
+
+
+def _loaded(session: Session, row: AvmModelVersion) -> engine.AvmModel:
+    """The model of ``row``, from this process's cache or its files."""
     key = (current_org(session), row.version)
     with _lock:
         model = _models.get(key)
@@ -272,7 +276,7 @@ def active_model(session: Session) -> tuple[AvmModelVersion, engine.AvmModel]:
         model = engine.AvmModel.load(row.path)
         with _lock:
             _models[key] = model
-    return row, model
+    return model
 
 
 # ---------------------------------------------------------------- valuing
@@ -281,12 +285,12 @@ def active_model(session: Session) -> tuple[AvmModelVersion, engine.AvmModel]:
 def _store(
     session: Session,
     property_id: uuid.UUID | None,
-    result: EngineValuation,
+    result: ValuationResult,
     subject: dict[str, Any] | None,
 ) -> Valuation:
-    body = _plain(result.to_dict())
+    body = jsonable(result.to_dict())
     if subject is not None:
-        body["subject"] = _plain(subject)
+        body["subject"] = jsonable(subject)
     row = Valuation(
         property_id=property_id,
         valuation_date=date.fromisoformat(result.valuation_date),
@@ -333,8 +337,7 @@ def value_subject(
     from reos.properties import service as properties_service
 
     values = dict(subject)
-    derived = properties_service.location_fields(values)
-    derived.pop("_warnings", None)
+    derived = properties_service.location_fields(values).columns
     for key in ("zip", "city", "state"):
         if values.get(key) in (None, "") and derived.get(key):
             values[key] = derived[key]
@@ -357,55 +360,146 @@ def value_subject(
     return stored
 
 
+SessionFactory = Callable[[], AbstractContextManager[Session]]
+#: After each chunk's valuations are written and before its transaction ends, with the number
+#: of chunks this call has written: a test raises here to prove a failed chunk leaves no trace.
+ChunkHook = Callable[[int], None]
+
+
+def open_value_run(session: Session, as_of: date | None = None) -> tuple[ValuationRun, bool]:
+    """The ``value --all`` run to work on, and whether it is being resumed.
+
+    An unfinished run is resumed when ``as_of`` is not given or is its date: its date and
+    model stay those it started with, even if the run is resumed on another day or after a
+    new model was trained. Otherwise a new run starts with today's (or ``as_of``'s) date and
+    the active model."""
+    stmt = select(ValuationRun).where(ValuationRun.status == "running")
+    if as_of is not None:
+        stmt = stmt.where(ValuationRun.valuation_date == as_of)
+    unfinished = session.scalars(stmt.order_by(ValuationRun.created_at.desc())).first()
+    if unfinished is not None:
+        return unfinished, True
+    row, _model = active_model(session)
+    run = ValuationRun(
+        valuation_date=_as_of(as_of),
+        model_version=row.version,
+        status="running",
+        properties_total=int(session.scalar(select(func.count(Property.id))) or 0),
+        properties_done=0,
+        valued=0,
+        not_valued={},
+    )
+    session.add(run)
+    session.flush()
+    return run, False
+
+
 def value_all(
-    session: Session,
+    session_factory: SessionFactory,
     as_of: date | None = None,
     progress: Callable[[int, int], None] | None = None,
+    *,
+    chunk_properties: int = BATCH_SIZE,
+    after_chunk: ChunkHook | None = None,
+    on_resume: Callable[[ValuationRun], None] | None = None,
 ) -> dict[str, Any]:
-    """Value every property that can be valued; the others are counted with their reason."""
-    row, model = active_model(session)
-    day = _as_of(as_of)
-    pool = _pool(session)
-    ids = list(session.scalars(select(Property.id).order_by(Property.id)))
-    valued = 0
-    refused: dict[str, int] = {}
-    for start in range(0, len(ids), BATCH_SIZE):
-        chunk = session.scalars(
-            select(Property).where(Property.id.in_(ids[start : start + BATCH_SIZE]))
-        ).all()
-        valuable, reasons = _split_valuable(chunk)
-        for reason in reasons:
-            refused[reason] = refused.get(reason, 0) + 1
-        if valuable:
-            results = engine.value_many(model, property_frame(valuable), day, pool)
-            rows = []
-            for prop, res in zip(valuable, results, strict=True):
-                res.model_version = row.version
-                rows.append(
-                    {
-                        "id": uuid.uuid4(),
-                        "property_id": prop.id,
-                        "valuation_date": day,
-                        "estimated_value": float(res.estimated_value),
-                        "interval_low": float(res.interval_80[0]),
-                        "interval_high": float(res.interval_80[1]),
-                        "confidence": res.confidence,
-                        "model_version": row.version,
-                        "result": _plain(res.to_dict()),
-                    }
-                )
-            session.execute(insert(Valuation), tenancy.stamp(session, rows))
-            valued += len(rows)
+    """Value every property that can be valued; the others are counted with their reason.
+
+    Each chunk of ``chunk_properties`` properties is one transaction from
+    ``session_factory``, committed with the run's checkpoint (:class:`ValuationRun`), so a
+    run killed mid-way keeps its finished chunks and calling this again finishes it: each
+    property is valued once, as of the run's date, with the run's model."""
+    with session_factory() as session:
+        run, resumed = open_value_run(session, as_of)
+        run_id = run.id
+        if resumed and on_resume is not None:
+            on_resume(run)
+    chunks = 0
+    while True:
+        with session_factory() as session:
+            run = _run(session, run_id)
+            finished = _value_next_chunk(session, run, chunk_properties)
+            chunks += 1
+            if after_chunk is not None:
+                after_chunk(chunks)
+            done, total = run.properties_done, run.properties_total
+            summary = _run_summary(run)
         if progress:
-            progress(min(start + BATCH_SIZE, len(ids)), len(ids))
-    audit.record(session, "value_all", "property", None, {"valued": valued, "valuation_date": day})
+            progress(done, max(total, done))
+        if finished:
+            return summary
+
+
+def _run(session: Session, run_id: uuid.UUID) -> ValuationRun:
+    run = tenancy.get(session, ValuationRun, run_id)
+    if run is None:
+        raise NotFound(f"no valuation run {run_id} in this organisation")
+    assert isinstance(run, ValuationRun)
+    return run
+
+
+def _run_summary(run: ValuationRun) -> dict[str, Any]:
     return {
-        "valued": valued,
-        "not_valued": refused,
-        "properties": len(ids),
-        "model_version": row.version,
-        "valuation_date": day.isoformat(),
+        "run_id": str(run.id),
+        "valued": run.valued,
+        "not_valued": dict(run.not_valued),
+        "properties": run.properties_done,
+        "model_version": run.model_version,
+        "valuation_date": run.valuation_date.isoformat(),
     }
+
+
+def _value_next_chunk(session: Session, run: ValuationRun, size: int) -> bool:
+    """Value the next ``size`` properties after the run's checkpoint and move the checkpoint
+    past them, in the caller's transaction; True when no property is left (the run is done)."""
+    row, model = model_by_version(session, run.model_version)
+    stmt = select(Property).order_by(Property.id).limit(size)
+    if run.last_property_id is not None:
+        stmt = stmt.where(Property.id > run.last_property_id)
+    chunk = session.scalars(stmt).all()
+    valuable, reasons = _split_valuable(chunk)
+    refused = dict(run.not_valued)
+    for reason in reasons:
+        refused[reason] = refused.get(reason, 0) + 1
+    if valuable:
+        results = engine.value_many(
+            model, property_frame(valuable), run.valuation_date, _pool(session)
+        )
+        rows = []
+        for prop, res in zip(valuable, results, strict=True):
+            res.model_version = row.version
+            rows.append(
+                {
+                    "id": uuid.uuid4(),
+                    "property_id": prop.id,
+                    "valuation_date": run.valuation_date,
+                    "estimated_value": float(res.estimated_value),
+                    "interval_low": float(res.interval_80[0]),
+                    "interval_high": float(res.interval_80[1]),
+                    "confidence": res.confidence,
+                    "model_version": row.version,
+                    "result": jsonable(res.to_dict()),
+                }
+            )
+        session.execute(insert(Valuation), tenancy.stamp(session, rows))
+    run.valued += len(valuable)
+    run.not_valued = refused
+    run.properties_done += len(chunk)
+    if chunk:
+        run.last_property_id = chunk[-1].id
+    finished = len(chunk) < size
+    if finished:
+        run.status = "done"
+        run.finished_at = datetime.now(UTC)
+        audit.record(
+            session,
+            "value_all",
+            "property",
+            None,
+            {"valued": run.valued, "valuation_date": run.valuation_date, "run_id": run.id},
+        )
+    session.flush()
+    return finished
 
 
 def _split_valuable(props: Iterable[Property]) -> tuple[list[Property], list[str]]:

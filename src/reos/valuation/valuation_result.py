@@ -1,4 +1,8 @@
-"""The value the engine returns, with its work shown (JSON-ready via ``to_dict``)."""
+"""The value the engine returns, with its work shown (JSON-ready via ``to_dict``).
+
+Not to be confused with the stored row :class:`reos.models.Valuation`, which the valuation
+service writes from a :class:`ValuationResult`.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ class CompEvidence:
 
 
 @dataclass
-class Valuation:
+class ValuationResult:
     """An estimated market value as of ``valuation_date`` (ISO date), in dollars.
 
     ``interval_80`` is calibrated out of time to cover the sale price 80 % of the time;

@@ -1,4 +1,4 @@
-"""``python -m reos.demo``: load the demo organisation's data (used by ``make demo``).
+"""``python -m reos.flows.demo``: load the demo organisation's data (used by ``make demo``).
 
 Imports both sample sales files (idempotent: a second run reports every row unchanged) and
 trains the organisation's valuation model when it has none, so the API can value
@@ -15,7 +15,7 @@ from reos.errors import ReosError
 from reos.ingest import service as ingest_service
 from reos.valuation import service as valuation_service
 
-SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
+SAMPLES = Path(__file__).resolve().parents[3] / "data" / "samples"
 FILES = (
     ("ames_iowa_sales_2006_2010.csv", "ames.mapping.yaml"),
     ("sacramento_ca_sales_2008.csv", "sacramento.mapping.yaml"),
