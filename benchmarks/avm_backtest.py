@@ -82,11 +82,11 @@ def api_latency(n: int = 200) -> dict[str, float]:
         reset_settings()
         reset_engines()
         from reos.accounts import service as accounts
-        from reos.accounts.principal import Principal, attach
         from reos.app import create_app
         from reos.db import schema
         from reos.db.session import system_session, tenant_session
         from reos.ingest import service as ingest_service
+        from reos.kernel.principal import Principal, attach
 
         schema.upgrade()
         with system_session() as s:

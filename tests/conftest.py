@@ -112,8 +112,8 @@ def client(app: Any) -> Iterator[Any]:
 def make_org(engine: Engine, client: Any) -> Any:
     """Create a fresh organisation with an owner and return its token."""
     from reos.accounts import service as accounts
-    from reos.accounts.principal import Principal, attach
     from reos.db.session import system_session, tenant_session
+    from reos.kernel.principal import Principal, attach
 
     def factory(name: str | None = None) -> OrgFixture:
         slug = f"t-{uuid.uuid4().hex[:10]}"

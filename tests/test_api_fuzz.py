@@ -68,8 +68,8 @@ def fuzz_credentials(engine: Any, client: Any) -> FuzzCredentials:
     """An organisation of the fuzzer's own: a separate owner who stays untouched, the
     fuzzer's user (an owner too, so every operation is allowed) and the fuzzer's API key."""
     from reos.accounts import service as accounts
-    from reos.accounts.principal import Principal, attach
     from reos.db.session import system_session, tenant_session
+    from reos.kernel.principal import Principal, attach
 
     slug = f"fuzz-{uuid.uuid4().hex[:10]}"
     with system_session() as s:

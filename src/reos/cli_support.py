@@ -18,10 +18,10 @@ from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.orm import Session
 
 from reos.accounts import service as accounts
-from reos.accounts.principal import Principal, attach
 from reos.db import schema
 from reos.db.session import system_session, tenant_session
 from reos.errors import NotFound, ValidationFailed
+from reos.kernel.principal import Principal, attach
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 

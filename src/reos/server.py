@@ -5,10 +5,10 @@ from __future__ import annotations
 import typer
 
 from reos.accounts import service as accounts
-from reos.accounts.principal import Principal, attach
 from reos.config import get_settings
 from reos.db import schema
 from reos.db.session import system_session, tenant_session
+from reos.kernel.principal import Principal, attach
 
 
 def init_command(

@@ -16,8 +16,8 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from reos.accounts import service as accounts
-from reos.accounts.principal import Principal, attach
 from reos.db.session import system_session, tenant_session
+from reos.kernel.principal import Principal, attach
 from reos.models import OwnerRecord, Property, Sale, Valuation
 from tests.conftest import OrgFixture
 

@@ -21,11 +21,11 @@ import pytest
 from sqlalchemy import delete, select
 
 from reos.accounts import service as accounts
-from reos.accounts.principal import Principal, attach
 from reos.cli import main as cli_main
 from reos.db.session import system_session, tenant_session
 from reos.ingest import service as ingest_service
 from reos.jobs.worker import Worker
+from reos.kernel.principal import Principal, attach
 from reos.models import Property, Sale, Valuation, ValuationRun
 from reos.valuation import service as value_service
 

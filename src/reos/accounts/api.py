@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from reos.accounts import audit, tokens
 from reos.accounts import service as accounts
-from reos.accounts.principal import attach
 from reos.accounts.roles import Permission
 from reos.accounts.schemas import (
     ApiKeyCreate,
@@ -38,6 +37,7 @@ from reos.errors import Forbidden, RateLimited, ReosError, Unauthenticated, Vali
 from reos.http.deps import CurrentPrincipal, session_for
 from reos.http.errors import error_responses
 from reos.http.paging import Offset, limit_query
+from reos.kernel.principal import attach
 from reos.models import Membership, User
 
 router = APIRouter(prefix="/api/v1")

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reos.accounts.principal import REQUEST_ID_KEY, actor_of
+from reos.kernel.principal import REQUEST_ID_KEY, actor_of
 from reos.models import AuditEntry
 
 

@@ -36,8 +36,8 @@ from typing import Any, Protocol
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from reos.accounts.principal import Principal
 from reos.config import Settings
+from reos.kernel.principal import Principal
 
 log = logging.getLogger("reos.accounts")
 

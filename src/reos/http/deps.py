@@ -20,11 +20,11 @@ from reos.accounts import service as accounts
 from reos.accounts import tokens
 from reos.accounts.credentials import hash_api_key
 from reos.accounts.keycache import ApiKeyCache, generation_for
-from reos.accounts.principal import Principal, attach
 from reos.accounts.roles import Permission, check
 from reos.config import get_settings
 from reos.db.session import system_session, tenant_session
 from reos.errors import RateLimited, Unauthenticated
+from reos.kernel.principal import Principal, attach
 
 bearer = HTTPBearer(
     auto_error=False, description="Access token from /api/v1/auth/token, or an OIDC token"

@@ -151,7 +151,7 @@ def upload(
 
 
 def _actor(session: Any) -> str | None:
-    from reos.accounts.principal import actor_of
+    from reos.kernel.principal import actor_of
 
     actor = actor_of(session)
     return actor.actor_id if actor else None

@@ -12,7 +12,6 @@ from typing import Any
 import typer
 from sqlalchemy.orm import Session
 
-from reos.accounts.principal import Principal, attach
 from reos.cli_support import (
     JsonOption,
     OrgOption,
@@ -26,6 +25,7 @@ from reos.errors import ValidationFailed
 from reos.ingest import service
 from reos.ingest.fields import all_fields
 from reos.ingest.readers import DEFAULT_CHUNK_ROWS
+from reos.kernel.principal import Principal, attach
 
 import_app = typer.Typer(
     help="Bring in properties, sales or owners from CSV, XLSX or Parquet files.",

@@ -34,7 +34,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
-from reos.accounts import audit
+from reos.accounts.service import record_audit
 from reos.db import tenancy
 from reos.errors import Conflict, NotFound, ReosError, ValidationFailed
 from reos.ingest import export
@@ -279,7 +279,7 @@ def create_import(
     )
     session.add(run)
     session.flush()
-    audit.record(
+    record_audit(
         session,
         "create",
         "import",
@@ -454,7 +454,7 @@ def _finish(session: Session, import_id: uuid.UUID) -> ImportReport:
     session.flush()
     report = ImportReport.of(run)
     counts = ("rows_read", "inserted", "updated", "unchanged", "quarantined")
-    audit.record(session, "finish", "import", run.id, {k: getattr(report, k) for k in counts})
+    record_audit(session, "finish", "import", run.id, {k: getattr(report, k) for k in counts})
     return report
 
 

@@ -41,7 +41,7 @@ import pandas as pd
 from sqlalchemy import Select, delete, or_, select
 from sqlalchemy.orm import Session
 
-from reos.accounts import audit
+from reos.accounts.service import record_audit
 from reos.db import tenancy
 from reos.errors import Conflict, NotFound, ValidationFailed
 from reos.kernel.jsonable import jsonable
@@ -300,7 +300,7 @@ def resolve(
     session.add(run)
     session.flush()
     report["run_id"] = str(run.id)
-    audit.record(
+    record_audit(
         session,
         "owners.resolve",
         "owner_resolution_run",
@@ -501,7 +501,7 @@ def merge(session: Session, record_a: str, record_b: str) -> dict[str, Any]:
         session.flush()
         session.delete(gone)
     _redescribe(session, [keep])
-    audit.record(
+    record_audit(
         session,
         "owners.merge",
         "owner_entity",
@@ -576,7 +576,7 @@ def split(session: Session, entity_id: uuid.UUID, record_id: str) -> dict[str, A
         m.entity_id = new.id
         m.match_probability = None
     _redescribe(session, [entity, new])
-    audit.record(
+    record_audit(
         session,
         "owners.split",
         "owner_entity",
@@ -598,7 +598,7 @@ def split(session: Session, entity_id: uuid.UUID, record_id: str) -> dict[str, A
 
 
 def _actor(session: Session) -> str | None:
-    from reos.accounts.principal import actor_of
+    from reos.kernel.principal import actor_of
 
     actor = actor_of(session)
     return actor.actor_id[:64] if actor and actor.actor_id else None

@@ -22,13 +22,13 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from reos import geo
-from reos.accounts import audit
-from reos.accounts.principal import actor_of
+from reos.accounts.service import audit_diff, record_audit
 from reos.db import tenancy
 from reos.errors import NotFound, ValidationFailed
 from reos.geo import CELL_COLUMNS, cell_columns
 from reos.kernel.addresses import normalize_address
 from reos.kernel.merge import field_change
+from reos.kernel.principal import actor_of
 from reos.kernel.vocabulary import Entity
 from reos.models import FieldChange, Property, Sale, provenance
 
@@ -145,7 +145,7 @@ def create_property(session: Session, values: dict[str, Any]) -> Property:
     )
     session.add(prop)
     session.flush()
-    audit.record(
+    record_audit(
         session, "create", "property", prop.id, {k: v for k, v in values.items() if v is not None}
     )
     return prop
@@ -171,7 +171,7 @@ def update_property(session: Session, property_id: uuid.UUID, changes: dict[str,
     prop.warnings = derived.warnings
     for key, value in derived.columns.items():
         setattr(prop, key, value)
-    diff = audit.diff(before, changes)
+    diff = audit_diff(before, changes)
     entry = _provenance_entry(session, "api")
     sources = copy.deepcopy(prop.provenance or {})
     for field, change in diff.items():
@@ -187,7 +187,7 @@ def update_property(session: Session, property_id: uuid.UUID, changes: dict[str,
     prop.provenance = sources
     session.flush()
     if diff:
-        audit.record(session, "update", "property", prop.id, diff)
+        record_audit(session, "update", "property", prop.id, diff)
     return prop
 
 
@@ -195,7 +195,7 @@ def delete_property(session: Session, property_id: uuid.UUID) -> None:
     prop = get_property(session, property_id)
     session.delete(prop)
     session.flush()
-    audit.record(
+    record_audit(
         session,
         "delete",
         "property",

@@ -26,7 +26,7 @@ import pandas as pd
 from sqlalchemy import event, func, insert, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
-from reos.accounts import audit
+from reos.accounts.service import record_audit
 from reos.config import get_settings
 from reos.db import tenancy
 from reos.db.tenancy import current_org
@@ -143,7 +143,7 @@ def request_training(session: Session, cutoff: date | None = None) -> tuple[uuid
         TRAIN_JOB,
         {"model_id": str(model_id), "cutoff": cutoff.isoformat() if cutoff else None},
     )
-    audit.record(
+    record_audit(
         session, "request_training", "avm_model", model_id, {"cutoff": cutoff, "job_id": job.id}
     )
     return model_id, job
@@ -203,7 +203,7 @@ def train_model(
         row.id = model_id
     session.add(row)
     session.flush()
-    audit.record(
+    record_audit(
         session,
         "train",
         "avm_model",
@@ -320,7 +320,7 @@ def value_property(
     result = engine.value(model, property_frame([prop]), _as_of(as_of), _pool(session))
     result.model_version = row.version
     stored = _store(session, prop.id, result, None)
-    audit.record(
+    record_audit(
         session,
         "value",
         "property",
@@ -350,7 +350,7 @@ def value_subject(
     result = engine.value(model, pd.DataFrame([frame_row]), _as_of(as_of), _pool(session))
     result.model_version = row.version
     stored = _store(session, None, result, values)
-    audit.record(
+    record_audit(
         session,
         "value",
         "subject",
@@ -491,7 +491,7 @@ def _value_next_chunk(session: Session, run: ValuationRun, size: int) -> bool:
     if finished:
         run.status = "done"
         run.finished_at = datetime.now(UTC)
-        audit.record(
+        record_audit(
             session,
             "value_all",
             "property",
