@@ -169,3 +169,21 @@ def test_a_number_is_not_a_date(client: Any, org: Any) -> None:
     assert r.status_code == 422, r.text
     assert r.json()["field"] == "cutoff"
     assert "YYYY-MM-DD" in r.json()["message"]
+
+
+def test_a_zip_of_non_ascii_digits_is_refused_as_published(client: Any, org: Any) -> None:
+    """JSON Schema's ``\\d`` is 0-9 only, the server's regex engine took any Unicode digit:
+    ``"٥٠٠١٠"`` was published as invalid and stored. Patterns now spell ``[0-9]``."""
+    r = client.post(
+        "/api/v1/properties",
+        json={"address": "1 Main St", "zip": "\u0665\u0660\u0660\u0661\u0660"},
+        headers=org.headers(),
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["field"] == "zip"
+    r = client.get(
+        "/api/v1/properties",
+        params={"zip": "\u0665\u0660\u0660\u0661\u0660"},
+        headers=org.headers(),
+    )
+    assert r.status_code == 422, r.text

@@ -238,3 +238,24 @@ def test_business_errors(client: Any, org: Any) -> None:
 def _resolved_existing(client: Any, org: Any) -> dict[str, str]:
     assert client.post("/api/v1/owners/resolve", headers=org.headers()).status_code == 200
     return _owner_ids(client, org)
+
+
+def test_a_record_id_of_only_invisible_characters_is_refused_as_published(
+    client: Any, org: Any
+) -> None:
+    """``"\\u001d"`` matched the published pattern (JSON Schema's ``\\s`` does not take it)
+    but Python's strip emptied it and the server refused it as blank: the schema now says
+    an id needs a visible character, so both refuse it the same way."""
+    import re
+
+    r = client.post(
+        "/api/v1/owners/merge",
+        json={"record_a": "\u001d", "record_b": "x"},
+        headers=org.headers(),
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["field"] == "record_a"
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["MergeRequest"]
+    pattern = schema["properties"]["record_a"]["pattern"]
+    assert re.search(pattern, "\u001d") is None
+    assert re.search(pattern, " own-1 ") is not None

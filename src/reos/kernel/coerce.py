@@ -236,9 +236,9 @@ def to_state(value: object) -> str:
 
 
 #: A ZIP and its optional ZIP+4 add-on: ``50010``, ``50010-1234``, ``500101234``, ``50010 1234``.
-ZIP_PLUS4 = re.compile(r"(\d{5})(?:[- ]?(\d{4}))?")
+ZIP_PLUS4 = re.compile(r"([0-9]{5})(?:[- ]?([0-9]{4}))?")
 #: The add-on alone (RESO ``PostalCodePlus4``).
-PLUS4 = re.compile(r"\d{4}")
+PLUS4 = re.compile(r"[0-9]{4}")
 
 
 def split_zip(value: object) -> tuple[str, str | None, str | None]:

@@ -6,10 +6,10 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Uuid
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from reos.db.base import Base, IdMixin, TenantScoped, TimestampMixin
+from reos.db.base import Base, IdMixin, TenantScoped, TimestampMixin, UTCDateTime
 
 
 class AvmModelVersion(IdMixin, TenantScoped, TimestampMixin, Base):
@@ -60,4 +60,4 @@ class ValuationRun(IdMixin, TenantScoped, TimestampMixin, Base):
     valued: Mapped[int] = mapped_column(Integer, default=0)
     not_valued: Mapped[dict[str, Any]] = mapped_column(default=dict)
     last_property_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -19,8 +19,10 @@ RecordId = Annotated[
         strip_whitespace=True,
         min_length=1,
         max_length=128,
-        # published: some character that is not white space (it is stripped), and no NUL
-        pattern=r"^[^\u0000]*[^\s\u0000][^\u0000]*$",
+        # published: some character that is neither white space (it is stripped; Python's
+        # strip also takes \x1c-\x1f and \x85, which JSON Schema's \s does not) nor a
+        # control character, and no NUL
+        pattern=r"^[^\u0000]*[^\s\u0000-\u001f\u007f-\u009f\ufeff][^\u0000]*$",
     ),
 ]
 

@@ -31,13 +31,13 @@ class PropertyFields(InputModel):
     state: str | None = Field(default=None, min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$")
     zip: str | None = Field(
         default=None,
-        pattern=r"^\d{5}([- ]?\d{4})?$",
+        pattern=r"^[0-9]{5}([- ]?[0-9]{4})?$",
         description="five-digit ZIP, or ZIP+4 (50010-1234, 500101234, 50010 1234): the "
         "add-on is stored in zip4",
     )
     zip4: str | None = Field(
         default=None,
-        pattern=r"^\d{4}$",
+        pattern=r"^[0-9]{4}$",
         description="ZIP+4 add-on (RESO PostalCodePlus4); when zip carries an add-on too, "
         "the two must agree",
     )
@@ -221,7 +221,7 @@ class PropertyQuery(BaseModel):
         pattern=r"^[A-Za-z]{2}$",
         description="two-letter USPS code (IA)",
     )
-    zip: str | None = Field(default=None, pattern=r"^\d{5}$", description="five-digit ZIP")
+    zip: str | None = Field(default=None, pattern=r"^[0-9]{5}$", description="five-digit ZIP")
     property_type: PropertyType | None = None
     min_price: float | None = Field(default=None, ge=0, description="last sale price, USD")
     max_price: float | None = Field(default=None, ge=0, description="last sale price, USD")
@@ -256,7 +256,7 @@ class PropertyQuery(BaseModel):
     @field_validator("zip", mode="before")
     @classmethod
     def _zip5(cls, value: Any) -> Any:
-        if isinstance(value, str) and not re.fullmatch(r"\d{5}", value):
+        if isinstance(value, str) and not re.fullmatch(r"[0-9]{5}", value):
             raise ValueError(f"zip must be five digits such as 50010, not {value[:40]!r}")
         return value
 
