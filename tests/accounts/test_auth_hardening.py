@@ -392,3 +392,20 @@ def test_init_never_resets_an_existing_owners_password(client: Any, org: Any) ->
     )
     assert again.exit_code == 0, again.output
     assert "unchanged" not in again.output
+
+
+def test_nul_characters_are_refused_before_the_database(client: Any, org: Any) -> None:
+    """PostgreSQL refuses NUL in text: ``full_name`` with one was a 500 (found by the API
+    fuzz pass); the accounts bodies now follow the kernel's input rules, as published."""
+    r = client.post(
+        "/api/v1/members",
+        json={
+            "email": f"nul-{uuid.uuid4().hex[:6]}@example.com",
+            "role": "analyst",
+            "full_name": "a\u0000b",
+        },
+        headers=org.headers(),
+    )
+    assert r.status_code == 422, r.text
+    r = client.post("/api/v1/auth/token", data={"username": "a\u0000@example.com", "password": "x"})
+    assert r.status_code == 422, r.text

@@ -38,6 +38,7 @@ from reos.http.deps import CurrentPrincipal, session_for
 from reos.http.errors import error_responses
 from reos.http.paging import Offset, limit_query
 from reos.kernel.principal import attach
+from reos.kernel.schemas import NO_NUL_PATTERN
 from reos.models import Membership, User
 
 router = APIRouter(prefix="/api/v1")
@@ -118,8 +119,11 @@ def _check_password(request: Request, email: str, password: str, wrong: ReosErro
 )
 def login(
     request: Request,
-    username: Annotated[str, Form(min_length=1, max_length=320, description="the user's email")],
-    password: Annotated[str, Form(min_length=1, max_length=1024)],
+    username: Annotated[
+        str,
+        Form(min_length=1, max_length=320, pattern=NO_NUL_PATTERN, description="the user's email"),
+    ],
+    password: Annotated[str, Form(min_length=1, max_length=1024, pattern=NO_NUL_PATTERN)],
 ) -> TokenOut:
     """OAuth2 password grant: exchange email and password for an access and a refresh token.
 

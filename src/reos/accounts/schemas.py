@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from reos.accounts.roles import Role
+from reos.kernel.schemas import InputModel
 
 # Character classes written so that JSON Schema's (ECMA-262), pydantic's (Rust) and Python's
 # regex engines agree on them: whitespace, C0/C1 controls and the BOM are spelled out.
@@ -19,7 +20,10 @@ NAME_PATTERN = rf"[^{_INVISIBLE}]"
 """A name (of an organisation, an API key): at least one visible character somewhere."""
 
 
-class Strict(BaseModel):
+class Strict(InputModel):
+    """Request bodies of the accounts API: the kernel's input rules (unknown fields and NUL
+    characters refused, as published; no lax JSON coercion), readable from ORM rows."""
+
     model_config = ConfigDict(extra="forbid", from_attributes=True)
 
 
