@@ -143,7 +143,8 @@ def login(
         return _tokens_for(session, _settings(request), user.id, org_id)
 
 
-_REFRESH_TOKEN_FIELD = {"type": "string", "minLength": 10, "maxLength": 4096}
+# as RefreshIn validates it (length, no NUL), so the published body and the check agree
+_REFRESH_TOKEN_FIELD = RefreshIn.model_json_schema()["properties"]["refresh_token"]
 _JSON_REFRESH_SCHEMA = {
     "type": "object",
     "properties": {"refresh_token": _REFRESH_TOKEN_FIELD},
