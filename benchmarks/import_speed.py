@@ -24,32 +24,13 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 import psutil
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from scratch_database import create_database, drop_database
 
 REOS = str(Path(sys.executable).parent / "reos")
-
-
-def _pg_database(base: str) -> tuple[str, str]:
-    parsed = make_url(base)
-    name = f"reos_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return parsed.set(database=name).render_as_string(hide_password=False), name
-
-
-def _drop_pg(base: str, name: str) -> None:
-    admin = create_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 class _MemorySampler:
@@ -176,12 +157,12 @@ def main() -> None:
                 name = None
                 url = None
                 if base:
-                    url, name = _pg_database(base)
+                    url, name = create_database(base)
                 try:
                     results.append(run_once(csv_path, url, home, args.chunk_rows, args.workers))
                 finally:
                     if base and name:
-                        _drop_pg(base, name)
+                        drop_database(base, name)
             seconds = statistics.median(float(r["seconds"]) for r in results)  # type: ignore[arg-type]
             report = results[0]["report"]
             assert isinstance(report, dict)

@@ -41,8 +41,8 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+from scratch_database import create_database, drop_database
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 BIN = Path(sys.executable).parent
 REOS = str(BIN / "reos")
@@ -82,23 +82,6 @@ def _run(args: list[str], env: dict[str, str]) -> str:
     if done.returncode != 0:
         raise SystemExit(f"error: {' '.join(args[:3])} failed:\n{done.stdout}{done.stderr}")
     return done.stdout
-
-
-def _pg_create(base: str) -> tuple[str, str]:
-    parsed = make_url(base)
-    name = f"reos_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return parsed.set(database=name).render_as_string(hide_password=False), name
-
-
-def _pg_drop(base: str, name: str) -> None:
-    admin = create_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def prepare_store(env: dict[str, str]) -> str:
@@ -192,7 +175,7 @@ def run(
     env.pop("REOS_DATABASE_URL", None)
     pg_name = None
     if pg:
-        baseline_url, pg_name = _pg_create(pg)
+        baseline_url, pg_name = create_database(pg)
         env["REOS_DATABASE_URL"] = baseline_url
     else:
         baseline_url = f"sqlite:///{work / 'home' / 'reos.db'}"
@@ -243,7 +226,7 @@ def run(
         for server in servers:
             server.stop()
         if pg and pg_name:
-            _pg_drop(pg, pg_name)
+            drop_database(pg, pg_name)
 
 
 def main() -> None:

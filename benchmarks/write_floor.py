@@ -29,7 +29,8 @@ import time
 from pathlib import Path
 
 import psycopg
-from import_speed import REOS, _drop_pg, _generate, _pg_database, run_once
+from import_speed import REOS, _generate, run_once
+from scratch_database import create_database, drop_database
 from sqlalchemy.engine import make_url
 
 from reos.config import get_settings
@@ -150,7 +151,7 @@ def main() -> None:
                 urls: list[str | None] = [None, None]
                 if base:
                     for i in range(2):
-                        url, name = _pg_database(base)
+                        url, name = create_database(base)
                         made.append(name)
                         urls[i] = url
                 homes = [Path(tmp) / f"{store}_a", Path(tmp) / f"{store}_b"]
@@ -167,7 +168,7 @@ def main() -> None:
             finally:
                 for name in made:
                     assert base
-                    _drop_pg(base, name)
+                    drop_database(base, name)
     print(f"{'store':<11}{'rows':>9}{'records':>9}{'import s':>10}{'import rows/s':>15}"
           f"{'writes s':>10}{'floor rows/s':>14}{'share':>7}")  # fmt: skip
     for store, imported_s, floor_s, records in lines:
