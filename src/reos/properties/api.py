@@ -33,15 +33,7 @@ def list_properties(session: ReadSession, query: Annotated[PropertyQuery, Query(
     """Properties of the caller's organisation. With ``near`` and ``radius_m`` only those
     within the radius, nearest first, each with its exact distance in metres. The rules
     are :class:`PropertyQuery`'s and :func:`service.search`'s, shared with the CLI."""
-    hits, total = service.search(
-        session,
-        query.filters(),
-        near=query.near,
-        radius_m=query.radius_m,
-        sort=query.sort,
-        limit=query.limit,
-        offset=query.offset,
-    )
+    hits, total = service.search_for(session, query)
     return PropertyPage(
         items=[_out(h) for h in hits], total=total, limit=query.limit, offset=query.offset
     )

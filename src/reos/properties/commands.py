@@ -65,15 +65,7 @@ def list_properties(
         "limit": limit, "offset": offset,
     })  # fmt: skip
     with org_session(org) as session:
-        hits, total = service.search(
-            session,
-            query.filters(),
-            near=query.near,
-            radius_m=query.radius_m,
-            sort=query.sort,
-            limit=query.limit,
-            offset=query.offset,
-        )
+        hits, total = service.search_for(session, query)
         rows = [PropertyOut.of(h.property, h.distance_m).model_dump(mode="json") for h in hits]
     if as_json:
         print_json({"items": rows, "total": total, "limit": query.limit, "offset": query.offset})

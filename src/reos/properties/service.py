@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import h3
 from sqlalchemy import Select, func, select
@@ -53,6 +53,9 @@ EDITABLE = (
 MAX_RADIUS_M = 100_000
 MAX_PAGE = 500  # properties per page of a list or search
 MAX_CANDIDATES = 200_000
+
+if TYPE_CHECKING:
+    from reos.properties.schemas import PropertyQuery
 
 
 @dataclass(frozen=True)
@@ -395,6 +398,20 @@ def _page(hits: list[Hit], sort: str, limit: int, offset: int) -> tuple[list[Hit
         reverse=reverse,
     )
     return hits[offset : offset + limit], len(hits)
+
+
+def search_for(session: Session, query: PropertyQuery) -> tuple[list[Hit], int]:
+    """:func:`search` with the filters, sort and page of a checked :class:`PropertyQuery`
+    (the API's query string and ``reos properties list`` alike)."""
+    return search(
+        session,
+        query.filters(),
+        near=query.near,
+        radius_m=query.radius_m,
+        sort=query.sort,
+        limit=query.limit,
+        offset=query.offset,
+    )
 
 
 def search_radius(
