@@ -10,7 +10,7 @@ and do not load (see :mod:`reos.frontdoor`).
 
 from __future__ import annotations
 
-from reos import accounts, ingest, owners, properties, valuation
+from reos import accounts, ingest, owners, properties, underwriting, valuation
 from reos.frontdoor import Commands, Domain
 
 #: Every business domain, in the order their routers are mounted.
@@ -20,6 +20,7 @@ DOMAINS: tuple[Domain, ...] = (
     ingest.DOMAIN,
     valuation.DOMAIN,
     owners.DOMAIN,
+    underwriting.DOMAIN,
 )
 
 #: Commands that belong to no domain: the store, the server and the job worker.

@@ -1,0 +1,9 @@
+"""Underwriting and offers: what a property earns, what it costs and what to offer.
+
+The engine is pure (plain data in, plain data out; see ``shared/reference/underwriting.md``
+for the contract every figure follows). The front door is declared here.
+"""
+
+from reos.frontdoor import Domain
+
+DOMAIN = Domain(name="underwriting")
