@@ -70,6 +70,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
+from reos.errors import ValidationFailed
 from reos.kernel.schemas import InputModel
 from reos.underwriting import finance
 from reos.underwriting.analysis import DealAnalysis, Metric
@@ -171,7 +172,8 @@ class Bounds:
 NON_NEGATIVE = Bounds(low=0)
 POSITIVE = Bounds(low=0, low_inclusive=False)
 FRACTION = Bounds(low=0, high=1)
-GROWTH = Bounds(low=-1, low_inclusive=False)
+#: A yearly growth, step or discount rate: above -100% and at most +100%.
+GROWTH = Bounds(low=-1, low_inclusive=False, high=1)
 MONTHS = Bounds(low=0, whole=True)
 
 
@@ -457,7 +459,7 @@ class _Tenancy:
     escalation: float
     free_rent_months: int
     downtime_months: int  # empty months before it (successors)
-    renewal_probability: float  # the p its terms were blended with (0 for new leases)
+    renewal_probability: float | None  # the p its terms were blended with (in place: None)
     ti: float
     lc: float
 
@@ -550,7 +552,7 @@ class _Market:
                     escalation=lease.escalation,
                     free_rent_months=lease.free_rent_months,
                     downtime_months=0,
-                    renewal_probability=0.0,
+                    renewal_probability=None,
                     ti=0.0,
                     lc=0.0,
                 )
@@ -571,49 +573,54 @@ class _Market:
             )
 
 
-def analyse_commercial(deal: CommercialDeal) -> DealAnalysis:
-    """The deal's monthly cash flows, annual table, metrics and lease-by-lease audit."""
-    n = deal.hold_years
-    horizon = 12 * (n + 1)
-    first = month_index(deal.analysis_start)
-    market = _Market(deal.market, first, horizon)
-    tenancies = [t for i, lease in enumerate(deal.leases) for t in market.chain(i, lease)]
+@dataclass(frozen=True)
+class _LeaseMonths:
+    """Each tenancy's months: (tenancy × month) arrays over the analysis, dollars."""
 
-    # (lease × month) arrays; month offset 0 is analysis month 1
+    in_force: np.ndarray  # bool: the month is within the tenancy's term
+    base: np.ndarray  # scheduled base rent
+    free: np.ndarray  # the part of ``base`` that is free rent
+
+
+def _lease_months(tenancies: list[_Tenancy], first: int, horizon: int) -> _LeaseMonths:
+    """Base rent ``area · rent / 12 · (1 + escalation) ** (months since start // 12)`` in
+    each month of each tenancy's term, and its free months, as one array operation."""
     offset = np.arange(horizon)
-    since = (
-        offset[None, :] - np.array([t.start - first for t in tenancies], dtype=np.int64)[:, None]
-    )
+    starts = np.array([t.start - first for t in tenancies], dtype=np.int64)[:, None]
+    since = offset[None, :] - starts  # whole months since the tenancy's own start
     months = np.array([t.months for t in tenancies], dtype=np.int64)[:, None]
     in_force = (since >= 0) & (since < months)
     step = np.where(in_force, since // 12, 0)
-    monthly_at_start = np.array([t.area_sf * t.rent_psf_annual / 12.0 for t in tenancies])
-    escalation = np.array([t.escalation for t in tenancies])
-    base = np.where(in_force, monthly_at_start[:, None] * (1.0 + escalation[:, None]) ** step, 0.0)
+    at_start = np.array([t.area_sf * t.rent_psf_annual / 12.0 for t in tenancies])[:, None]
+    escalation = np.array([t.escalation for t in tenancies])[:, None]
+    base = np.where(in_force, at_start * (1.0 + escalation) ** step, 0.0)
     free_months = np.array([t.free_rent_months for t in tenancies], dtype=np.int64)[:, None]
     free = np.where(since < free_months, base, 0.0)
-    area = np.array([t.area_sf for t in tenancies])
+    return _LeaseMonths(in_force=in_force, base=base, free=free)
 
+
+def _building_months(
+    deal: CommercialDeal, tenancies: list[_Tenancy], leases: _LeaseMonths, horizon: int
+) -> dict[str, np.ndarray]:
+    """The building's monthly columns (dollars), in the contract's order of operations."""
+    first = month_index(deal.analysis_start)
     ti = np.zeros(horizon)
     lc = np.zeros(horizon)
     for t in tenancies:
         if t.generation > 0:  # successors start within the analysis by construction
             ti[t.start - first] += t.ti
             lc[t.start - first] += t.lc
-
-    total_area = float(sum(lease.area_sf for lease in deal.leases))
-    year_of_month = offset // 12  # 0-based analysis year
-    expense_index = (1.0 + deal.expense_growth) ** year_of_month
-    potential = base.sum(axis=0)
-    free_rent = free.sum(axis=0)
+    total_area = sum(lease.area_sf for lease in deal.leases)
+    expense_index = (1.0 + deal.expense_growth) ** (np.arange(horizon) // 12)
+    potential = leases.base.sum(axis=0)
+    free_rent = leases.free.sum(axis=0)
     collected = potential - free_rent
     credit_loss = deal.credit_loss_rate * collected
     egi = collected - credit_loss
     opex = total_area * deal.opex_psf_annual / 12.0 * expense_index
     noi = egi - opex
     reserves = total_area * deal.reserves_psf_annual / 12.0 * expense_index
-    cfbd = noi - ti - lc - reserves
-    monthly = {
+    return {
         "potential_base_rent": potential,
         "free_rent": free_rent,
         "collected_rent": collected,
@@ -624,19 +631,88 @@ def analyse_commercial(deal: CommercialDeal) -> DealAnalysis:
         "ti": ti,
         "lc": lc,
         "reserves": reserves,
-        "cfbd": cfbd,
+        "cfbd": noi - ti - lc - reserves,
     }
-    annual = {name: col.reshape(n + 1, 12).sum(axis=1) for name, col in monthly.items()}
 
+
+def _lease_audit(
+    deal: CommercialDeal, tenancies: list[_Tenancy], leases: _LeaseMonths
+) -> list[dict[str, Any]]:
+    """One row per lease and successor: what a user needs to audit a roll-over."""
+    base_in_analysis = leases.base.sum(axis=1)
+    free_in_analysis = leases.free.sum(axis=1)
+    months_in_analysis = leases.in_force.sum(axis=1)
+    rows = []
+    for k, t in enumerate(tenancies):
+        lease = deal.leases[t.row]
+        rows.append(
+            {
+                "suite": lease.suite if lease.suite is not None else f"#{t.row + 1}",
+                "tenant": lease.tenant if t.generation == 0 else None,
+                "row": t.row,
+                "generation": t.generation,
+                "kind": t.kind,
+                "start": month_label(t.start),
+                "end": month_label(t.end),
+                "months": t.months,
+                "months_in_analysis": int(months_in_analysis[k]),
+                "downtime_months_before": t.downtime_months,
+                "area_sf": t.area_sf,
+                "rent_psf_annual": t.rent_psf_annual,
+                "escalation": t.escalation,
+                "renewal_probability": t.renewal_probability,
+                "free_rent_months": t.free_rent_months,
+                "base_rent_in_analysis": float(base_in_analysis[k]),
+                "free_rent_in_analysis": float(free_in_analysis[k]),
+                "ti": t.ti,
+                "lc": t.lc,
+            }
+        )
+    return rows
+
+
+def analyse_commercial(deal: CommercialDeal) -> DealAnalysis:
+    """The deal underwritten: monthly cash flows over years 1..N+1, their annual sums, the
+    contract's metrics and every lease and successor for audit.
+
+    ``metrics``: ``noi`` (years 1..N+1) and ``cfbd`` (1..N) as lists, ``reversion``,
+    ``net_reversion``, ``dcf_value``, ``npv``, ``irr_unlevered`` (None, with the reason in
+    ``notes``, when it does not exist), ``going_in_cap``, plus ``occupancy_year_1`` (share of
+    area-months leased in year 1, free months included), ``total_area_sf``,
+    ``price_per_sf``. ``cash_flows``: years 0..N+1 (operating columns 0 in year 0), the
+    unlevered flow ``-(price + closing)`` at 0, CFBD to N, net reversion at N (0 in N+1).
+    ``detail``: ``leases`` (see :func:`_lease_audit`) and ``monthly`` columns.
+
+    Raises :class:`reos.errors.ValidationFailed` when the figures overflow (a rent roll
+    with absurd magnitudes), never returning NaN or infinity."""
+    n = deal.hold_years
+    horizon = 12 * (n + 1)
+    first = month_index(deal.analysis_start)
+    market = _Market(deal.market, first, horizon)
+    tenancies = [t for i, lease in enumerate(deal.leases) for t in market.chain(i, lease)]
     cost = deal.purchase_price + deal.closing_costs
-    noi_years = annual["noi"]
-    reversion = float(noi_years[n]) / deal.exit_cap_rate
-    net_reversion = reversion * (1.0 - deal.selling_costs_rate)
-    flows = [-cost, *(float(x) for x in annual["cfbd"][:n])]
-    flows[n] += net_reversion
-    dcf_value = finance.npv(deal.discount_rate, [0.0, *flows[1:]])
+
+    with np.errstate(all="ignore"):
+        leases = _lease_months(tenancies, first, horizon)
+        monthly = _building_months(deal, tenancies, leases, horizon)
+        annual = {name: col.reshape(n + 1, 12).sum(axis=1) for name, col in monthly.items()}
+        noi_years = annual["noi"]
+        reversion = float(noi_years[n]) / deal.exit_cap_rate
+        net_reversion = reversion * (1.0 - deal.selling_costs_rate)
+        flows = [-cost, *(float(x) for x in annual["cfbd"][:n])]
+        flows[n] += net_reversion
+        dcf_value = finance.npv(deal.discount_rate, [0.0, *flows[1:]])
+    finite = all(np.all(np.isfinite(col)) for col in annual.values())
+    if not (finite and all(math.isfinite(x) for x in [*flows, reversion, dcf_value])):
+        raise ValidationFailed(
+            "the cash flows overflow: areas, rents, rates or escalations too large to compute "
+            "(check the deal for a misplaced digit)",
+            field="leases",
+        )
     irr = finance.irr(flows)
-    occupied = (in_force[:, :12] * area[:, None]).sum()
+    total_area = float(sum(lease.area_sf for lease in deal.leases))
+    area = np.array([t.area_sf for t in tenancies])[:, None]
+    occupied = float((leases.in_force[:, :12] * area).sum())
 
     metrics: dict[str, Metric] = {
         "noi": [float(x) for x in noi_years],
@@ -651,50 +727,21 @@ def analyse_commercial(deal: CommercialDeal) -> DealAnalysis:
         "hold_years": n,
         "total_area_sf": total_area,
         "price_per_sf": deal.purchase_price / total_area,
-        "occupancy_year_1": float(occupied) / (total_area * 12.0),
+        "occupancy_year_1": occupied / (total_area * 12.0),
     }
     notes = {} if irr.reason is None else {"irr_unlevered": irr.reason}
 
-    zero = [0.0]
     cash_flows: dict[str, list[float]] = {"year": [float(y) for y in range(n + 2)]}
     for name, col in annual.items():
-        cash_flows[name] = zero + [float(x) for x in col]
+        cash_flows[name] = [0.0, *(float(x) for x in col)]
     cash_flows["net_reversion"] = [net_reversion if y == n else 0.0 for y in range(n + 2)]
     cash_flows["unlevered_cash_flow"] = [*flows, 0.0]
 
-    base_in_analysis = base.sum(axis=1)
-    free_in_analysis = free.sum(axis=1)
-    leases_detail = []
-    for k, t in enumerate(tenancies):
-        lease = deal.leases[t.row]
-        leases_detail.append(
-            {
-                "suite": lease.suite if lease.suite is not None else f"#{t.row + 1}",
-                "tenant": lease.tenant if t.generation == 0 else None,
-                "row": t.row,
-                "generation": t.generation,
-                "kind": t.kind,
-                "start": month_label(t.start),
-                "end": month_label(t.end),
-                "months": t.months,
-                "months_in_analysis": int(in_force[k].sum()),
-                "downtime_months_before": t.downtime_months,
-                "area_sf": t.area_sf,
-                "rent_psf_annual": t.rent_psf_annual,
-                "escalation": t.escalation,
-                "renewal_probability": t.renewal_probability,
-                "free_rent_months": t.free_rent_months,
-                "base_rent_in_analysis": float(base_in_analysis[k]),
-                "free_rent_in_analysis": float(free_in_analysis[k]),
-                "ti": t.ti,
-                "lc": t.lc,
-            }
-        )
     detail: dict[str, Any] = {
-        "leases": leases_detail,
+        "leases": _lease_audit(deal, tenancies, leases),
         "monthly": {
             "month": [month_label(first + i) for i in range(horizon)],
-            "year": (year_of_month + 1).tolist(),
+            "year": [i // 12 + 1 for i in range(horizon)],
             **{name: col.tolist() for name, col in monthly.items()},
         },
     }
