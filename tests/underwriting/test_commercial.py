@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from reos.errors import ValidationFailed
 from reos.underwriting.commercial import (
     CommercialDeal,
     analyse_commercial,
@@ -498,3 +499,21 @@ def test_an_irr_that_does_not_exist_is_missing_with_a_reason() -> None:
     result = run(deal(opex_psf_annual=100))  # every flow negative
     assert result.metrics["irr_unlevered"] is None
     assert "sign" in result.notes["irr_unlevered"]
+
+
+def test_figures_that_overflow_are_refused_not_returned_as_nan() -> None:
+    data = deal()
+    data["leases"][0] = {**data["leases"][0], "area_sf": 1e306, "rent_psf_annual": 1e10}
+    with pytest.raises(ValidationFailed, match="overflow"):
+        run(data)
+
+
+def test_a_long_hold_stays_light() -> None:
+    """Tenancy-months, not tenancies × months: 100 years of 3-year roll-overs of 50 suites
+    are ~1,700 tenancies but only 50 · 1,212 tenancy-months."""
+    data = one_lease("2024-06", term_years=3, downtime_months=0)
+    data["leases"] = [dict(data["leases"][0], suite=f"S{i}") for i in range(50)]
+    data["hold_years"] = 100
+    result = run(data)
+    assert len(result.detail["leases"]) == 50 * (1 + 34)  # months 7..1212 in 36-month terms
+    assert sum(r["months_in_analysis"] for r in result.detail["leases"]) == 50 * 1212

@@ -12,15 +12,12 @@ from hypothesis import strategies as st
 from reos.underwriting import finance
 from reos.underwriting.commercial import CommercialDeal, analyse_commercial, month_label
 
-FIRST = 2024 * 12  # 2024-01, the analysis start
-
-
-def months_from_start(offset: int) -> str:
-    return month_label(FIRST + offset)
+FIRST = 2024 * 12  # 2024-01
 
 
 @st.composite
-def leases(draw: st.DrawFn) -> dict[str, Any]:
+def leases(draw: st.DrawFn, first: int) -> dict[str, Any]:
+    """A rent-roll row relative to the analysis start ``first`` (a month number)."""
     area = draw(st.integers(100, 20_000))
     if draw(st.booleans()) and draw(st.booleans()):
         return {"tenant": None, "area_sf": area}
@@ -30,8 +27,8 @@ def leases(draw: st.DrawFn) -> dict[str, Any]:
         "tenant": "T",
         "area_sf": area,
         "rent_psf_annual": draw(st.floats(0, 80)),
-        "start": months_from_start(start),
-        "end": months_from_start(end),
+        "start": month_label(first + start),
+        "end": month_label(first + end),
         "escalation": draw(st.sampled_from([0.0, 0.02, 0.03, 0.035])),
         "free_rent_months": draw(st.integers(0, 6)),
     }
@@ -40,13 +37,14 @@ def leases(draw: st.DrawFn) -> dict[str, Any]:
 @st.composite
 def deals(draw: st.DrawFn, rent_growth: Any = None) -> dict[str, Any]:
     growth = draw(rent_growth if rent_growth is not None else st.floats(-0.05, 0.08))
+    first = FIRST + draw(st.integers(0, 11))  # analysis years that are not calendar years
     return {
         "strategy": "commercial",
         "purchase_price": draw(st.floats(100_000, 50_000_000)),
         "closing_costs": draw(st.floats(0, 500_000)),
-        "analysis_start": "2024-01",
+        "analysis_start": month_label(first),
         "hold_years": draw(st.integers(1, 7)),
-        "leases": draw(st.lists(leases(), min_size=1, max_size=6)),
+        "leases": draw(st.lists(leases(first), min_size=1, max_size=6)),
         "market": {
             "rent_psf_annual": draw(st.floats(5, 80)),
             "rent_growth": growth,

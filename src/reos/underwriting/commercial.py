@@ -575,28 +575,42 @@ class _Market:
 
 @dataclass(frozen=True)
 class _LeaseMonths:
-    """Each tenancy's months: (tenancy × month) arrays over the analysis, dollars."""
+    """Every month of every tenancy that falls in the analysis, as flat arrays (one entry
+    per tenancy-month: a suite has at most one tenancy a month, so there are at most
+    suites × months entries)."""
 
-    in_force: np.ndarray  # bool: the month is within the tenancy's term
-    base: np.ndarray  # scheduled base rent
-    free: np.ndarray  # the part of ``base`` that is free rent
+    tenancy: np.ndarray  # index into the tenancy list
+    month: np.ndarray  # analysis month offset (0 = month 1)
+    base: np.ndarray  # scheduled base rent, dollars
+    free: np.ndarray  # the part of ``base`` that is free rent, dollars
+    count: int  # number of tenancies
+
+    def per_month(self, values: np.ndarray, horizon: int) -> np.ndarray:
+        return np.bincount(self.month, weights=values, minlength=horizon).astype(float)
+
+    def per_tenancy(self, values: np.ndarray) -> np.ndarray:
+        return np.bincount(self.tenancy, weights=values, minlength=self.count).astype(float)
 
 
 def _lease_months(tenancies: list[_Tenancy], first: int, horizon: int) -> _LeaseMonths:
     """Base rent ``area · rent / 12 · (1 + escalation) ** (months since start // 12)`` in
-    each month of each tenancy's term, and its free months, as one array operation."""
-    offset = np.arange(horizon)
-    starts = np.array([t.start - first for t in tenancies], dtype=np.int64)[:, None]
-    since = offset[None, :] - starts  # whole months since the tenancy's own start
-    months = np.array([t.months for t in tenancies], dtype=np.int64)[:, None]
-    in_force = (since >= 0) & (since < months)
-    step = np.where(in_force, since // 12, 0)
-    at_start = np.array([t.area_sf * t.rent_psf_annual / 12.0 for t in tenancies])[:, None]
-    escalation = np.array([t.escalation for t in tenancies])[:, None]
-    base = np.where(in_force, at_start * (1.0 + escalation) ** step, 0.0)
-    free_months = np.array([t.free_rent_months for t in tenancies], dtype=np.int64)[:, None]
-    free = np.where(since < free_months, base, 0.0)
-    return _LeaseMonths(in_force=in_force, base=base, free=free)
+    each month of each tenancy's term within the analysis, and its free months, computed
+    in one array operation over all tenancy-months."""
+    starts = np.array([t.start - first for t in tenancies], dtype=np.int64)
+    ends = starts + np.array([t.months for t in tenancies], dtype=np.int64)  # exclusive
+    low = np.clip(starts, 0, horizon)
+    length = np.clip(ends, 0, horizon) - low
+    length = np.maximum(length, 0)
+    tenancy = np.repeat(np.arange(len(tenancies)), length)
+    first_entry = np.cumsum(length) - length
+    month = low[tenancy] + (np.arange(tenancy.size) - first_entry[tenancy])
+    since = month - starts[tenancy]  # whole months since the tenancy's own start
+    at_start = np.array([t.area_sf * t.rent_psf_annual / 12.0 for t in tenancies])
+    escalation = np.array([t.escalation for t in tenancies], dtype=float)
+    base = at_start[tenancy] * (1.0 + escalation[tenancy]) ** (since // 12)
+    free_months = np.array([t.free_rent_months for t in tenancies], dtype=np.int64)
+    free = np.where(since < free_months[tenancy], base, 0.0)
+    return _LeaseMonths(tenancy=tenancy, month=month, base=base, free=free, count=len(tenancies))
 
 
 def _building_months(
@@ -612,8 +626,8 @@ def _building_months(
             lc[t.start - first] += t.lc
     total_area = sum(lease.area_sf for lease in deal.leases)
     expense_index = (1.0 + deal.expense_growth) ** (np.arange(horizon) // 12)
-    potential = leases.base.sum(axis=0)
-    free_rent = leases.free.sum(axis=0)
+    potential = leases.per_month(leases.base, horizon)
+    free_rent = leases.per_month(leases.free, horizon)
     collected = potential - free_rent
     credit_loss = deal.credit_loss_rate * collected
     egi = collected - credit_loss
@@ -639,9 +653,9 @@ def _lease_audit(
     deal: CommercialDeal, tenancies: list[_Tenancy], leases: _LeaseMonths
 ) -> list[dict[str, Any]]:
     """One row per lease and successor: what a user needs to audit a roll-over."""
-    base_in_analysis = leases.base.sum(axis=1)
-    free_in_analysis = leases.free.sum(axis=1)
-    months_in_analysis = leases.in_force.sum(axis=1)
+    base_in_analysis = leases.per_tenancy(leases.base)
+    free_in_analysis = leases.per_tenancy(leases.free)
+    months_in_analysis = np.bincount(leases.tenancy, minlength=leases.count)
     rows = []
     for k, t in enumerate(tenancies):
         lease = deal.leases[t.row]
@@ -711,8 +725,8 @@ def analyse_commercial(deal: CommercialDeal) -> DealAnalysis:
         )
     irr = finance.irr(flows)
     total_area = float(sum(lease.area_sf for lease in deal.leases))
-    area = np.array([t.area_sf for t in tenancies])[:, None]
-    occupied = float((leases.in_force[:, :12] * area).sum())
+    area = np.array([t.area_sf for t in tenancies], dtype=float)
+    occupied = float(area[leases.tenancy[leases.month < 12]].sum())
 
     metrics: dict[str, Metric] = {
         "noi": [float(x) for x in noi_years],
