@@ -1,9 +1,10 @@
 """Commercial underwriting: a lease-by-lease discounted cash flow, the work ARGUS does.
 
 Every figure follows ``shared/reference/underwriting.md`` ("Common" and "Commercial"). The
-engine is monthly: each lease and each of its successors is one row of a (lease × month)
-array over the ``12 · (N + 1)`` months of the analysis; the building's monthly columns are
-column sums and the annual cash-flow table is the sum of each year's 12 months. Every metric
+engine is monthly: every month of every lease and successor within the ``12 · (N + 1)``
+months of the analysis is one entry of flat numpy arrays (a suite has one tenancy a month,
+so there are at most suites × months entries); the building's monthly columns are their
+sums by month and the annual cash-flow table is the sum of each year's 12 months. Every metric
 is derived from that table, so the table a user sees is the one the metrics came from. No
 figure is rounded anywhere (money is float dollars, unrounded).
 
@@ -77,7 +78,7 @@ from reos.underwriting.analysis import DealAnalysis, Metric
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
-#: The longest hold the engine accepts: a (lease × month) array over 101 years stays small.
+#: The longest hold accepted (years): longer is a typo, not a deal.
 MAX_HOLD_YEARS = 100
 
 
@@ -85,8 +86,7 @@ MAX_HOLD_YEARS = 100
 
 
 def round_half_up(value: Decimal) -> int:
-    """``value`` rounded to a whole number, halves away from zero for positives (0.5 → 1,
-    2.5 → 3, 4.5 → 5): the contract's rounding of blended months. Exact because ``value``
+    """``value`` rounded to a whole number, halves up (0.5 → 1, 2.5 → 3, 4.5 → 5): the contract's rounding of blended months. Exact because ``value``
     is a Decimal built from the inputs' decimal spelling, not from binary floats."""
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
@@ -447,7 +447,7 @@ def rent_roll_problems(data: dict[str, Any]) -> list[InitErrorDetails]:
 
 @dataclass
 class _Tenancy:
-    """One lease or successor: a row of the (lease × month) arrays."""
+    """One lease or successor: one tenancy of a suite, with its whole term."""
 
     row: int  # index in deal.leases
     generation: int  # 0: the lease in place; 1, 2, ...: successors
