@@ -4,6 +4,7 @@ value; nothing is computed from a half-valid file."""
 from __future__ import annotations
 
 import copy
+import datetime
 from typing import Any
 
 import pytest
@@ -138,3 +139,20 @@ def test_every_problem_of_a_file_is_reported_at_once() -> None:
     }
     assert "before the lease's start" in found["leases.0.end"]
     assert "before the lease's start" in found["leases.1.end"]
+
+
+def test_a_suite_number_is_its_label() -> None:
+    deal_ = CommercialDeal.model_validate(with_lease(0, suite=100))
+    assert deal_.leases[0].suite == "100"
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"), [(datetime.date(2024, 7, 1), "2024-07-01"), (202407, "202407")]
+)
+def test_a_month_that_yaml_read_as_a_date_or_number(value: Any, shown: str) -> None:
+    found = problems(deal(analysis_start=value))
+    assert list(found) == ["analysis_start"]
+    assert "YYYY-MM" in found["analysis_start"] and shown in found["analysis_start"]
+    found = problems(with_lease(0, start=value))
+    assert list(found) == ["leases.0.start"]
+    assert shown in found["leases.0.start"]

@@ -109,6 +109,14 @@ def month_label(index: int) -> str:
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
+def month_text(value: Any) -> Any:
+    """Refuses, with the value, what is not text where a ``YYYY-MM`` month is expected (YAML
+    reads ``2024-07-01`` as a date and ``202407`` as a number)."""
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"must be a month written YYYY-MM (e.g. 2024-07), not {value!s}")
+    return value
+
+
 def _shown(value: Any) -> str:
     """A value as a person wrote it: 5 rather than 5.0, strings quoted."""
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
@@ -239,6 +247,19 @@ class Lease(_Ranged):
     end: str | None = Field(default=None, validate_default=True)
     escalation: float = 0.0
     free_rent_months: int = Field(default=0, validate_default=True)
+
+    @field_validator("suite", mode="before")
+    @classmethod
+    def _suite_number(cls, value: Any) -> Any:
+        """``suite: 100`` in YAML is a number; a suite number is its label."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        return value
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _month_text(cls, value: Any) -> Any:
+        return month_text(value)
 
     @field_validator("tenant", "suite")
     @classmethod
@@ -372,6 +393,11 @@ class CommercialDeal(_Ranged):
     exit_cap_rate: float
     selling_costs_rate: float = 0.02
     discount_rate: float = 0.10
+
+    @field_validator("analysis_start", mode="before")
+    @classmethod
+    def _month_text(cls, value: Any) -> Any:
+        return month_text(value)
 
     @field_validator("analysis_start")
     @classmethod
