@@ -517,3 +517,12 @@ def test_a_long_hold_stays_light() -> None:
     result = run(data)
     assert len(result.detail["leases"]) == 50 * (1 + 34)  # months 7..1212 in 36-month terms
     assert sum(r["months_in_analysis"] for r in result.detail["leases"]) == 50 * 1212
+
+
+def test_a_computed_probability_is_read_as_the_decimal_it_means() -> None:
+    """A sweep's 1.1 − 0.2 is 0.9000000000000001 in floats, and (1 − p) · 5 then falls just
+    short of the half; read as the 0.9 it means, the blended downtime rounds to 1."""
+    p = 1.1 - 0.2
+    assert p > 0.9 and (1 - p) * 5 < 0.5
+    result = run(one_lease("2024-06", renewal_probability=p, downtime_months=5))
+    assert result.detail["leases"][1]["downtime_months_before"] == 1

@@ -91,9 +91,15 @@ def round_half_up(value: Decimal) -> int:
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+#: Decimal places an input is read to for exact arithmetic: more than anyone writes, fewer
+#: than float noise (a sweep's 1.1 - 0.2 = 0.9000000000000001 is read as the 0.9 it means).
+EXACT_PLACES = 12
+
+
 def exact(value: float) -> Decimal:
-    """The decimal a user wrote for ``value`` (``0.9`` is 0.9, not 0.90000000000000002220)."""
-    return Decimal(repr(float(value)))
+    """The decimal a user wrote for ``value``: 0.9 is 0.9, not 0.90000000000000002220 (the
+    binary float), read to :data:`EXACT_PLACES` decimal places."""
+    return Decimal(repr(round(float(value), EXACT_PLACES)))
 
 
 def month_index(month: str) -> int:
