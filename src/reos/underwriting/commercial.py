@@ -48,6 +48,14 @@ Where the contract is silent, this module chooses what an ARGUS user expects:
   both be counted); a suite's future lease follows from the roll-over assumptions.
 - Occupancy counts a suite as occupied from its lease's first month to its last, free-rent
   months included (physical occupancy, as ARGUS reports it).
+- The decimals blended months are computed from are the inputs read to 12 decimal places
+  (:data:`EXACT_PLACES`), so a probability a sweep computed as 0.9000000000000001 is 0.9.
+- Months, downtime and free rent are whole numbers; ``term_years`` may be fractional when
+  ``12 · term_years`` is whole (2.5 years = 30 months). Growth, escalation and discount
+  rates lie in (-100%, +100%]; the exit cap in (0, 1]; the hold in 1..100 years. A vacant
+  suite carries no dates (a rent of 0 or null is accepted, any other is refused).
+- The in-place tenant's name is the lease's; successors are the market's (``tenant`` null
+  in the audit table, ``kind`` says blended roll-over or new lease of a vacant suite).
 
 Pure: plain data in, plain data out; no database.
 """
