@@ -86,6 +86,11 @@ from reos.underwriting.analysis import DealAnalysis, Metric
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
+#: How a ``YYYY-MM`` month is published in the JSON schema.
+MONTH_SCHEMA: dict[str, Any] = {
+    "json_schema_extra": {"pattern": _MONTH.pattern, "examples": ["2024-07"]}
+}
+
 #: The longest hold accepted (years): longer is a typo, not a deal.
 MAX_HOLD_YEARS = 100
 
@@ -252,15 +257,23 @@ class Lease(_Ranged):
         "free_rent_months": MONTHS,
     }
 
-    suite: str | None = None
-    tenant: str | None = None
-    area_sf: float
+    suite: str | None = Field(default=None, description="suite label, unique in the rent roll")
+    tenant: str | None = Field(default=None, description="null for a vacant suite")
+    area_sf: float = Field(description="rentable area, square feet")
     # validated even when absent: whether each is required depends on the tenant
-    rent_psf_annual: float | None = Field(default=None, validate_default=True)
-    start: str | None = Field(default=None, validate_default=True)
-    end: str | None = Field(default=None, validate_default=True)
-    escalation: float = 0.0
-    free_rent_months: int = Field(default=0, validate_default=True)
+    rent_psf_annual: float | None = Field(
+        default=None, validate_default=True, description="$/sf/year at the lease's own start"
+    )
+    start: str | None = Field(
+        default=None, validate_default=True, description="first month", **MONTH_SCHEMA
+    )
+    end: str | None = Field(
+        default=None, validate_default=True, description="last month, inclusive", **MONTH_SCHEMA
+    )
+    escalation: float = Field(default=0.0, description="annual step from the lease's start")
+    free_rent_months: int = Field(
+        default=0, validate_default=True, description="free months from the lease's own start"
+    )
 
     @field_validator("suite", mode="before")
     @classmethod
@@ -345,18 +358,18 @@ class MarketLeasing(_Ranged):
         "escalation": GROWTH,
     }
 
-    rent_psf_annual: float
-    rent_growth: float = 0.03
-    renewal_probability: float
-    downtime_months: int = 0
+    rent_psf_annual: float = Field(description="$/sf/year in analysis year 1")
+    rent_growth: float = Field(default=0.03, description="market rent growth per analysis year")
+    renewal_probability: float = Field(description="p: weight of renewal terms in the blend")
+    downtime_months: int = Field(default=0, description="empty months before a new tenant")
     free_rent_months_new: int = 0
     free_rent_months_renew: int = 0
-    ti_psf_new: float = 0.0
-    ti_psf_renew: float = 0.0
-    lc_rate_new: float = 0.0
-    lc_rate_renew: float = 0.0
-    term_years: float
-    escalation: float = 0.0
+    ti_psf_new: float = Field(default=0.0, description="tenant improvements, $/sf")
+    ti_psf_renew: float = Field(default=0.0, description="tenant improvements, $/sf")
+    lc_rate_new: float = Field(default=0.0, description="share of the whole term's base rent")
+    lc_rate_renew: float = Field(default=0.0, description="share of the whole term's base rent")
+    term_years: float = Field(description="a market lease's term; 12 · term_years whole")
+    escalation: float = Field(default=0.0, description="a market lease's annual step")
 
     @field_validator("term_years")
     @classmethod
@@ -396,13 +409,13 @@ class CommercialDeal(_Ranged):
     strategy: Literal["commercial"]
     purchase_price: float
     closing_costs: float = 0.0
-    analysis_start: str
+    analysis_start: str = Field(description="month 1 of the analysis", **MONTH_SCHEMA)
     hold_years: int
     leases: list[Lease] = Field(min_length=1)
     market: MarketLeasing
     credit_loss_rate: float = 0.0
-    opex_psf_annual: float
-    reserves_psf_annual: float = 0.0
+    opex_psf_annual: float = Field(description="owner's unrecovered opex, $/sf/year")
+    reserves_psf_annual: float = Field(default=0.0, description="capital reserves, $/sf/year")
     expense_growth: float = 0.03
     exit_cap_rate: float
     selling_costs_rate: float = 0.02
