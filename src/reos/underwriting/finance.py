@@ -14,6 +14,7 @@ Pure: floats in, floats out; no database.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -22,6 +23,11 @@ import numpy_financial as npf
 
 #: An IRR is solved until |NPV| at the rate is below this share of the flows' size.
 IRR_TOLERANCE = 1e-12
+
+#: Below this r·n (monthly rate times payments) numpy-financial's ``(1 + r)^n - 1`` loses
+#: its digits to cancellation (at r = 1e-17 it divides by zero); the same formulas are then
+#: computed with ``expm1``/``log1p``, which keep them.
+NEAR_ZERO_RATE = 1e-3
 
 #: A root of the NPV polynomial whose imaginary part is below this (relative) is real.
 _IMAGINARY = 1e-9
@@ -37,7 +43,16 @@ def monthly_payment(amount: float, annual_rate: float, amort_years: float) -> fl
         raise ValueError("amort_years must be positive")
     if amount == 0:
         return 0.0
-    return float(npf.pmt(annual_rate / 12, n, -amount))
+    r = annual_rate / 12
+    if 0 < r * n < NEAR_ZERO_RATE:
+        grown = math.expm1(n * math.log1p(r))  # (1 + r)^n - 1, accurate for a tiny r
+        return amount * r * (grown + 1) / grown
+    return float(npf.pmt(r, n, -amount))
+
+
+def _tiny_rate_balance(amount: float, r: float, pmt: float, k: int) -> float:
+    """L·(1+r)^k - pmt·((1+r)^k - 1)/r without the cancellation a tiny r suffers."""
+    return amount * math.exp(k * math.log1p(r)) - pmt * math.expm1(k * math.log1p(r)) / r
 
 
 def loan_balance(amount: float, annual_rate: float, amort_years: float, payments: int) -> float:
@@ -51,7 +66,11 @@ def loan_balance(amount: float, annual_rate: float, amort_years: float, payments
     if payments >= n or amount == 0:
         return 0.0
     pmt = monthly_payment(amount, annual_rate, amort_years)
-    return float(-npf.fv(annual_rate / 12, payments, -pmt, amount))
+    r = annual_rate / 12
+    if 0 < r * n < NEAR_ZERO_RATE:
+        return _tiny_rate_balance(amount, r, pmt, payments)
+    with np.errstate(divide="ignore", invalid="ignore"):  # fv evaluates its rate-0 branch too
+        return float(-npf.fv(r, payments, -pmt, amount))
 
 
 def loan_balances(
@@ -66,6 +85,16 @@ def loan_balances(
     if amount == 0 or counts.size == 0:
         return [0.0 if c > 0 else float(amount) for c in counts]
     pmt = monthly_payment(amount, annual_rate, amort_years)
+    r = annual_rate / 12
+    if 0 < r * n < NEAR_ZERO_RATE:
+        return [
+            float(amount)
+            if c <= 0
+            else 0.0
+            if c >= n
+            else _tiny_rate_balance(amount, r, pmt, int(c))
+            for c in counts
+        ]
     with np.errstate(divide="ignore", invalid="ignore"):  # fv evaluates its rate-0 branch too
         owed = -npf.fv(annual_rate / 12, np.clip(counts, 0, n), -pmt, amount)
     return [

@@ -148,6 +148,8 @@ class OfferResult:
     metrics_at_max: dict[str, Metric]
     reason: str
     constraints: dict[str, float] = field(default_factory=dict)
+    #: per constraint: its metric, bound, value at ``max_offer`` and at one dollar more
+    checks: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -156,6 +158,7 @@ class OfferResult:
             "metrics_at_max": self.metrics_at_max,
             "reason": self.reason,
             "constraints": self.constraints,
+            "checks": self.checks,
         }
 
 
@@ -357,12 +360,24 @@ def max_offer(deal: BaseModel, constraints: Mapping[str, float]) -> OfferResult:
     if not holds_all(at_max) or holds_all(above):  # the search's own proof, checked
         raise RuntimeError(f"maximum offer search inconsistent at ${answer:,}")
     binding = next(c for c in checks if not c.holds(above.get(c.metric)))
+    table = [
+        {
+            "constraint": c.name,
+            "metric": c.metric,
+            "bound": c.bound,
+            "at_max": at_max.get(c.metric),
+            "at_max_plus_one": above.get(c.metric),
+            "holds_at_max_plus_one": c.holds(above.get(c.metric)),
+        }
+        for c in checks
+    ]
     return OfferResult(
         answer,
         binding.name,
         at_max,
         f"{binding.name} binds: at ${answer + 1:,} {binding.describe(above.get(binding.metric))}",
         wanted,
+        table,
     )
 
 

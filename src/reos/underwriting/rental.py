@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from reos.underwriting.analysis import DealAnalysis, Metric
 from reos.underwriting.finance import irr, loan_balances, monthly_payment, npv
@@ -75,6 +75,19 @@ class RentalDeal(DealModel):
     exit_cap_rate: float | None = Field(None, gt=0, le=1)
     selling_costs_rate: float = Field(0.06, ge=0, le=1)
     discount_rate: float = Field(0.10, gt=-1, le=1)
+
+    @model_validator(mode="after")
+    def _variable_expenses_below_income(self) -> RentalDeal:
+        """Management, maintenance and capex together are a share of EGI; above 100% the
+        property would spend more than it collects on them alone (and NOI would rise as
+        vacancy rises)."""
+        total = self.management_rate + self.maintenance_rate + self.capex_rate
+        if total > 1:
+            raise ValueError(
+                f"management_rate + maintenance_rate + capex_rate: {total:g} — together they "
+                "must be at most 1 (100% of effective gross income)"
+            )
+        return self
 
 
 def analyse_rental(deal: RentalDeal) -> DealAnalysis:
