@@ -101,6 +101,16 @@ def test_a_flips_roi_limit() -> None:
     assert analyse_deal({**FLIP, "purchase_price": 57_000}).metrics["roi"] is None
 
 
+def test_a_window_of_prices_narrower_than_the_search_ladder_is_found() -> None:
+    """ROI ≥ 100 (10,000%): cash invested p - 57,000 must be positive, and 145,000 - p ≥
+    100·(p - 57,000) ⇔ p ≤ 5,845,000 / 101 = 57,871.29: the feasible prices are $57,001 to
+    $57,871, a window between two rungs of the doubling ladder ($30,000 and $60,000)."""
+    assert max_offer_for(FLIP, {"min_roi": 100}).max_offer == 57_871
+    both = max_offer_for(FLIP, {"min_roi": 0.5, "max_price_to_arv": 0.29})
+    assert (both.max_offer, both.binding) == (58_000, "max_price_to_arv")
+    assert max_offer_for(FLIP, {"min_roi": 1e9}).max_offer is None
+
+
 def test_no_price_meets_a_constraint_on_a_metric_that_does_not_exist() -> None:
     cash = {k: v for k, v in SIMPLE.items() if k != "loan"}
     result = max_offer_for(cash, {"min_dscr": 1.2})
@@ -238,3 +248,60 @@ def test_a_commercial_maximum_offer_when_the_engine_is_present() -> None:
     assert not (
         holds(above["going_in_cap"], 0.065, False) and holds(above["irr_unlevered"], 0.07, False)
     )
+
+
+FLIP_CONSTRAINTS = {
+    "min_profit": (st.integers(min_value=-10_000, max_value=80_000), False, "profit"),
+    "min_roi": (st.floats(min_value=0, max_value=50), False, "roi"),
+    "min_annualized_roi": (st.floats(min_value=0, max_value=5), False, "annualized_roi"),
+    "max_price_to_arv": (st.floats(min_value=0.2, max_value=0.9), True, "price_to_arv"),
+}
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    arv=st.integers(min_value=50_000, max_value=1_000_000),
+    rehab=st.integers(min_value=0, max_value=100_000),
+    months=st.integers(min_value=1, max_value=18),
+    amount=st.integers(min_value=0, max_value=600_000),
+    names=st.sets(st.sampled_from(sorted(FLIP_CONSTRAINTS)), min_size=1, max_size=3),
+    data=st.data(),
+)
+def test_a_flips_maximum_offer_holds_and_one_dollar_more_breaks_a_constraint(
+    arv: int, rehab: int, months: int, amount: int, names: set[str], data: st.DataObject
+) -> None:
+    """With a loan, a flip's ROI does not exist until the price passes what the loan covers,
+    so the feasible prices can be a window; the answer must still be its top dollar."""
+    deal = {
+        "strategy": "flip",
+        "arv": arv,
+        "purchase_price": arv // 2,
+        "rehab_cost": rehab,
+        "holding_months": months,
+        "holding_costs_monthly": 400,
+        "loan": {"amount": amount, "rate": 0.1, "points": 0.01},
+    }
+    constraints = {n: data.draw(FLIP_CONSTRAINTS[n][0]) for n in sorted(names)}
+    result = max_offer_for(deal, constraints)
+
+    def feasible(price: int) -> bool:
+        m = analyse_deal({**deal, "purchase_price": price}).metrics
+        return all(
+            holds(m[FLIP_CONSTRAINTS[n][2]], b, FLIP_CONSTRAINTS[n][1])
+            for n, b in constraints.items()
+        )
+
+    if result.max_offer is None:  # then no price up to the ARV (where profit ends) is feasible
+        assert not any(feasible(p) for p in range(1, arv + 1, max(1, arv // 997)))
+        return
+    assert not any(feasible(p) for p in range(result.max_offer + 1, arv + 1, max(1, arv // 997)))
+    at = analyse_deal({**deal, "purchase_price": result.max_offer}).metrics
+    above = analyse_deal({**deal, "purchase_price": result.max_offer + 1}).metrics
+    for name, bound in constraints.items():
+        _strategy, upper, metric = FLIP_CONSTRAINTS[name]
+        assert holds(at[metric], bound, upper), (name, at[metric])
+    assert result.binding in [
+        n
+        for n, b in constraints.items()
+        if not holds(above[FLIP_CONSTRAINTS[n][2]], b, FLIP_CONSTRAINTS[n][1])
+    ]

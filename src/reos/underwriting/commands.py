@@ -74,7 +74,7 @@ def _flatten(data: Any, prefix: str = "") -> list[tuple[str, str]]:
     name = prefix.rstrip(".")
     if isinstance(data, list) and data and all(isinstance(x, dict) for x in data):
         rows.append((name, f"{len(data)} (below)"))
-    elif isinstance(data, float) and data.is_integer() and abs(data) >= 1000:
+    elif isinstance(data, float) and data.is_integer():
         rows.append((name, f"{int(data):,}"))
     else:
         rows.append((name, "—" if data is None else str(data)))
