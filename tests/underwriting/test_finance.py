@@ -3,6 +3,7 @@ the IRR exists and is unique), and its refusals."""
 
 from __future__ import annotations
 
+import numpy as np
 import numpy_financial as npf
 import pytest
 from hypothesis import given, settings
@@ -36,7 +37,10 @@ def test_one_sign_change_gives_the_unique_irr(
     if got.value > -0.99:  # nearer -100%, 1 + r itself has too few digits to check this way
         value, size = npv_at(got.value)
         assert value <= 1e-9 * size
-    reference = float(npf.irr(flows))
+    try:
+        reference = float(npf.irr(flows))
+    except np.linalg.LinAlgError:  # numpy-financial cannot solve flows this far apart
+        reference = float("nan")
     if reference == reference and reference > -0.99 and got.value > -0.99:
         # at least as near a root as numpy-financial's answer (which, on some of these
         # flows, is a spurious 1023 = 102,300%)

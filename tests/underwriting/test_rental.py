@@ -146,6 +146,17 @@ def test_a_one_year_cash_deal_sold_at_an_exit_cap_has_the_irr_of_its_one_return(
     m = analyse_deal(deal).metrics
     assert m["exit_noi"] == pytest.approx(10_300, abs=CENT)
     assert m["sale_price"] == pytest.approx(128_750, abs=CENT)
+    assert analyse_deal(deal).detail["exit_year"] == [
+        {
+            "year": 2,
+            "gpr": pytest.approx(12_360),
+            "egi": pytest.approx(12_360),
+            "fixed_expenses": pytest.approx(2_060),
+            "variable_expenses": 0.0,
+            "noi": pytest.approx(10_300),
+            "sale_price": pytest.approx(128_750),
+        }
+    ]
     assert m["irr_levered"] == pytest.approx(0.31025, abs=1e-9)
     assert m["irr_unlevered"] == pytest.approx(0.31025, abs=1e-9)
     assert m["equity_multiple"] == pytest.approx(1.31025, abs=1e-9)

@@ -63,6 +63,17 @@ def _format_cell(column: str, value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _format_input(value: Any) -> str:
+    """An input as the user wrote it (whole dollars with separators, rates untouched)."""
+    if value is None:
+        return "—"
+    if isinstance(value, float) and value.is_integer():
+        return f"{int(value):,}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
 def _flatten(data: Any, prefix: str = "") -> list[tuple[str, str]]:
     """Inputs as ``(dotted name, value)`` rows; a list of mappings (a rent roll) is counted,
     its items being shown in their own table."""
@@ -74,10 +85,8 @@ def _flatten(data: Any, prefix: str = "") -> list[tuple[str, str]]:
     name = prefix.rstrip(".")
     if isinstance(data, list) and data and all(isinstance(x, dict) for x in data):
         rows.append((name, f"{len(data)} (below)"))
-    elif isinstance(data, float) and data.is_integer():
-        rows.append((name, f"{int(data):,}"))
     else:
-        rows.append((name, "—" if data is None else str(data)))
+        rows.append((name, _format_input(data)))
     return rows
 
 
@@ -124,7 +133,7 @@ def render_analysis(result: DealAnalysis) -> None:
                 _table(
                     key,
                     columns,
-                    [[_format_cell(c, item.get(c)) for c in columns] for item in value],
+                    [[_format_input(item.get(c)) for c in columns] for item in value],
                     numeric_from=len(columns),
                 )
             )

@@ -136,9 +136,13 @@ def irr(flows: Sequence[float]) -> Irr:
     c = np.asarray(values, dtype=float)
     if changes == 1:
         x = _only_positive_root(values)
-        if x is not None:
-            return Irr(_polish(c, 1.0 / x - 1.0))
-    rates = _candidate_rates(c)
+        if x is None:  # the one root lies beyond x = 2**64: r = 1/x - 1 is -1.0 in floats
+            return Irr(-1.0)
+        return Irr(_polish(c, 1.0 / x - 1.0))
+    try:
+        rates = _candidate_rates(c)
+    except np.linalg.LinAlgError:  # coefficients so far apart that the companion overflows
+        return Irr(None, "the cash flows span too many orders of magnitude to solve for a rate")
     if not rates:
         return Irr(None, "no rate above -100% makes the NPV of the cash flows zero")
     if len(rates) > 1:
@@ -155,7 +159,7 @@ def _only_positive_root(c: list[float]) -> float | None:
     found by Newton steps kept inside the bracket: the same root numpy's companion-matrix
     eigenvalues give, at a fraction of the cost (an underwriting solves two IRRs, and a
     maximum offer some eighty underwritings). None when no bracket is found below 2**64
-    (a rate within 1e-19 of -100%): the general path then decides."""
+    (a rate within 1e-19 of -100%, which is -1.0 in floating point)."""
     below = next(f for f in c if f != 0) > 0
 
     def value_and_slope(x: float) -> tuple[float, float]:
@@ -196,7 +200,8 @@ def _candidate_rates(c: np.ndarray) -> list[float]:
     trimmed = np.trim_zeros(c, "b")
     if trimmed.size < 2:
         return []
-    roots = np.roots(trimmed[::-1])
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        roots = np.roots(trimmed[::-1])
     out: list[float] = []
     for x in roots:
         if abs(x.imag) > _IMAGINARY * max(1.0, abs(x.real)) or x.real <= 0:

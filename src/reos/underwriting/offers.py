@@ -241,6 +241,18 @@ def _price_ladder(start: int) -> list[int]:
     return sorted(rungs)
 
 
+def with_price(deal: BaseModel, price: int) -> BaseModel:
+    """``deal`` at another purchase price, without re-validating the rest (the price keeps
+    the type the model holds it in: float, int or Decimal)."""
+    current = getattr(deal, "purchase_price", None)
+    value: Any = float(price)
+    if isinstance(current, Decimal):
+        value = Decimal(price)
+    elif isinstance(current, int) and not isinstance(current, bool):
+        value = price
+    return deal.model_copy(update={"purchase_price": value})
+
+
 def _commercial_evaluator(deal: BaseModel) -> Callable[[int], dict[str, Metric]] | None:
     """Price-dependent commercial figures from one DCF (None when its metrics lack what is
     needed, in which case every price is a full DCF)."""
@@ -348,7 +360,7 @@ def max_offer(deal: BaseModel, constraints: Mapping[str, float]) -> OfferResult:
     wanted = {c.name: c.bound for c in checks}
 
     def at_price(price: int) -> DealAnalysis:
-        return analyse(deal.model_copy(update={"purchase_price": float(price)}))
+        return analyse(with_price(deal, price))
 
     def full(price: int) -> dict[str, Metric]:
         return at_price(price).metrics

@@ -10,7 +10,9 @@ Where the contract is silent (each choice is what a DealCheck user would expect)
 
 - ``net_sale`` is the contract's "net sale": sale price less selling costs less the loan
   balance after 12·N payments (the cash the investor walks away with at the sale).
-- ``exit_noi`` is NOI_{N+1}, reported whether or not an exit cap prices the sale.
+- ``exit_noi`` is NOI_{N+1}, reported whether or not an exit cap prices the sale; with an
+  exit cap, ``detail["exit_year"]`` is that year's row (GPR, EGI, expenses, NOI, sale
+  price), so the sale price can be audited like the years of the hold.
 - ``cash_on_cash`` and ``equity_multiple`` are null when the equity is 0 (a 100% loan with
   no closing costs or rehab): a return on no cash is not a number.
 - ``grm`` is null without rent and ``break_even_ratio`` null without income (EGI_1 = 0).
@@ -228,10 +230,25 @@ def analyse_rental(deal: RentalDeal) -> DealAnalysis:
         "unlevered_flow": unlevered,
         "loan_balance": balances,
     }
+    detail: dict[str, object] = {}
+    if deal.exit_cap_rate is not None:
+        # the year after the hold, whose NOI prices the sale at the exit cap
+        detail["exit_year"] = [
+            {
+                "year": n + 1,
+                "gpr": gpr[n],
+                "egi": egi[n],
+                "fixed_expenses": fixed[n],
+                "variable_expenses": variable[n],
+                "noi": noi[n],
+                "sale_price": sale_price,
+            }
+        ]
     return DealAnalysis(
         strategy="rental",
         inputs=deal.model_dump(mode="json"),
         metrics=metrics,
         cash_flows=cash_flows,
+        detail=detail,
         notes=notes,
     )
