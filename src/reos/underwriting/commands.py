@@ -33,9 +33,12 @@ RATES = frozenset(
         "break_even_ratio",
         "price_to_arv",
         "exit_cap_rate",
+        "occupancy_year_1",
     }
 )
 RATIOS = frozenset({"dscr", "grm", "equity_multiple"})
+#: Plain quantities, neither money nor rates (years, square feet).
+QUANTITIES = {"hold_years": "years", "total_area_sf": "sf"}
 
 
 def format_metric(name: str, value: Any, precise: bool = False) -> str:
@@ -52,6 +55,8 @@ def format_metric(name: str, value: Any, precise: bool = False) -> str:
         return f"{value:.5%}" if precise else f"{value:.3%}"
     if name in RATIOS:
         return f"{value:,.6f}x" if precise else f"{value:,.3f}x"
+    if name in QUANTITIES:
+        return f"{value:,.6g} {QUANTITIES[name]}"
     return f"${value:,.2f}" if value >= 0 else f"-${-value:,.2f}"
 
 

@@ -371,30 +371,34 @@ COMMERCIAL_TEMPLATE = """\
 # as fractions, months as YYYY-MM (a lease's end month is included). Rents are per square
 # foot per year. A field left out (or null) takes the default shown in its comment.
 strategy: commercial
-purchase_price: 12500000      # required
-closing_costs: 150000         # default 0
+purchase_price: 8000000       # required
+closing_costs: 120000         # default 0
 analysis_start: "2026-01"     # required: month 1 of the analysis
 hold_years: 10                # required
 leases:                       # the rent roll
-  - tenant: Acme Dental       # suite 100
+  - suite: "100"
+    tenant: Acme Dental
     area_sf: 5000
     rent_psf_annual: 28.00    # the rent at the lease's own start
     start: "2022-04"
     end: "2028-03"
     escalation: 0.03          # a year, from each anniversary of the start
-  - tenant: Northside Law     # suite 200
+  - suite: "200"
+    tenant: Northside Law
     area_sf: 12000
     rent_psf_annual: 31.50
     start: "2024-01"
     end: "2033-12"
     escalation: 0.025
-  - tenant: Corner Cafe       # suite 105
+  - suite: "105"
+    tenant: Corner Cafe
     area_sf: 2500
     rent_psf_annual: 35.00
     start: "2026-06"          # starts after the analysis start: empty until then
     end: "2031-05"
     escalation: 0.03
-  - tenant: null              # suite 300, vacant: leased on new-tenant terms
+  - suite: "300"
+    tenant: null              # vacant: leased on new-tenant terms
     area_sf: 8000
 market:                       # market leasing assumptions
   rent_psf_annual: 32.00      # at the analysis start
