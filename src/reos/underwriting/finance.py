@@ -54,6 +54,26 @@ def loan_balance(amount: float, annual_rate: float, amort_years: float, payments
     return float(-npf.fv(annual_rate / 12, payments, -pmt, amount))
 
 
+def loan_balances(
+    amount: float, annual_rate: float, amort_years: float, payments: Sequence[int]
+) -> list[float]:
+    """:func:`loan_balance` after each count in ``payments``, from one payment computation
+    (numpy-financial's ``fv`` over an array of periods): an underwriting needs the balance
+    at every year end, and computing the payment once per year end cost more than the rest
+    of a rental underwriting together."""
+    n = round(12 * amort_years)
+    counts = np.asarray(payments, dtype=float)
+    if amount == 0 or counts.size == 0:
+        return [0.0 if c > 0 else float(amount) for c in counts]
+    pmt = monthly_payment(amount, annual_rate, amort_years)
+    with np.errstate(divide="ignore", invalid="ignore"):  # fv evaluates its rate-0 branch too
+        owed = -npf.fv(annual_rate / 12, np.clip(counts, 0, n), -pmt, amount)
+    return [
+        float(amount) if c <= 0 else 0.0 if c >= n else float(b)
+        for c, b in zip(counts, np.atleast_1d(owed), strict=True)
+    ]
+
+
 def npv(rate: float, flows: Sequence[float]) -> float:
     """Net present value of ``flows`` at ``rate`` per period; ``flows[0]`` is undiscounted."""
     return float(npf.npv(rate, np.asarray(flows, dtype=float)))
