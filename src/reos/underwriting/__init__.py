@@ -6,4 +6,7 @@ for the contract every figure follows). The front door is declared here.
 
 from reos.frontdoor import Domain
 
-DOMAIN = Domain(name="underwriting")
+DOMAIN = Domain(
+    name="underwriting",
+    router="reos.underwriting.api:router",
+)

@@ -21,7 +21,8 @@ source in ``sources``):
 - everything else: the organisation's saved defaults for the strategy, then the contract's
   defaults (``shared/reference/underwriting.md``).
 
-A strategy's required input that nothing gives is refused with every missing field named,
+A strategy's required input that nothing gives is refused (:class:`InsufficientData`, 422)
+with every missing field named,
 one line each, with what was tried (``gross_rent_monthly: required for a rental; no rent
 records for this area``), before anything is computed.
 """
@@ -42,7 +43,7 @@ from sqlalchemy.orm import Session
 import reos
 from reos.accounts.service import record_audit
 from reos.db import tenancy
-from reos.errors import NotFound, ReosError, ValidationFailed
+from reos.errors import InsufficientData, NotFound, ReosError, ValidationFailed
 from reos.kernel.jsonable import jsonable
 from reos.kernel.principal import actor_of
 from reos.models import RentListing, Underwriting, UnderwritingDefaults, UnderwritingRun
@@ -50,6 +51,7 @@ from reos.properties import read_model as properties_read
 from reos.underwriting import deal as deals
 from reos.underwriting.analysis import DealAnalysis
 from reos.underwriting.rent_estimate import NO_RENT_RECORDS, RentEstimate, estimate_rent
+from reos.underwriting.schemas import PROPERTY_INPUTS
 
 #: The version of the engine a stored underwriting was computed with.
 ENGINE_VERSION = f"reos {reos.__version__}"
@@ -57,8 +59,6 @@ ENGINE_VERSION = f"reos {reos.__version__}"
 STORE_STRATEGIES: tuple[str, ...] = ("rental", "flip")
 #: Condition (1-10 scale, 7 = "good") of a renovated property, for the ARV.
 RENOVATED_CONDITION = 7
-#: Inputs that describe one property, never an organisation-wide default.
-PROPERTY_INPUTS = frozenset({"purchase_price", "arv", "after_repair_value", "gross_rent_monthly"})
 USER = "user"
 ORG_DEFAULT = "org default"
 CONTRACT_DEFAULT = "contract default"
@@ -132,6 +132,29 @@ def set_defaults(session: Session, strategy: str, assumptions: Any) -> dict[str,
         {"strategy": strategy, "before": before, "after": checked},
     )  # fmt: skip
     return checked
+
+
+def replace_defaults(session: Session, by_strategy: dict[str, Any]) -> dict[str, Any]:
+    """Replace all the organisation's default assumptions: ``by_strategy`` maps each
+    strategy to its assumptions; a strategy left out has none saved afterwards."""
+    for strategy in sorted(set(by_strategy) - set(STORE_STRATEGIES)):
+        deals.fail([f"{strategy}: unknown strategy — one of {', '.join(STORE_STRATEGIES)}"])
+    out: dict[str, Any] = {}
+    for strategy in STORE_STRATEGIES:
+        if strategy in by_strategy:
+            out[strategy] = set_defaults(session, strategy, by_strategy[strategy])
+            continue
+        row = session.scalars(
+            select(UnderwritingDefaults).where(UnderwritingDefaults.strategy == strategy)
+        ).first()
+        if row is not None:
+            record_audit(
+                session, "clear_defaults", "underwriting_defaults", row.id,
+                {"strategy": strategy, "before": dict(row.assumptions)},
+            )  # fmt: skip
+            session.delete(row)
+    session.flush()
+    return out
 
 
 # ---------------------------------------------------------------- rent estimate
@@ -232,7 +255,8 @@ def fill_deal(
     """The deal of one property for ``strategy`` (see the module docstring for the order
     of sources). ``assumptions`` are the user's deal fields (already checked);
     ``org_defaults`` the organisation's saved ones. Raises :class:`ValidationFailed`
-    naming every required input nothing gives."""
+    naming every required input nothing gives (:class:`InsufficientData`: what the store
+    lacks, which the user may enter or the organisation may import)."""
     check_store_strategy(strategy)
     deal: dict[str, Any] = {"strategy": strategy}
     sources: dict[str, str] = {}
@@ -306,7 +330,9 @@ def fill_deal(
         elif name != "strategy":
             sources[name] = CONTRACT_DEFAULT
     if missing:
-        deals.fail(missing)
+        raise InsufficientData(
+            "\n".join(missing), field=missing[0].partition(":")[0], problems=missing
+        )
     return filled
 
 
