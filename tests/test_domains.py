@@ -16,7 +16,7 @@ from reos.domains import DOMAINS, PLATFORM_COMMANDS, command_modules, job_module
 
 def test_domain_names_are_unique_and_each_is_declared_in_its_package() -> None:
     names = [d.name for d in DOMAINS]
-    assert names == ["accounts", "properties", "ingest", "valuation", "owners"]
+    assert names == ["accounts", "properties", "ingest", "valuation", "owners", "underwriting"]
     for domain in DOMAINS:
         assert importlib.import_module(f"reos.{domain.name}").DOMAIN is domain
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 from pydantic.fields import FieldInfo
@@ -34,7 +34,7 @@ def partial_model(
         if field_name == "strategy" or field_name in exclude:
             continue
         optional = FieldInfo.merge_field_infos(info, default=None)
-        fields[field_name] = (info.annotation | None, optional)
+        fields[field_name] = (Optional[info.annotation], optional)  # noqa: UP045
     return create_model(name, __base__=DealModel, __doc__=model.__doc__, **fields)
 
 
