@@ -35,7 +35,7 @@ def test_the_cli_offers_every_declared_command_and_nothing_else() -> None:
     assert LAZY_COMMANDS == command_modules()
     assert set(LAZY_COMMANDS) == {
         "init", "serve", "db", "worker", "orgs", "users", "apikeys", "properties",
-        "import", "quarantine", "fields", "avm", "value", "owners",
+        "import", "quarantine", "fields", "avm", "value", "owners", "underwrite", "offer",
     }  # fmt: skip
     assert LAZY_COMMANDS["worker"] == "reos.jobs.commands"
 

@@ -4,9 +4,10 @@ The engine is pure (plain data in, plain data out; see ``shared/reference/underw
 for the contract every figure follows). The front door is declared here.
 """
 
-from reos.frontdoor import Domain
+from reos.frontdoor import Commands, Domain
 
 DOMAIN = Domain(
     name="underwriting",
     router="reos.underwriting.api:router",
+    commands=Commands("reos.underwriting.commands", ("underwrite", "offer")),
 )
