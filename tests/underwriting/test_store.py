@@ -7,6 +7,7 @@ chunked and resumable."""
 from __future__ import annotations
 
 import csv
+import json
 import math
 import statistics
 import uuid
@@ -20,6 +21,7 @@ import pytest
 from sqlalchemy import func, select
 
 from reos.accounts import service as accounts
+from reos.cli import main as cli_main
 from reos.db.session import system_session, tenant_session
 from reos.ingest import service as ingest_service
 from reos.jobs.worker import Worker
@@ -49,7 +51,7 @@ fields:
 """
 
 
-def _new_org(client: Any) -> tuple[uuid.UUID, dict[str, str]]:
+def _new_org(client: Any) -> tuple[uuid.UUID, str, dict[str, str]]:
     slug = f"u-{uuid.uuid4().hex[:10]}"
     with system_session() as s:
         org_id = accounts.create_organization(s, slug, slug).id
@@ -60,7 +62,7 @@ def _new_org(client: Any) -> tuple[uuid.UUID, dict[str, str]]:
     token = client.post(
         "/api/v1/auth/token", data={"username": email, "password": "a long password"}
     ).json()["access_token"]
-    return org_id, {"Authorization": f"Bearer {token}"}
+    return org_id, slug, {"Authorization": f"Bearer {token}"}
 
 
 def _write_rents(path: Path, rows: list[dict[str, Any]]) -> None:
@@ -79,7 +81,7 @@ def _run_jobs() -> None:
 @pytest.fixture(scope="module")
 def store(client: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """An organisation with Ames, 60 rent listings around North Ames and a trained AVM."""
-    org_id, headers = _new_org(client)
+    org_id, slug, headers = _new_org(client)
     report = ingest_service.import_file(AMES, "sales", org_id=org_id, mapping_path=AMES_MAP)
     assert report.inserted >= 2900 and report.balanced
     with tenant_session(org_id) as s:
@@ -124,6 +126,7 @@ def store(client: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, An
     subject = next(h for h in homes[60:] if h.condition is not None and h.condition < 7)
     return {
         "org_id": org_id,
+        "slug": slug,
         "headers": headers,
         "rent_report": rent_report,
         "rents": rows,
@@ -461,3 +464,50 @@ def test_underwrite_all_is_chunked_and_resumable(store: dict[str, Any]) -> None:
     skipped = summary["skipped"]
     assert summary["underwritten"] + sum(skipped.values()) == total
     assert skipped.get("gross_rent_monthly: required for a rental", 0) > 0
+
+
+def _cli(args: list[str], capsys: Any) -> tuple[int, str, str]:
+    try:
+        cli_main(args)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_cli_underwrites_a_stored_property(
+    client: Any, store: dict[str, Any], capsys: Any, tmp_path: Path
+) -> None:
+    _put_defaults(client, store["headers"])
+    subject, slug = store["subject"], store["slug"]
+    assumptions = tmp_path / "assumptions.yaml"
+    assumptions.write_text("rehab_cost: 30000\nholding_months: 5\n", encoding="utf-8")
+    base = ["underwrite", "--property", str(subject.id), "--as-of", AS_OF, "--org", slug]
+    code, out, err = _cli(
+        [*base, "--strategy", "flip", "--price", "90000", "--assumptions", str(assumptions),
+         "--json"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    body = json.loads(out)
+    assert body["sources"]["holding_months"] == "user" and body["inputs"]["holding_months"] == 5
+    assert body["sources"]["purchase_price"] == "user" and body["inputs"]["purchase_price"] == 90000
+    assert body["sources"]["arv"].startswith("avm model ")
+    with tenant_session(store["org_id"]) as s:
+        stored = s.get(Underwriting, uuid.UUID(body["id"]))
+        assert stored is not None and stored.created_by is not None
+    code, out, err = _cli([*base, "--strategy", "rental"], capsys)
+    assert code == 0, err
+    assert "Metrics" in out and "rent estimate" in out and "last sale" in out
+    code, _out, err = _cli(
+        ["underwrite", "--property", str(subject.id), "--as-of", "2030-01-01", "--org", slug],
+        capsys,
+    )
+    assert code != 0
+    assert "gross_rent_monthly: required for a rental; no rent records for this area" in err
+    assert "Traceback" not in err
+    code, _out, err = _cli(["underwrite", "--all", "--strategy", "hold", "--org", slug], capsys)
+    assert code == 2 and "strategy" in err and "Traceback" not in err
+    code, _out, err = _cli(["underwrite", "--property", "nope", "--org", slug], capsys)
+    assert code != 0 and "property" in err

@@ -64,8 +64,6 @@ class DefaultsOut(BaseModel):
     flip: dict[str, Any] | None = None
 
 
-
-
 class UnderwritingRequest(InputModel):
     """Underwrite a stored property (``property_id``, with ``strategy`` and optional
     ``price`` and ``assumptions``: the deal is filled from the store, the organisation's

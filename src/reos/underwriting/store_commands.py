@@ -74,20 +74,25 @@ def underwrite_property(
     if as_json:
         print_json(out)
         return
+    from reos.underwriting.analysis import DealAnalysis
+    from reos.underwriting.commands import render_analysis
+
     typer.echo(f"underwriting {out['id']}  {out['strategy']}  property {out['property_id']}")
+    render_analysis(
+        DealAnalysis(
+            out["strategy"], out["inputs"], out["metrics"], out["cash_flows"],
+            out["detail"], out["notes"],
+        )
+    )  # fmt: skip
     print_table(
-        [
-            {"input": name, "value": out["inputs"].get(name), "source": source}
-            for name, source in sorted(out["sources"].items())
-        ],
-        ["input", "value", "source"],
+        [{"input": name, "source": source} for name, source in sorted(out["sources"].items())],
+        ["input", "source"],
     )
-    print_table(
-        [{"metric": name, "value": value} for name, value in out["metrics"].items()],
-        ["metric", "value"],
-    )
-    for case, body in out["cases"].items():
-        typer.echo(f"{case}: {body['inputs']}  noi {body['metrics'].get('noi')}")
+    for case in ("low", "base", "high"):
+        body = out["cases"].get(case)
+        if body is not None:
+            shown = ", ".join(f"{k} {v:,.0f}" for k, v in body["inputs"].items())
+            typer.echo(f"{case:>4}: {shown}")
 
 
 def underwrite_all(
@@ -141,3 +146,32 @@ def underwrite_all(
         f"({summary['strategy']})"
         + (f"; skipped: {summary['skipped']}" if summary["skipped"] else "")
     )
+
+
+def dispatch(
+    *,
+    deal: Path | None,
+    property_id: str | None,
+    all_properties: bool,
+    strategy: str,
+    assumptions: Path | None,
+    price: float | None,
+    as_of: str | None,
+    chunk: int,
+    org: str | None,
+    as_json: bool,
+) -> None:
+    """``reos underwrite --property ID`` or ``--all``: refuse mixed modes by name, then run."""
+    if deal is not None:
+        raise ValidationFailed("give a deal file or --property/--all, not both", field="property")
+    if property_id is not None and all_properties:
+        raise ValidationFailed("give --property ID or --all, not both", field="property")
+    if all_properties:
+        if price is not None:
+            raise ValidationFailed(
+                "--price goes with --property (one property has one price)", field="price"
+            )
+        underwrite_all(strategy, assumptions, as_of, org, as_json, chunk)
+        return
+    assert property_id is not None
+    underwrite_property(property_id, strategy, assumptions, price, as_of, org, as_json)
