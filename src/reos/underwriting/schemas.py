@@ -12,16 +12,66 @@ import uuid
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    create_model,
+    model_serializer,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 
 from reos.kernel.schemas import InputModel
-from reos.underwriting.flip import FlipDeal
+from reos.underwriting.flip import FlipDeal, FlipLoan
 from reos.underwriting.inputs import MAX_MONEY, DealModel
-from reos.underwriting.rental import RentalDeal
+from reos.underwriting.rental import RentalDeal, RentalLoan
 
 #: Inputs that describe one property: entered per deal, never saved as a default.
 PROPERTY_INPUTS = frozenset({"purchase_price", "arv", "after_repair_value", "gross_rent_monthly"})
+
+
+def null_means_absent(schema: dict[str, Any]) -> None:
+    """Publish what a deal file accepts: ``null`` for any field that is not required (the
+    deal models read it as absent, so the default applies)."""
+    required = set(schema.get("required", ()))
+    for name, prop in list(schema.get("properties", {}).items()):
+        if name in required or _allows_null(prop):
+            continue
+        schema["properties"][name] = {"anyOf": [prop, {"type": "null"}]}
+
+
+def _allows_null(prop: dict[str, Any]) -> bool:
+    if prop.get("type") == "null":
+        return True
+    return any(_allows_null(p) for p in prop.get("anyOf", ()))
+
+
+class PublishedRentalLoan(RentalLoan):
+    """A rental's loan (see the deal file's ``loan``)."""
+
+    model_config = ConfigDict(json_schema_extra=null_means_absent)
+
+
+class PublishedFlipLoan(FlipLoan):
+    """A flip's loan (see the deal file's ``loan``)."""
+
+    model_config = ConfigDict(json_schema_extra=null_means_absent)
+
+
+class PublishedRentalDeal(RentalDeal):
+    """A whole rental deal, as a deal file gives it."""
+
+    model_config = ConfigDict(json_schema_extra=null_means_absent)
+    loan: PublishedRentalLoan | None = None
+
+
+class PublishedFlipDeal(FlipDeal):
+    """A whole flip deal, as a deal file gives it."""
+
+    model_config = ConfigDict(json_schema_extra=null_means_absent)
+    loan: PublishedFlipLoan | None = None
 
 
 def partial_model(
@@ -35,7 +85,12 @@ def partial_model(
             continue
         optional = FieldInfo.merge_field_infos(info, default=None)
         fields[field_name] = (Optional[info.annotation], optional)  # noqa: UP045
-    return create_model(name, __base__=DealModel, __doc__=model.__doc__, **fields)
+    return create_model(
+        name,
+        __base__=DealModel,
+        __doc__=model.__doc__,
+        **fields,
+    )
 
 
 if TYPE_CHECKING:
@@ -44,10 +99,10 @@ if TYPE_CHECKING:
     RentalAssumptions = BaseModel
     FlipAssumptions = BaseModel
 else:
-    RentalDefaults = partial_model(RentalDeal, "RentalDefaults", PROPERTY_INPUTS)
-    FlipDefaults = partial_model(FlipDeal, "FlipDefaults", PROPERTY_INPUTS)
-    RentalAssumptions = partial_model(RentalDeal, "RentalAssumptions")
-    FlipAssumptions = partial_model(FlipDeal, "FlipAssumptions")
+    RentalDefaults = partial_model(PublishedRentalDeal, "RentalDefaults", PROPERTY_INPUTS)
+    FlipDefaults = partial_model(PublishedFlipDeal, "FlipDefaults", PROPERTY_INPUTS)
+    RentalAssumptions = partial_model(PublishedRentalDeal, "RentalAssumptions")
+    FlipAssumptions = partial_model(PublishedFlipDeal, "FlipAssumptions")
 
 
 class DefaultsBody(InputModel):
@@ -67,8 +122,9 @@ class DefaultsOut(BaseModel):
 class UnderwritingRequest(InputModel):
     """Underwrite a stored property (``property_id``, with ``strategy`` and optional
     ``price`` and ``assumptions``: the deal is filled from the store, the organisation's
-    defaults and the contract's), or a whole deal (``deal``, as a deal file). Exactly one
-    of ``property_id`` and ``deal``."""
+    defaults and the contract's), or a whole deal (``deal``, as a deal file, which carries
+    its own price and assumptions: ``price`` and ``assumptions`` go with ``property_id``).
+    Exactly one of ``property_id`` and ``deal``."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -79,7 +135,12 @@ class UnderwritingRequest(InputModel):
                 },
                 {
                     "required": ["deal"],
-                    "properties": {"deal": {"type": "object"}, "property_id": {"type": "null"}},
+                    "properties": {
+                        "deal": {"type": "object"},
+                        "property_id": {"type": "null"},
+                        "price": {"type": "null"},
+                        "assumptions": {"type": "null"},
+                    },
                 },
             ]
         }
@@ -97,7 +158,7 @@ class UnderwritingRequest(InputModel):
         description="deal-file fields of the strategy that override what the store and the "
         "defaults give (a field of the other strategy is refused)",
     )
-    deal: RentalDeal | FlipDeal | None = None
+    deal: PublishedRentalDeal | PublishedFlipDeal | None = None
 
     @model_validator(mode="after")
     def _one_subject(self) -> UnderwritingRequest:
@@ -114,7 +175,9 @@ class UnderwritingOut(BaseModel):
     interval, the evidence behind store-derived inputs and the versions that made it."""
 
     id: uuid.UUID
-    property_id: uuid.UUID | None
+    property_id: uuid.UUID | None = Field(
+        default=None, description="the property underwritten; absent for a whole deal"
+    )
     strategy: str
     inputs: dict[str, Any]
     sources: dict[str, str]
@@ -128,6 +191,16 @@ class UnderwritingOut(BaseModel):
     model_version: str | None
     created_by: str | None
     created_at: datetime | None
+
+    @model_serializer(mode="wrap")
+    def _without_null_property(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        """A whole deal's underwriting names no property: the key is left out rather than
+        null, so nothing reads it as a property id. (No return annotation: with one,
+        pydantic would publish the annotation instead of this model's schema.)"""
+        data = handler(self)
+        if isinstance(data, dict) and data.get("property_id") is None:
+            data.pop("property_id", None)
+        return data
 
 
 class UnderwritingPage(BaseModel):

@@ -75,7 +75,7 @@ def underwrite_property(
         print_json(out)
         return
     from reos.underwriting.analysis import DealAnalysis
-    from reos.underwriting.commands import render_analysis
+    from reos.underwriting.commands import format_metric, render_analysis
 
     typer.echo(f"underwriting {out['id']}  {out['strategy']}  property {out['property_id']}")
     render_analysis(
@@ -88,11 +88,15 @@ def underwrite_property(
         [{"input": name, "source": source} for name, source in sorted(out["sources"].items())],
         ["input", "source"],
     )
+    headline = ("profit", "roi") if out["strategy"] == "flip" else ("irr_levered", "npv_levered")
     for case in ("low", "base", "high"):
         body = out["cases"].get(case)
         if body is not None:
             shown = ", ".join(f"{k} {v:,.0f}" for k, v in body["inputs"].items())
-            typer.echo(f"{case:>4}: {shown}")
+            figures = "  ".join(
+                f"{name} {format_metric(name, body['metrics'].get(name))}" for name in headline
+            )
+            typer.echo(f"{case:>4} case (AVM 80% interval): {shown}  {figures}")
 
 
 def underwrite_all(
