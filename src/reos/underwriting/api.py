@@ -43,9 +43,7 @@ def create_underwriting(body: UnderwritingRequest, session: WriteSession) -> dic
         row = service.underwrite_deal(session, deal)
     else:
         assert body.property_id is not None
-        assumptions = (
-            body.assumptions.model_dump(exclude_none=True) if body.assumptions is not None else {}
-        )
+        assumptions = body.assumptions_given()
         row = service.underwrite_property(
             session,
             body.property_id,

@@ -119,32 +119,64 @@ class DefaultsOut(BaseModel):
     flip: dict[str, Any] | None = None
 
 
+def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """``model``'s JSON schema with its ``$defs`` written in place (a schema placed in
+    another model's ``json_schema_extra`` cannot point at definitions)."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return resolve(defs[ref.removeprefix("#/$defs/")])
+            return {k: resolve(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
+
+    return dict(resolve(schema))
+
+
+def _request_branches() -> list[Any]:
+    """The request's three shapes: a stored property as a rental (``strategy`` rental or
+    absent) with rental assumptions, as a flip with flip assumptions, or a whole deal."""
+
+    def stored(strategy: dict[str, Any], assumptions: type[BaseModel]) -> dict[str, Any]:
+        return {
+            "properties": {
+                "property_id": {"type": "string"},
+                "deal": {"type": "null"},
+                "strategy": strategy,
+                "assumptions": {"anyOf": [{"type": "null"}, inline_schema(assumptions)]},
+            },
+        }
+
+    rental = stored({"enum": ["rental"]}, RentalAssumptions)
+    rental["required"] = ["property_id"]
+    flip = stored({"enum": ["flip"]}, FlipAssumptions)
+    flip["required"] = ["property_id", "strategy"]
+    deal = {
+        "required": ["deal"],
+        "properties": {
+            "deal": {"type": "object"},
+            "property_id": {"type": "null"},
+            "price": {"type": "null"},
+            "assumptions": {"type": "null"},
+        },
+    }
+    return [rental, flip, deal]
+
+
 class UnderwritingRequest(InputModel):
     """Underwrite a stored property (``property_id``, with ``strategy`` and optional
     ``price`` and ``assumptions``: the deal is filled from the store, the organisation's
     defaults and the contract's), or a whole deal (``deal``, as a deal file, which carries
     its own price and assumptions: ``price`` and ``assumptions`` go with ``property_id``).
-    Exactly one of ``property_id`` and ``deal``."""
+    Exactly one of ``property_id`` and ``deal``; ``assumptions`` are fields of the chosen
+    strategy (the published ``anyOf`` states both rules)."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "anyOf": [
-                {
-                    "required": ["property_id"],
-                    "properties": {"property_id": {"type": "string"}, "deal": {"type": "null"}},
-                },
-                {
-                    "required": ["deal"],
-                    "properties": {
-                        "deal": {"type": "object"},
-                        "property_id": {"type": "null"},
-                        "price": {"type": "null"},
-                        "assumptions": {"type": "null"},
-                    },
-                },
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"anyOf": _request_branches()})
     property_id: uuid.UUID | None = None
     strategy: Literal["rental", "flip"] = "rental"
     price: float | None = Field(
@@ -167,6 +199,12 @@ class UnderwritingRequest(InputModel):
         if self.deal is not None and (self.assumptions is not None or self.price is not None):
             raise ValueError("a whole deal carries its own price and assumptions")
         return self
+
+    def assumptions_given(self) -> dict[str, Any]:
+        """The assumptions as deal-file fields (null ones left out)."""
+        if self.assumptions is None:
+            return {}
+        return self.assumptions.model_dump(exclude_none=True)
 
 
 class UnderwritingOut(BaseModel):

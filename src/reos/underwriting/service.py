@@ -336,12 +336,24 @@ def fill_deal(
     return filled
 
 
+def analyse(deal: dict[str, Any]) -> DealAnalysis:
+    """:func:`reos.underwriting.deal.analyse_deal`, with a deal the engine cannot compute
+    (its arithmetic refuses an input the deal-file rules let through, such as a loan
+    amortised over less than one monthly payment) refused by name as invalid input rather
+    than ended in a traceback."""
+    try:
+        return deals.analyse_deal(deal)
+    except (ValueError, ArithmeticError) as exc:
+        line = f"the deal cannot be computed: {exc}"
+        raise ValidationFailed(line, field="deal", problems=[line]) from None
+
+
 def _analyse(filled: FilledDeal) -> tuple[DealAnalysis, dict[str, Any]]:
     """The base case and the low/high cases (the AVM interval carried through)."""
-    base = deals.analyse_deal(filled.deal)
+    base = analyse(filled.deal)
     cases: dict[str, Any] = {}
     for name, changes in filled.cases.items():
-        result = deals.analyse_deal({**filled.deal, **changes})
+        result = analyse({**filled.deal, **changes})
         cases[name] = {"inputs": changes, "metrics": result.metrics}
     if cases:
         cases["base"] = {
@@ -447,8 +459,8 @@ def underwrite_property(
     from reos.properties import service as properties_service
 
     check_store_strategy(strategy)
-    user = check_assumptions(strategy, assumptions or {})
     prop = properties_service.get_property(session, property_id)
+    user = check_assumptions(strategy, assumptions or {})
     day = as_of or _today()
     needs_rent = "gross_rent_monthly" not in user
     (facts,) = _facts(session, [prop], strategy, day, None, need_rent=needs_rent)
@@ -469,7 +481,7 @@ def underwrite_deal(session: Session, deal: Any) -> Underwriting:
     """Underwrite a full deal (a deal file's mapping) and keep it. Its inputs are the
     user's; what it leaves out takes the contract's defaults (organisation defaults fill
     deals built from the store, not deals given whole)."""
-    analysis = deals.analyse_deal(deal)
+    analysis = analyse(deal)
     given = {k for k, v in deal.items() if v is not None and k != "strategy"}
     sources = {
         name: USER if name in given else CONTRACT_DEFAULT
