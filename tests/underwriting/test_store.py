@@ -323,6 +323,16 @@ def test_missing_rent_is_named_never_a_500(client: Any, store: dict[str, Any]) -
     )  # fmt: skip
     assert ok.status_code == 201, ok.text
     assert ok.json()["sources"]["gross_rent_monthly"] == "user"
+    ancient = client.post(
+        "/api/v1/underwritings",
+        json={"property_id": str(store["subject"].id), "strategy": "flip", "as_of": "0084-11-07",
+              "assumptions": {"rehab_cost": 1000}},
+        headers=headers,
+    )  # fmt: skip
+    assert ancient.status_code == 422, ancient.text
+    assert ancient.json()["detail"]["problems"] == [
+        "arv: required for a flip; the AVM values as of 1678 to 2262, not 0084-11-07"
+    ]
 
 
 @pytest.mark.parametrize(

@@ -63,6 +63,9 @@ USER = "user"
 ORG_DEFAULT = "org default"
 CONTRACT_DEFAULT = "contract default"
 BATCH_SIZE = 200
+#: The dates the AVM can value at (pandas' nanosecond timestamps span 1677-09-21 to
+#: 2262-04-11); outside them the deal is filled without the AVM.
+AVM_DATES = (date(1678, 1, 1), date(2262, 1, 1))
 
 
 # ---------------------------------------------------------------- default assumptions
@@ -416,7 +419,12 @@ def _facts(
     valuable = []
     for fact in facts:
         p = fact.prop
-        if p.latitude is None and not p.zip:
+        if not AVM_DATES[0] <= as_of <= AVM_DATES[1]:
+            fact.avm_problem = (
+                f"the AVM values as of {AVM_DATES[0].year} to {AVM_DATES[1].year}, "
+                f"not {as_of.isoformat()}"
+            )
+        elif p.latitude is None and not p.zip:
             fact.avm_problem = "the property has no coordinates or ZIP for the AVM"
         elif not p.living_area_sqft:
             fact.avm_problem = "the property has no living area for the AVM"
