@@ -10,7 +10,7 @@ the CLI; nothing is computed from it. ``DEAL`` is optional so that other sources
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 
@@ -38,9 +38,10 @@ RATES = frozenset(
 RATIOS = frozenset({"dscr", "grm", "equity_multiple"})
 
 
-def format_metric(name: str, value: Any) -> str:
+def format_metric(name: str, value: Any, precise: bool = False) -> str:
     """A metric for a person: rates as percentages, ratios as multiples, money in dollars
-    (display only: the figures themselves are never rounded)."""
+    (display only: the figures themselves are never rounded). ``precise`` shows the digits
+    that tell a bound met from one missed by a dollar of price."""
     if value is None:
         return "—"
     if isinstance(value, list):
@@ -48,9 +49,9 @@ def format_metric(name: str, value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
     if name in RATES:
-        return f"{value:.3%}"
+        return f"{value:.5%}" if precise else f"{value:.3%}"
     if name in RATIOS:
-        return f"{value:,.3f}x"
+        return f"{value:,.6f}x" if precise else f"{value:,.3f}x"
     return f"${value:,.2f}" if value >= 0 else f"-${-value:,.2f}"
 
 
@@ -60,6 +61,17 @@ def _format_cell(column: str, value: Any) -> str:
     if isinstance(value, float | int) and not isinstance(value, bool):
         return f"{value:,.2f}"
     return "" if value is None else str(value)
+
+
+def _format_input(value: Any) -> str:
+    """An input as the user wrote it (whole dollars with separators, rates untouched)."""
+    if value is None:
+        return "—"
+    if isinstance(value, float) and value.is_integer():
+        return f"{int(value):,}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
 
 
 def _flatten(data: Any, prefix: str = "") -> list[tuple[str, str]]:
@@ -73,22 +85,31 @@ def _flatten(data: Any, prefix: str = "") -> list[tuple[str, str]]:
     name = prefix.rstrip(".")
     if isinstance(data, list) and data and all(isinstance(x, dict) for x in data):
         rows.append((name, f"{len(data)} (below)"))
-    elif isinstance(data, float) and data.is_integer() and abs(data) >= 1000:
-        rows.append((name, f"{int(data):,}"))
     else:
-        rows.append((name, "—" if data is None else str(data)))
+        rows.append((name, _format_input(data)))
     return rows
 
 
-def _table(title: str, columns: list[str], rows: list[list[str]], numeric_from: int = 1) -> Any:
+def _table(
+    title: str,
+    columns: list[str],
+    rows: list[list[str]],
+    numeric_from: int = 1,
+    text_columns: tuple[int, ...] = (),
+) -> Any:
+    """A titled table (the title on its own line, so a narrow table never wraps it); columns
+    from ``numeric_from`` on are right-aligned numbers, except ``text_columns``."""
+    from rich.console import Group
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title, title_justify="left")
+    table = Table()
     for i, column in enumerate(columns):
-        table.add_column(column, justify="right" if i >= numeric_from else "left")
+        numeric = i >= numeric_from and i not in text_columns
+        table.add_column(column, justify="right" if numeric else "left")
     for row in rows:
         table.add_row(*row)
-    return table
+    return Group(Text(title, style="bold"), table)
 
 
 def _print(*renderables: Any) -> None:
@@ -112,7 +133,7 @@ def render_analysis(result: DealAnalysis) -> None:
                 _table(
                     key,
                     columns,
-                    [[_format_cell(c, item.get(c)) for c in columns] for item in value],
+                    [[_format_input(item.get(c)) for c in columns] for item in value],
                     numeric_from=len(columns),
                 )
             )
@@ -132,19 +153,18 @@ def render_analysis(result: DealAnalysis) -> None:
         [name, format_metric(name, value)] + ([result.notes.get(name, "")] if result.notes else [])
         for name, value in result.metrics.items()
     ]
-    table = _table("Metrics", columns, metric_rows)
-    if result.notes:
-        table.columns[2].justify = "left"
-    out.append(table)
+    out.append(_table("Metrics", columns, metric_rows, text_columns=(2,)))
     _print(*out)
 
 
-def _fail_lines(source: str, exc: ValidationFailed) -> None:
-    """Every problem of an invalid deal, one line each on stderr; then exit 2."""
+def _fail_lines(source: str, exc: ValidationFailed) -> NoReturn:
+    """Every problem of an invalid deal on its own ``error:`` line, each naming the file.
+
+    The CLI's error handler prints ``error: `` and the message, so the message carries the
+    prefix for the lines after the first; the exit code and ``--debug`` stay the handler's."""
     problems = exc.detail.get("problems") or exc.message.splitlines()
-    for problem in problems:
-        typer.echo(f"error: {source}: {problem}", err=True)
-    raise typer.Exit(exc.exit_code)
+    lines = [f"{source}: {p}" for p in problems]
+    raise ValidationFailed("\nerror: ".join(lines), problems=lines) from None
 
 
 def _named_files(specs: list[str], what: str) -> dict[str, Path]:
@@ -362,9 +382,32 @@ def offer_max(
     typer.echo(
         f"maximum offer: ${result.max_offer:,}  (binding: {result.binding})\n{result.reason}"
     )
+    checks = [
+        [
+            c["constraint"],
+            format_metric(c["metric"], c["bound"], precise=True),
+            format_metric(c["metric"], c["at_max"], precise=True),
+            format_metric(c["metric"], c["at_max_plus_one"], precise=True),
+            "yes" if c["holds_at_max_plus_one"] else "no",
+        ]
+        for c in result.checks
+    ]
     at_max: dict[str, Metric] = result.metrics_at_max
     rows = [[name, format_metric(name, value)] for name, value in at_max.items()]
-    _print(_table(f"Metrics at ${result.max_offer:,}", ["metric", "value"], rows))
+    _print(
+        _table(
+            "Constraints",
+            [
+                "constraint",
+                "bound",
+                f"at ${result.max_offer:,}",
+                f"at ${result.max_offer + 1:,}",
+                "holds",
+            ],
+            checks,
+        ),
+        _table(f"Metrics at ${result.max_offer:,}", ["metric", "value"], rows),
+    )
 
 
 def mount(app: typer.Typer) -> None:

@@ -266,7 +266,7 @@ def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] |
     return current
 
 
-def _hint(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
+def _hint(model: type[BaseModel], loc: tuple[Any, ...], strategy: str) -> str:
     """What the user may have meant by an unknown field, or the fields allowed there."""
     holder = _model_at(model, loc[:-1])
     if holder is None:
@@ -277,7 +277,7 @@ def _hint(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
         return f" (did you mean {close[0]}?)"
     if len(names) <= 8:
         return f" (allowed: {', '.join(names)})"
-    return " (see `reos underwrite --template STRATEGY` for every field)"
+    return f" (`reos underwrite --template {strategy}` shows every field)"
 
 
 def problems_of(exc: ValidationError, model: type[BaseModel], strategy: str) -> list[str]:
@@ -295,7 +295,7 @@ def problems_of(exc: ValidationError, model: type[BaseModel], strategy: str) -> 
             lines.append(f"{path}: required for a {strategy} deal")
             continue
         if kind == "extra_forbidden":
-            lines.append(f"{path}: {show(value)} — unknown field{_hint(model, loc)}")
+            lines.append(f"{path}: {show(value)} — unknown field{_hint(model, loc, strategy)}")
             continue
         if kind in _BOUND_WORDS:
             key, words = _BOUND_WORDS[kind]
@@ -309,7 +309,7 @@ def problems_of(exc: ValidationError, model: type[BaseModel], strategy: str) -> 
         else:
             message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
             message = message.replace("Input should be", "must be")
-        lines.append(f"{path}: {show(value)} — {message}")
+        lines.append(f"{path}: {show(value)} — {message}" if parts else message)
     return lines
 
 

@@ -14,6 +14,7 @@ Pure: floats in, floats out; no database.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -22,6 +23,11 @@ import numpy_financial as npf
 
 #: An IRR is solved until |NPV| at the rate is below this share of the flows' size.
 IRR_TOLERANCE = 1e-12
+
+#: Below this r·n (monthly rate times payments) numpy-financial's ``(1 + r)^n - 1`` loses
+#: its digits to cancellation (at r = 1e-17 it divides by zero); the same formulas are then
+#: computed with ``expm1``/``log1p``, which keep them.
+NEAR_ZERO_RATE = 1e-3
 
 #: A root of the NPV polynomial whose imaginary part is below this (relative) is real.
 _IMAGINARY = 1e-9
@@ -37,7 +43,16 @@ def monthly_payment(amount: float, annual_rate: float, amort_years: float) -> fl
         raise ValueError("amort_years must be positive")
     if amount == 0:
         return 0.0
-    return float(npf.pmt(annual_rate / 12, n, -amount))
+    r = annual_rate / 12
+    if 0 < r * n < NEAR_ZERO_RATE:
+        grown = math.expm1(n * math.log1p(r))  # (1 + r)^n - 1, accurate for a tiny r
+        return amount * r * (grown + 1) / grown
+    return float(npf.pmt(r, n, -amount))
+
+
+def _tiny_rate_balance(amount: float, r: float, pmt: float, k: int) -> float:
+    """L·(1+r)^k - pmt·((1+r)^k - 1)/r without the cancellation a tiny r suffers."""
+    return amount * math.exp(k * math.log1p(r)) - pmt * math.expm1(k * math.log1p(r)) / r
 
 
 def loan_balance(amount: float, annual_rate: float, amort_years: float, payments: int) -> float:
@@ -51,7 +66,11 @@ def loan_balance(amount: float, annual_rate: float, amort_years: float, payments
     if payments >= n or amount == 0:
         return 0.0
     pmt = monthly_payment(amount, annual_rate, amort_years)
-    return float(-npf.fv(annual_rate / 12, payments, -pmt, amount))
+    r = annual_rate / 12
+    if 0 < r * n < NEAR_ZERO_RATE:
+        return _tiny_rate_balance(amount, r, pmt, payments)
+    with np.errstate(divide="ignore", invalid="ignore"):  # fv evaluates its rate-0 branch too
+        return float(-npf.fv(r, payments, -pmt, amount))
 
 
 def loan_balances(
@@ -66,6 +85,16 @@ def loan_balances(
     if amount == 0 or counts.size == 0:
         return [0.0 if c > 0 else float(amount) for c in counts]
     pmt = monthly_payment(amount, annual_rate, amort_years)
+    r = annual_rate / 12
+    if 0 < r * n < NEAR_ZERO_RATE:
+        return [
+            float(amount)
+            if c <= 0
+            else 0.0
+            if c >= n
+            else _tiny_rate_balance(amount, r, pmt, int(c))
+            for c in counts
+        ]
     with np.errstate(divide="ignore", invalid="ignore"):  # fv evaluates its rate-0 branch too
         owed = -npf.fv(annual_rate / 12, np.clip(counts, 0, n), -pmt, amount)
     return [
@@ -97,14 +126,23 @@ def irr(flows: Sequence[float]) -> Irr:
     candidate rates. One sign change in the flows guarantees exactly one such root
     (Descartes' rule of signs); with several, more than one rate may zero the NPV, and then
     the IRR is not a meaningful number and is reported missing."""
-    c = np.asarray(flows, dtype=float)
-    if c.size < 2 or not np.all(np.isfinite(c)):
+    values = [float(f) for f in flows]
+    if len(values) < 2 or not all(math.isfinite(f) for f in values):
         return Irr(None, "the cash flows are not finite numbers over at least two periods")
-    nonzero = c[c != 0]
-    changes = int(np.count_nonzero(np.sign(nonzero[1:]) != np.sign(nonzero[:-1])))
+    nonzero = [f for f in values if f != 0]
+    changes = sum(1 for a, b in zip(nonzero, nonzero[1:], strict=False) if (a > 0) != (b > 0))
     if changes == 0:
         return Irr(None, "the cash flows never change sign, so no rate makes their NPV zero")
-    rates = _candidate_rates(c)
+    c = np.asarray(values, dtype=float)
+    if changes == 1:
+        x = _only_positive_root(values)
+        if x is None:  # the one root lies beyond x = 2**64: r = 1/x - 1 is -1.0 in floats
+            return Irr(-1.0)
+        return Irr(_polish(c, 1.0 / x - 1.0))
+    try:
+        rates = _candidate_rates(c)
+    except np.linalg.LinAlgError:  # coefficients so far apart that the companion overflows
+        return Irr(None, "the cash flows span too many orders of magnitude to solve for a rate")
     if not rates:
         return Irr(None, "no rate above -100% makes the NPV of the cash flows zero")
     if len(rates) > 1:
@@ -113,12 +151,57 @@ def irr(flows: Sequence[float]) -> Irr:
     return Irr(_polish(c, rates[0]))
 
 
+def _only_positive_root(c: list[float]) -> float | None:
+    """The one positive root x of ``sum(c[t] * x**t)`` when ``c`` changes sign once.
+
+    Descartes' rule of signs makes that root unique, so it is bracketed (the polynomial has
+    the sign of its first non-zero coefficient below the root, the other sign above) and
+    found by Newton steps kept inside the bracket: the same root numpy's companion-matrix
+    eigenvalues give, at a fraction of the cost (an underwriting solves two IRRs, and a
+    maximum offer some eighty underwritings). None when no bracket is found below 2**64
+    (a rate within 1e-19 of -100%, which is -1.0 in floating point)."""
+    below = next(f for f in c if f != 0) > 0
+
+    def value_and_slope(x: float) -> tuple[float, float]:
+        value, slope = 0.0, 0.0
+        for coefficient in reversed(c):
+            slope = slope * x + value
+            value = value * x + coefficient
+        return value, slope
+
+    lo, hi = 0.0, 1.0
+    for _ in range(64):
+        v, _slope = value_and_slope(hi)
+        if v == 0:
+            return hi
+        if (v > 0) != below:
+            break
+        lo, hi = hi, hi * 2.0
+    else:
+        return None
+    x = 0.5 * (lo + hi) if hi > 1.0 else max(0.5 * hi, min(hi, 1.0 / 1.1))
+    for _ in range(200):
+        v, slope = value_and_slope(x)
+        if v == 0:
+            return x
+        if (v > 0) == below:
+            lo = x
+        else:
+            hi = x
+        step = x - v / slope if slope != 0 else lo - 1.0
+        if abs(step - x) <= 1e-14 * x:  # converged (Newton from one side may touch hi)
+            return step
+        x = step if lo < step < hi else 0.5 * (lo + hi)
+    return x
+
+
 def _candidate_rates(c: np.ndarray) -> list[float]:
     """The distinct rates r > -1 at which the NPV of ``c`` is zero (via numpy's roots)."""
     trimmed = np.trim_zeros(c, "b")
     if trimmed.size < 2:
         return []
-    roots = np.roots(trimmed[::-1])
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        roots = np.roots(trimmed[::-1])
     out: list[float] = []
     for x in roots:
         if abs(x.imag) > _IMAGINARY * max(1.0, abs(x.real)) or x.real <= 0:
@@ -135,14 +218,17 @@ def _polish(c: np.ndarray, rate: float) -> float:
     t = np.arange(c.size, dtype=float)
     scale = float(np.abs(c).sum())
     for _ in range(50):
-        d = (1.0 + rate) ** -t
-        f = float(np.dot(c, d))
-        if abs(f) <= IRR_TOLERANCE * scale:
-            break
-        fprime = float(np.dot(-t * c, d / (1.0 + rate)))
-        if fprime == 0:
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            d = (1.0 + rate) ** -t
+            f = float(np.dot(c, d))
+            fprime = float(np.dot(-t * c, d / (1.0 + rate)))
+        if not math.isfinite(f) or abs(f) <= IRR_TOLERANCE * scale:
+            break  # converged, or so near -100% that (1 + r)^-t overflows: keep the root
+        if fprime == 0 or not math.isfinite(fprime):
             break
         step = f / fprime
+        if not -1.0 < rate - step:
+            break  # a Newton step past -100%: the root already found is the better one
         rate -= step
         if abs(step) < 1e-15:
             break

@@ -93,7 +93,10 @@ def analyse_flip(deal: FlipDeal) -> DealAnalysis:
         notes["roi"] = notes["annualized_roi"] = why
     else:
         roi = profit / cash_invested
-        annualized = (1.0 + roi) ** (12.0 / months) - 1.0
+        try:
+            annualized = (1.0 + roi) ** (12.0 / months) - 1.0
+        except OverflowError:
+            notes["annualized_roi"] = "too large to be a number (a tiny stake over a short hold)"
     mao = deal.arv * deal.mao_rule - deal.rehab_cost - deal.wholesale_fee
     metrics: dict[str, Metric] = {
         "mao": mao,

@@ -8,15 +8,20 @@ without an exit cap or an after_repair_value, its sale price; closing costs, reh
 flip's loan amount are dollars and stay fixed. A metric that does not exist (a DSCR without
 a loan, an IRR without a sign change) fails its constraint.
 
-The search does not assume that every metric falls as the price rises (they all do in
-ordinary deals, but a negative NOI or a loan with points can bend a ratio): it evaluates the
-deal at prices on a doubling ladder from the deal's own price down to $1 and up to
-$1,000,000,000,000, takes the highest feasible rung, bisects between it and the infeasible
-rung above to the exact dollar, and checks the answer: feasible at ``max_offer`` and broken
-at ``max_offer + 1`` (the constraint broken there is the ``binding`` one). A feasible island
-narrower than the ladder's spacing above the highest feasible rung would be missed; no
-metric of the three strategies has one in a deal that passes validation. When every rung up
-to the cap is feasible, the constraints do not limit the price and ``max_offer`` is None.
+The search does not take the feasible prices to run from $1 up to the answer: a figure may
+not exist at low prices (a flip's ROI while the loan covers every cost, so no cash is in),
+and then the feasible prices are a window. It evaluates the deal at prices on a doubling
+ladder from the deal's own price down to $1 and up to $1,000,000,000,000, takes the highest
+feasible rung and bisects between it and the infeasible rung above to the exact dollar. When
+no rung is feasible, it looks for a window narrower than the ladder's spacing where the
+missing figures start to exist (below the first rung where a constraint fails on a figure
+that does exist), by bisection. The answer is then checked: feasible at ``max_offer`` and
+broken at ``max_offer + 1`` (the constraint broken there is the ``binding`` one). What the
+search does assume is that a constraint failing on a figure that exists also fails at every
+higher price (each constrained metric moves against the buyer as the price rises: cap rate,
+DSCR, cash-on-cash with a positive NOI, IRRs, NPVs, profit, ROI, and price-to-ARV rising); a
+second feasible window above such a failure would be missed. When every rung up to the cap
+is feasible, the constraints do not limit the price and ``max_offer`` is None.
 
 A comparison allows a relative 1e-9 of the bound (``max(1, |bound|) · 1e-9``) so that float
 noise in a sum never turns a bound met exactly (a cap rate of exactly 8% at $125,000) into
@@ -148,6 +153,8 @@ class OfferResult:
     metrics_at_max: dict[str, Metric]
     reason: str
     constraints: dict[str, float] = field(default_factory=dict)
+    #: per constraint: its metric, bound, value at ``max_offer`` and at one dollar more
+    checks: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -156,6 +163,7 @@ class OfferResult:
             "metrics_at_max": self.metrics_at_max,
             "reason": self.reason,
             "constraints": self.constraints,
+            "checks": self.checks,
         }
 
 
@@ -233,6 +241,18 @@ def _price_ladder(start: int) -> list[int]:
     return sorted(rungs)
 
 
+def with_price(deal: BaseModel, price: int) -> BaseModel:
+    """``deal`` at another purchase price, without re-validating the rest (the price keeps
+    the type the model holds it in: float, int or Decimal)."""
+    current = getattr(deal, "purchase_price", None)
+    value: Any = float(price)
+    if isinstance(current, Decimal):
+        value = Decimal(price)
+    elif isinstance(current, int) and not isinstance(current, bool):
+        value = price
+    return deal.model_copy(update={"purchase_price": value})
+
+
 def _commercial_evaluator(deal: BaseModel) -> Callable[[int], dict[str, Metric]] | None:
     """Price-dependent commercial figures from one DCF (None when its metrics lack what is
     needed, in which case every price is a full DCF)."""
@@ -273,29 +293,53 @@ def _commercial_evaluator(deal: BaseModel) -> Callable[[int], dict[str, Metric]]
 def _search(
     checks: list[Check], metrics_at: Callable[[int], dict[str, Metric]], start: int
 ) -> int | None:
-    """The highest feasible dollar found by the ladder and bisection; None when no rung is
-    feasible; :data:`PRICE_CAP` when every rung up to the cap is."""
+    """The highest feasible dollar (see the module docstring); None when there is none;
+    :data:`PRICE_CAP` when every rung up to the cap is feasible.
 
-    def feasible(price: int) -> bool:
+    A price is ``ok`` (every constraint holds), ``high`` (some constraint fails on a figure
+    that exists: every metric constrained moves against the buyer as the price rises, so
+    higher prices fail it too) or ``null`` (only figures that do not exist fail, as a flip's
+    ROI below the price at which the loan stops covering every cost)."""
+
+    def state(price: int) -> str:
         values = metrics_at(price)
-        return all(c.holds(values.get(c.metric)) for c in checks)
+        failing = [c for c in checks if not c.holds(values.get(c.metric))]
+        if not failing:
+            return "ok"
+        return "high" if any(values.get(c.metric) is not None for c in failing) else "null"
+
+    def last_ok(lo: int, hi: int) -> int:
+        """The highest ok price from ``lo`` (ok) towards ``hi`` (not ok), by bisection."""
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if state(mid) == "ok":
+                lo = mid
+            else:
+                hi = mid
+        return lo
 
     ladder = _price_ladder(start)
-    top: int | None = None
-    for rung in reversed(ladder):  # from the top: the first feasible rung is the highest
-        if feasible(rung):
-            top = rung
-            break
-    if top is None or top >= PRICE_CAP:
-        return top
-    lo, hi = top, ladder[ladder.index(top) + 1]
-    while hi - lo > 1:
+    for i in range(len(ladder) - 1, -1, -1):  # from the top: the first ok rung is the highest
+        if state(ladder[i]) == "ok":
+            if i == len(ladder) - 1:
+                return ladder[i]
+            return last_ok(ladder[i], ladder[i + 1])
+    # No rung is ok. The feasible prices may still be a window narrower than the ladder's
+    # spacing, starting where the missing figures start to exist: between the highest
+    # ``null`` rung below the first ``high`` one and that ``high`` rung.
+    first = next((i for i, rung in enumerate(ladder) if state(rung) != "null"), None)
+    if first is None or first == 0:
+        return None
+    lo, hi = ladder[first - 1], ladder[first]
+    while hi - lo > 1:  # the lowest price whose figures exist
         mid = (lo + hi) // 2
-        if feasible(mid):
+        if state(mid) == "null":
             lo = mid
         else:
             hi = mid
-    return lo
+    if state(hi) != "ok":
+        return None
+    return last_ok(hi, ladder[first])
 
 
 def _cached(evaluate: Callable[[int], dict[str, Metric]]) -> Callable[[int], dict[str, Metric]]:
@@ -316,7 +360,7 @@ def max_offer(deal: BaseModel, constraints: Mapping[str, float]) -> OfferResult:
     wanted = {c.name: c.bound for c in checks}
 
     def at_price(price: int) -> DealAnalysis:
-        return analyse(deal.model_copy(update={"purchase_price": float(price)}))
+        return analyse(with_price(deal, price))
 
     def full(price: int) -> dict[str, Metric]:
         return at_price(price).metrics
@@ -357,12 +401,24 @@ def max_offer(deal: BaseModel, constraints: Mapping[str, float]) -> OfferResult:
     if not holds_all(at_max) or holds_all(above):  # the search's own proof, checked
         raise RuntimeError(f"maximum offer search inconsistent at ${answer:,}")
     binding = next(c for c in checks if not c.holds(above.get(c.metric)))
+    table = [
+        {
+            "constraint": c.name,
+            "metric": c.metric,
+            "bound": c.bound,
+            "at_max": at_max.get(c.metric),
+            "at_max_plus_one": above.get(c.metric),
+            "holds_at_max_plus_one": c.holds(above.get(c.metric)),
+        }
+        for c in checks
+    ]
     return OfferResult(
         answer,
         binding.name,
         at_max,
         f"{binding.name} binds: at ${answer + 1:,} {binding.describe(above.get(binding.metric))}",
         wanted,
+        table,
     )
 
 

@@ -10,7 +10,9 @@ Where the contract is silent (each choice is what a DealCheck user would expect)
 
 - ``net_sale`` is the contract's "net sale": sale price less selling costs less the loan
   balance after 12·N payments (the cash the investor walks away with at the sale).
-- ``exit_noi`` is NOI_{N+1}, reported whether or not an exit cap prices the sale.
+- ``exit_noi`` is NOI_{N+1}, reported whether or not an exit cap prices the sale; with an
+  exit cap, ``detail["exit_year"]`` is that year's row (GPR, EGI, expenses, NOI, sale
+  price), so the sale price can be audited like the years of the hold.
 - ``cash_on_cash`` and ``equity_multiple`` are null when the equity is 0 (a 100% loan with
   no closing costs or rehab): a return on no cash is not a number.
 - ``grm`` is null without rent and ``break_even_ratio`` null without income (EGI_1 = 0).
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from reos.underwriting.analysis import DealAnalysis, Metric
 from reos.underwriting.finance import irr, loan_balances, monthly_payment, npv
@@ -75,6 +77,19 @@ class RentalDeal(DealModel):
     exit_cap_rate: float | None = Field(None, gt=0, le=1)
     selling_costs_rate: float = Field(0.06, ge=0, le=1)
     discount_rate: float = Field(0.10, gt=-1, le=1)
+
+    @model_validator(mode="after")
+    def _variable_expenses_below_income(self) -> RentalDeal:
+        """Management, maintenance and capex together are a share of EGI; above 100% the
+        property would spend more than it collects on them alone (and NOI would rise as
+        vacancy rises)."""
+        total = self.management_rate + self.maintenance_rate + self.capex_rate
+        if total > 1:
+            raise ValueError(
+                f"management_rate + maintenance_rate + capex_rate: {total:g} — together they "
+                "must be at most 1 (100% of effective gross income)"
+            )
+        return self
 
 
 def analyse_rental(deal: RentalDeal) -> DealAnalysis:
@@ -215,10 +230,25 @@ def analyse_rental(deal: RentalDeal) -> DealAnalysis:
         "unlevered_flow": unlevered,
         "loan_balance": balances,
     }
+    detail: dict[str, object] = {}
+    if deal.exit_cap_rate is not None:
+        # the year after the hold, whose NOI prices the sale at the exit cap
+        detail["exit_year"] = [
+            {
+                "year": n + 1,
+                "gpr": gpr[n],
+                "egi": egi[n],
+                "fixed_expenses": fixed[n],
+                "variable_expenses": variable[n],
+                "noi": noi[n],
+                "sale_price": sale_price,
+            }
+        ]
     return DealAnalysis(
         strategy="rental",
         inputs=deal.model_dump(mode="json"),
         metrics=metrics,
         cash_flows=cash_flows,
+        detail=detail,
         notes=notes,
     )
