@@ -49,9 +49,12 @@ def _allows_null(prop: dict[str, Any]) -> bool:
 
 
 class PublishedRentalLoan(RentalLoan):
-    """A rental's loan (see the deal file's ``loan``)."""
+    """A rental's loan (see the deal file's ``loan``). The API asks for at least one
+    monthly payment (``amort_years`` >= 1/12): the payment formula has no answer for a
+    term that rounds to no payment at all."""
 
     model_config = ConfigDict(json_schema_extra=null_means_absent)
+    amort_years: float = Field(ge=1 / 12, le=50, description="amortisation term in years")
 
 
 class PublishedFlipLoan(FlipLoan):
