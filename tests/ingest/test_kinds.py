@@ -34,7 +34,10 @@ def test_each_kind_is_written_by_its_owning_domain(record: str, domain: str, tab
 def test_an_unknown_kind_is_refused_by_name() -> None:
     with pytest.raises(ValidationFailed) as caught:
         kind_of("lease")
-    assert caught.value.message == "unknown record kind 'lease'; use one of owner, property, rent, sale"
+    assert (
+        caught.value.message
+        == "unknown record kind 'lease'; use one of owner, property, rent, sale"
+    )
     assert caught.value.field == "record"
 
 
