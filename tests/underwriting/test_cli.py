@@ -151,3 +151,21 @@ def test_offer_max(capsys: pytest.CaptureFixture[str], rental_file: Path) -> Non
     code, _out, err = run_cli(capsys, "offer", "max", str(rental_file), "-c", "min_profit=1")
     assert code == 2 and "min_profit: does not apply to a rental deal" in err
     assert "Traceback" not in err
+
+
+def test_a_commercial_deal_as_json_has_per_year_lists(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("reos.underwriting.commercial") is None:
+        pytest.skip("reos.underwriting.commercial is not in this build")
+    path = tmp_path / "office.yaml"
+    assert run_cli(capsys, "underwrite", "--template", "commercial", "-o", str(path))[0] == 0
+    code, out, err = run_cli(capsys, "underwrite", str(path), "--json")
+    assert code == 0, err
+    metrics = json.loads(out)["metrics"]
+    hold = yaml.safe_load(path.read_text())["hold_years"]
+    assert len(metrics["noi"]) == hold + 1 and len(metrics["cfbd"]) == hold
+    for name in ("reversion", "dcf_value", "npv", "irr_unlevered", "going_in_cap"):
+        assert name in metrics, name

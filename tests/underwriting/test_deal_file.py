@@ -188,3 +188,14 @@ def test_an_unknown_template_is_refused() -> None:
     with pytest.raises(ValidationFailed, match="must be one of rental, flip, commercial"):
         template("hotel")
     assert set(TEMPLATES) == {"rental", "flip", "commercial"}
+
+
+def test_a_commercial_lease_ending_before_it_starts_is_refused() -> None:
+    if importlib.util.find_spec("reos.underwriting.commercial") is None:
+        pytest.skip("reos.underwriting.commercial is not in this build")
+    data = yaml.safe_load(template("commercial"))
+    data["leases"][0] = {**data["leases"][0], "start": "2027-05", "end": "2027-01"}
+    data["leases"][1] = {**data["leases"][1], "area_sf": -10}
+    found = problems(data)
+    assert any(p.startswith("leases.0") for p in found), found
+    assert any(p.startswith("leases.1.area_sf: -10") for p in found), found

@@ -38,10 +38,11 @@ def test_one_sign_change_gives_the_unique_irr(
         value, size = npv_at(got.value)
         assert value <= 1e-9 * size
     try:
-        reference = float(npf.irr(flows))
+        with np.errstate(all="ignore"):
+            reference = float(npf.irr(flows))
     except np.linalg.LinAlgError:  # numpy-financial cannot solve flows this far apart
         reference = float("nan")
-    if reference == reference and reference > -0.99 and got.value > -0.99:
+    if reference == reference and -0.99 < reference < 100 and -0.99 < got.value < 100:
         # at least as near a root as numpy-financial's answer (which, on some of these
         # flows, is a spurious 1023 = 102,300%)
         assert npv_at(got.value)[0] <= npv_at(reference)[0] + 1e-9 * scale

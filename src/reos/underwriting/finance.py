@@ -74,17 +74,22 @@ def loan_balance(amount: float, annual_rate: float, amort_years: float, payments
 
 
 def loan_balances(
-    amount: float, annual_rate: float, amort_years: float, payments: Sequence[int]
+    amount: float,
+    annual_rate: float,
+    amort_years: float,
+    payments: Sequence[int],
+    payment: float | None = None,
 ) -> list[float]:
     """:func:`loan_balance` after each count in ``payments``, from one payment computation
     (numpy-financial's ``fv`` over an array of periods): an underwriting needs the balance
     at every year end, and computing the payment once per year end cost more than the rest
-    of a rental underwriting together."""
+    of a rental underwriting together. ``payment`` is :func:`monthly_payment` of the same
+    loan when the caller has it already."""
     n = round(12 * amort_years)
     counts = np.asarray(payments, dtype=float)
     if amount == 0 or counts.size == 0:
         return [0.0 if c > 0 else float(amount) for c in counts]
-    pmt = monthly_payment(amount, annual_rate, amort_years)
+    pmt = monthly_payment(amount, annual_rate, amort_years) if payment is None else payment
     r = annual_rate / 12
     if 0 < r * n < NEAR_ZERO_RATE:
         return [
@@ -133,12 +138,20 @@ def irr(flows: Sequence[float]) -> Irr:
     changes = sum(1 for a, b in zip(nonzero, nonzero[1:], strict=False) if (a > 0) != (b > 0))
     if changes == 0:
         return Irr(None, "the cash flows never change sign, so no rate makes their NPV zero")
-    c = np.asarray(values, dtype=float)
     if changes == 1:
         x = _only_positive_root(values)
         if x is None:  # the one root lies beyond x = 2**64: r = 1/x - 1 is -1.0 in floats
             return Irr(-1.0)
-        return Irr(_polish(c, 1.0 / x - 1.0))
+        rate = 1.0 / x - 1.0
+        if len(values) <= 64 and -0.5 < rate < 10.0:  # the NPV at the rate, without numpy
+            discount, value = 1.0, 0.0
+            for flow in values:
+                value += flow * discount
+                discount /= 1.0 + rate
+            if abs(value) <= IRR_TOLERANCE * sum(abs(f) for f in values):
+                return Irr(rate)
+        return Irr(_polish(np.asarray(values, dtype=float), rate))
+    c = np.asarray(values, dtype=float)
     try:
         rates = _candidate_rates(c)
     except np.linalg.LinAlgError:  # coefficients so far apart that the companion overflows

@@ -141,7 +141,7 @@ def analyse_rental(deal: RentalDeal) -> DealAnalysis:
     cash_flow = [noi[i] - debt_service[i] for i in range(n)]
     if loan is not None and loan_amount > 0:
         balances = loan_balances(
-            loan_amount, loan.rate, loan.amort_years, [12 * t for t in range(n + 1)]
+            loan_amount, loan.rate, loan.amort_years, [12 * t for t in range(n + 1)], payment
         )
     else:
         balances = [0.0] * (n + 1)
