@@ -104,6 +104,22 @@ def _seed(conn: Any, org: uuid.UUID) -> None:
             "(id, org_id, valuation_date, model_version, status, properties_total, properties_done, valued, not_valued) VALUES (:id, :org, '2020-01-01', 'v', 'running', 1, 0, 0, '{}')",
             {},
         ),
+        "rent_listings": (
+            "(id, org_id, rent_record_id, property_id, link_status, monthly_rent, attributes, warnings, provenance) VALUES (:id, :org, 'r', :pid, 'linked', 1500, '{}', '[]', '{}')",
+            {"pid": prop},
+        ),
+        "underwriting_defaults": (
+            "(id, org_id, strategy, assumptions) VALUES (:id, :org, 'rental', '{}')",
+            {},
+        ),
+        "underwritings": (
+            "(id, org_id, property_id, strategy, inputs, sources, metrics, cash_flows, result, engine_version) VALUES (:id, :org, :pid, 'rental', '{}', '{}', '{}', '{}', '{}', 'e')",
+            {"pid": prop},
+        ),
+        "underwriting_runs": (
+            "(id, org_id, strategy, assumptions, status, properties_total, properties_done, underwritten, skipped) VALUES (:id, :org, 'rental', '{}', 'running', 1, 0, 0, '{}')",
+            {},
+        ),
     }
     missing = set(tenant_tables()) - set(rows)
     assert not missing, f"add seed rows for new tenant tables: {missing}"

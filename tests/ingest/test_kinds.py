@@ -19,6 +19,7 @@ from reos.kernel.vocabulary import Entity
         ("property", "reos.properties.", "properties"),
         ("sale", "reos.properties.", "properties, sales"),
         ("owner", "reos.owners.", "owner_records, properties"),
+        ("rent", "reos.underwriting.", "rent_listings"),
     ],
 )
 def test_each_kind_is_written_by_its_owning_domain(record: str, domain: str, tables: str) -> None:
@@ -33,7 +34,10 @@ def test_each_kind_is_written_by_its_owning_domain(record: str, domain: str, tab
 def test_an_unknown_kind_is_refused_by_name() -> None:
     with pytest.raises(ValidationFailed) as caught:
         kind_of("lease")
-    assert caught.value.message == "unknown record kind 'lease'; use one of owner, property, sale"
+    assert (
+        caught.value.message
+        == "unknown record kind 'lease'; use one of owner, property, rent, sale"
+    )
     assert caught.value.field == "record"
 
 
@@ -43,9 +47,9 @@ def test_declaring_the_kinds_imports_no_writer_and_no_heavy_library() -> None:
     code = (
         "import sys\n"
         "from reos.ingest.kinds import kind_of\n"
-        "for name in ('property', 'sale', 'owner'): kind_of(name)\n"
+        "for name in ('property', 'sale', 'owner', 'rent'): kind_of(name)\n"
         "heavy = ('sqlalchemy', 'pandas', 'pydantic', 'reos.models', 'reos.properties.bulk',\n"
-        "         'reos.owners.bulk')\n"
+        "         'reos.owners.bulk', 'reos.underwriting.bulk')\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -7,6 +7,7 @@
 | members:manage |  yes  |  yes  |   no    |   no    |
 | keys:manage    |  yes  |  yes  |   no    |   no    |
 | audit:read     |  yes  |  yes  |   no    |   no    |
+| settings:manage|  yes  |  yes  |   no    |   no    |
 | org:manage     |  yes  |  no   |   no    |   no    |
 
 Only an owner may grant or remove the owner role (an admin cannot promote itself).
@@ -32,6 +33,7 @@ class Permission(StrEnum):
     MEMBERS_MANAGE = "members:manage"
     KEYS_MANAGE = "keys:manage"
     AUDIT_READ = "audit:read"
+    SETTINGS_MANAGE = "settings:manage"  # organisation-wide settings (underwriting defaults)
     ORG_MANAGE = "org:manage"
 
 

@@ -166,4 +166,6 @@ writer_session = session_for(Permission.DATA_WRITE)
 
 ReadSession = Annotated[Session, Depends(reader_session)]
 WriteSession = Annotated[Session, Depends(writer_session)]
+#: A unit of work for a caller who may change organisation-wide settings (owner, admin).
+SettingsSession = Annotated[Session, Depends(session_for(Permission.SETTINGS_MANAGE))]
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]

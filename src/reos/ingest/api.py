@@ -96,7 +96,7 @@ def _safe_filename(name: str | None) -> str:
 def upload(
     session: WriteSession,
     file: Annotated[UploadFile, File(description="CSV/TSV, XLSX or Parquet")],
-    entity: Annotated[str, Form(description="properties, sales or owners")],
+    entity: Annotated[str, Form(description="properties, sales, owners or rents")],
     mapping: Annotated[UploadFile | None, File(description="YAML mapping file")] = None,
 ) -> ImportAccepted:
     """Store the file and queue its import; poll ``GET /api/v1/imports/{id}`` for the report.

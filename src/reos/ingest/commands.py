@@ -28,7 +28,7 @@ from reos.ingest.readers import DEFAULT_CHUNK_ROWS
 from reos.kernel.principal import Principal, attach
 
 import_app = typer.Typer(
-    help="Bring in properties, sales or owners from CSV, XLSX or Parquet files.",
+    help="Bring in properties, sales, owners or rent listings from CSV, XLSX or Parquet files.",
     no_args_is_help=True,
 )
 quarantine_app = typer.Typer(
@@ -182,6 +182,21 @@ def import_owners(
 ) -> None:
     """Import owner records, linked to properties by parcel number or address."""
     _run("owners", file, org, mapping, as_json, preview, chunk_rows, workers)
+
+
+@import_app.command("rents")
+def import_rents(
+    file: Path = typer.Argument(..., help="CSV/TSV, XLSX or Parquet file"),
+    org: str | None = OrgOption,
+    mapping: Path | None = MappingOption,
+    as_json: bool = JsonOption,
+    preview: bool = PreviewOption,
+    chunk_rows: int = ChunkOption,
+    workers: int | None = WorkersOption,
+) -> None:
+    """Import rent and lease listings (monthly rent, lease date, the home's facts), linked
+    to properties by parcel number, record id or address; the comps of rent estimates."""
+    _run("rents", file, org, mapping, as_json, preview, chunk_rows, workers)
 
 
 @import_app.command("report")

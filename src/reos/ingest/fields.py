@@ -58,7 +58,7 @@ class FieldSpec:
     max_length: int | None = 500
 
 
-P, S, OWN = Entity.PROPERTY, Entity.SALE, Entity.OWNER
+P, S, OWN, R = Entity.PROPERTY, Entity.SALE, Entity.OWNER, Entity.RENT
 T = FieldType
 U = Unit
 
@@ -111,6 +111,11 @@ _SPECS: tuple[FieldSpec, ...] = (
     FieldSpec("mailing_state", OWN, T.STR, "Mailing state (two-letter code for US addresses)", max_length=40),
     FieldSpec("mailing_zip", OWN, T.STR, "Mailing postal code (five digits for US addresses)", max_length=20),
     FieldSpec("mailing_country", OWN, T.STR, "Mailing country; empty means United States", max_length=60),
+    # --- rent (rent and lease listings: RESO PropertyType ResidentialLease) ---------------
+    FieldSpec("rent_record_id", R, T.STR, "The source's id of the rent listing or lease (RESO ListingKey)", max_length=128),
+    FieldSpec("monthly_rent", R, T.FLOAT, "Monthly rent asked (listing) or agreed (lease)", U.USD_PER_MONTH, min_value=0, max_value=1_000_000, exclusive_min=True),
+    FieldSpec("lease_date", R, T.DATE, "Date the home was listed for rent or the lease was signed", U.DATE),
+    FieldSpec("rent_status", R, T.STR, "Status of the listing as the source gives it (RESO StandardStatus: Active, Closed, ...)", max_length=40),
 )
 # fmt: on
 
@@ -125,6 +130,7 @@ RECORD_KEYS: tuple[str, ...] = (
     "sale_record_id",
     "parcel_number",
     "owner_record_id",
+    "rent_record_id",
 )
 
 YEAR_FIELDS: frozenset[str] = frozenset({"year_built", "year_remodeled"})

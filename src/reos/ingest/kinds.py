@@ -27,7 +27,11 @@ if TYPE_CHECKING:
     ChunkWrite = Callable[[ChunkWriter, list[Validated], ChunkResult], None]
 
 #: The modules that declare the kinds of each domain, imported on first use.
-DOMAIN_KIND_MODULES: tuple[str, ...] = ("reos.properties.kinds", "reos.owners.kinds")
+DOMAIN_KIND_MODULES: tuple[str, ...] = (
+    "reos.properties.kinds",
+    "reos.owners.kinds",
+    "reos.underwriting.kinds",
+)
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,7 @@ UNIT_CONVERSIONS: dict[str, float] = {
 BATH_SPLITS: tuple[str, ...] = ("total_baths_to_full", "total_baths_to_half")
 CONVERSIONS: tuple[str, ...] = (*UNIT_CONVERSIONS, *BATH_SPLITS)
 TRANSFORMS: tuple[str, ...] = ("row_number",)
-RECORD_KINDS: tuple[str, ...] = (Entity.SALE, Entity.PROPERTY, Entity.OWNER)
+RECORD_KINDS: tuple[str, ...] = (Entity.SALE, Entity.PROPERTY, Entity.OWNER, Entity.RENT)
 
 _SPEC_KEYS = frozenset(
     {
@@ -411,6 +411,9 @@ AUTO_ALIASES: dict[str, tuple[str, ...]] = {
     "mailing_state": ("mailingstate", "mailstate"),
     "mailing_zip": ("mailingzip", "mailzip", "mailingzipcode", "mailzipcode", "mailingpostalcode"),
     "mailing_country": ("mailingcountry", "mailcountry"),
+    "rent_record_id": ("rentrecordid", "rentid", "leaseid", "rentallistingid"),
+    "monthly_rent": ("monthlyrent", "rent", "rentmonthly", "leaseprice", "leaseamount", "rentamount"),
+    "lease_date": ("leasedate", "leasestartdate", "listdate", "listingcontractdate"),
     "attr.tax_annual_amount": ("taxannualamount",),
     "attr.tax_assessed_value": ("taxassessedvalue",),
     "attr.days_on_market": ("daysonmarket",),
@@ -495,13 +498,17 @@ def auto_rules(headers: Iterable[str], skip: Iterable[str] = ()) -> dict[str, Fi
 REQUIRED_COLUMNS: dict[str, tuple[tuple[str, ...], ...]] = {
     Entity.SALE: (("sale_price",), ("close_date",)),
     Entity.OWNER: (("owner_name", "owner_record_id"),),
+    Entity.RENT: (("monthly_rent",), ("parcel_number", "address", "street_name", "latitude")),
     Entity.PROPERTY: (("parcel_number", "source_record_id", "address", "street_name", "latitude"),),
 }
 
 
 def infer_record(targets: Iterable[str]) -> Entity:
-    """Sale when any sale field is mapped, else owner when any owner field is, else property."""
+    """Sale when any sale field is mapped, else owner when any owner field is, else rent
+    when any rent field is, else property."""
     entities = {FIELDS[t].entity for t in targets if t in FIELDS}
+    if Entity.RENT in entities and Entity.SALE not in entities:
+        return Entity.RENT
     if Entity.SALE in entities:
         return Entity.SALE
     if Entity.OWNER in entities:
@@ -512,6 +519,16 @@ def infer_record(targets: Iterable[str]) -> Entity:
 _KEY_ORDER: dict[str, tuple[str, ...]] = {
     Entity.SALE: ("sale_record_id", "source_record_id", "parcel_number"),
     Entity.OWNER: ("owner_record_id", "parcel_number", "source_record_id"),
+    # a rent file's key is always ``rent_record_id`` (``effective_mapping`` numbers the rows
+    # when no id is mapped); any locating field will do here
+    Entity.RENT: (
+        "rent_record_id",
+        "source_record_id",
+        "parcel_number",
+        "address",
+        "street_name",
+        "latitude",
+    ),
     Entity.PROPERTY: ("source_record_id", "parcel_number"),
 }
 

@@ -69,6 +69,7 @@ ENTITIES: dict[str, Entity] = {
     "properties": Entity.PROPERTY,
     "sales": Entity.SALE,
     "owners": Entity.OWNER,
+    "rents": Entity.RENT,
 }
 log = logging.getLogger("reos.ingest")
 INCOMPLETE = ("queued", "running", "failed")
@@ -177,25 +178,33 @@ def _mapping_file(
 def effective_mapping(
     headers: list[str], mapping: MappingFile | None, record: str, source_name: str | None = None
 ) -> EffectiveMapping:
-    """The mapping for a file. Owners without an id column get ``<source>#<row number>``
-    as their id: re-importing the file matches its own rows, and another file's row 5 is
-    another owner record (a bare row number would update the first file's records)."""
+    """The mapping for a file. Owners and rent listings without an id column get
+    ``<source>#<row number>`` as their id: re-importing the file matches its own rows, and
+    another file's row 5 is another record (a bare row number would update the first file's
+    records). A rent file's RESO ``ListingKey`` (recognised as ``source_record_id``) is the
+    listing's own id."""
     if mapping is not None and mapping.record not in (None, record):
         raise ValidationFailed(
             f"{mapping.path}: the mapping is for {mapping.record} records, not {record} records",
             field="record",
         )
     effective = build_mapping(headers, mapping, record=record)
-    if record == Entity.OWNER:
+    for kind, id_field in ((Entity.OWNER, "owner_record_id"), (Entity.RENT, "rent_record_id")):
+        if record != kind:
+            continue
         rules = dict(effective.rules)
-        if "owner_record_id" not in rules:
-            rules["owner_record_id"] = FieldRule(
-                "owner_record_id",
+        if id_field not in rules and kind == Entity.RENT and "source_record_id" in rules:
+            rules[id_field] = FieldRule(
+                id_field, columns=rules["source_record_id"].columns, origin="auto"
+            )
+        elif id_field not in rules:
+            rules[id_field] = FieldRule(
+                id_field,
                 transform="row_number",
                 prefix=f"{source_name}#" if source_name else "",
                 origin="auto",
             )
-        effective = dataclasses.replace(effective, rules=rules, key="owner_record_id")
+        effective = dataclasses.replace(effective, rules=rules, key=id_field)
     return effective
 
 

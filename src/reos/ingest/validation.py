@@ -226,6 +226,16 @@ def _required(values: dict[str, Any], record: str, key: str | None, result: Vali
                 ROW,
                 "a sale needs a parcel number, an address, coordinates or a record id to identify the property",
             )
+    elif record == Entity.RENT:
+        if values.get("monthly_rent") is None and not any(
+            e.field == "monthly_rent" for e in result.errors
+        ):
+            missing("monthly_rent", "required for a rent listing and empty")
+        if not (_has(values, "parcel_number", "address", "street_name") or _located(values)):
+            missing(
+                ROW,
+                "a rent listing needs a parcel number, an address or coordinates to place it",
+            )
     elif record == Entity.OWNER:
         if not _has(values, "owner_name", "owner_record_id"):
             missing("owner_name", "an owner needs a name or an owner record id")

@@ -19,6 +19,7 @@ class Entity(StrEnum):
     PROPERTY = "property"
     SALE = "sale"
     OWNER = "owner"
+    RENT = "rent"
 
 
 class PropertyType(StrEnum):
@@ -63,3 +64,4 @@ class Unit(StrEnum):
     CARS = "cars"
     DATE = "date"
     USD = "USD"
+    USD_PER_MONTH = "USD/month"

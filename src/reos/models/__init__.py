@@ -13,6 +13,12 @@ from reos.models.org import (
 )
 from reos.models.owner import OwnerEntity, OwnerOverride, OwnerRecord, ResolutionRun
 from reos.models.property import FieldChange, Property, Sale
+from reos.models.underwriting import (
+    RentListing,
+    Underwriting,
+    UnderwritingDefaults,
+    UnderwritingRun,
+)
 from reos.models.valuation import AvmModelVersion, Valuation, ValuationRun
 
 __all__ = [
@@ -31,8 +37,12 @@ __all__ = [
     "Property",
     "QuarantinedRow",
     "RefreshToken",
+    "RentListing",
     "ResolutionRun",
     "Sale",
+    "Underwriting",
+    "UnderwritingDefaults",
+    "UnderwritingRun",
     "User",
     "Valuation",
     "ValuationRun",

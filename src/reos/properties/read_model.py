@@ -107,3 +107,39 @@ def property_ids_by(session: Session, name: str, values: Iterable[Any]) -> dict[
         for pid, value in session.execute(stmt):
             found.setdefault(value, []).append(pid)
     return found
+
+
+def last_sales(
+    session: Session, property_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, tuple[date, float | None, float | None]]:
+    """``(close date, sale price, list price)`` of each property's latest sale, by id (a
+    property without a sale is absent). Prices in dollars; the list price is the last
+    asking price the sale record carries, when any."""
+    out: dict[uuid.UUID, tuple[date, float | None, float | None]] = {}
+    for batch in in_batches(property_ids):
+        stmt = (
+            select(Sale.property_id, Sale.close_date, Sale.sale_price, Sale.list_price)
+            .where(among(session, Sale.property_id, batch))
+            .order_by(Sale.property_id, Sale.close_date)
+        )
+        for pid, day, price, listed in session.execute(stmt):
+            out[pid] = (  # ascending dates: the last row of a property wins
+                day,
+                None if price is None else float(price),
+                None if listed is None else float(listed),
+            )
+    return out
+
+
+def properties_after(session: Session, after: uuid.UUID | None, limit: int) -> Sequence[Property]:
+    """The next ``limit`` properties in id order after ``after`` (from the first when
+    None): the page a chunked, resumable run over every property works through."""
+    stmt = select(Property).order_by(Property.id).limit(limit)
+    if after is not None:
+        stmt = stmt.where(Property.id > after)
+    return session.scalars(stmt).all()
+
+
+def property_count(session: Session) -> int:
+    """How many properties the organisation has."""
+    return int(session.scalar(select(func.count(Property.id))) or 0)

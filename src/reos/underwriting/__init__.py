@@ -20,5 +20,6 @@ from reos.frontdoor import Commands, Domain
 
 DOMAIN = Domain(
     name="underwriting",
+    router="reos.underwriting.api:router",
     commands=Commands("reos.underwriting.commands", ("underwrite", "offer")),
 )

@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 
 import typer
 
-from reos.cli_support import JsonOption, print_json
+from reos.cli_support import JsonOption, OrgOption, print_json
 from reos.errors import ValidationFailed
 from reos.kernel.jsonable import jsonable
 from reos.underwriting.analysis import DealAnalysis, Metric
@@ -216,10 +216,51 @@ def underwrite_command(
         show_default=False,
     ),
     as_json: bool = JsonOption,
+    # stored properties (reos.underwriting.store_commands)
+    property_id: str = typer.Option(
+        None,
+        "--property",
+        help="underwrite a stored property (its id), filled from the store",
+        show_default=False,
+    ),
+    all_properties: bool = typer.Option(
+        False, "--all", help="underwrite every stored property (resumable)"
+    ),
+    strategy: str = typer.Option(
+        "rental", "--strategy", help="with --property/--all: rental or flip"
+    ),
+    assumptions: Path = typer.Option(
+        None,
+        "--assumptions",
+        help="with --property/--all: a YAML/JSON file of deal fields",
+        show_default=False,
+    ),
+    price: float = typer.Option(
+        None, "--price", help="with --property: the purchase price", show_default=False
+    ),
+    as_of: str = typer.Option(
+        None,
+        "--as-of",
+        help="with --property/--all: date of the AVM value and rent estimate",
+        show_default=False,
+    ),
+    chunk: int = typer.Option(200, "--chunk", help="with --all: properties per committed chunk"),
+    org: str = OrgOption,
 ) -> None:
     """Underwrite a deal file (rental, flip or commercial): inputs with defaults filled in,
-    the annual cash flows and every metric; optionally sensitivities and scenarios."""
+    the annual cash flows and every metric; optionally sensitivities and scenarios. Or a
+    stored property (--property ID) or every one (--all), filled from the store."""
     from reos.underwriting import deal as deals
+
+    if property_id is not None or all_properties:
+        from reos.underwriting import store_commands
+
+        store_commands.dispatch(
+            deal=deal, property_id=property_id, all_properties=all_properties,
+            strategy=strategy, assumptions=assumptions, price=price, as_of=as_of,
+            chunk=chunk, org=org, as_json=as_json,
+        )  # fmt: skip
+        return
 
     if template is not None:
         if deal is not None:

@@ -360,6 +360,28 @@ def value_subject(
     return stored
 
 
+def estimate_properties(
+    session: Session,
+    properties: Sequence[Property],
+    as_of: date | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> tuple[str, list[ValuationResult]]:
+    """Value stored properties with the active model, without storing the valuations, and
+    optionally as if some of their attributes were different (``{"condition": 7}``: the
+    value after a renovation, for an ARV; a value for all, or a list of one per property).
+    Returns the model version and one result per
+    property, in order. For callers that keep the figures in their own records
+    (underwriting stores them with the model version)."""
+    row, model = active_model(session)
+    frame = property_frame(properties)
+    for name, value in (overrides or {}).items():
+        frame[name] = value
+    results = engine.value_many(model, frame, _as_of(as_of), _pool(session))
+    for result in results:
+        result.model_version = row.version
+    return row.version, results
+
+
 SessionFactory = Callable[[], AbstractContextManager[Session]]
 #: After each chunk's valuations are written and before its transaction ends, with the number
 #: of chunks this call has written: a test raises here to prove a failed chunk leaves no trace.
