@@ -82,7 +82,7 @@ from reos.underwriting.flip import FlipDeal
 from reos.underwriting.offers import Check, resolve
 
 #: Dollars either side of a ternary search's answer looked at one by one (see fast_search).
-LOCAL = 512
+LOCAL = 64
 
 
 @dataclass(frozen=True)
@@ -540,8 +540,12 @@ class _Problem:
         return lo.profit - slope * lo.price, slope, lo.cash_in - cslope * lo.price, cslope
 
     def feasible_top(self, choice: _Choice) -> int | None:
-        """The highest price in range meeting every constraint (bisection, as
-        :mod:`reos.underwriting.offers` assumes: a failing constraint fails above too)."""
+        """The highest price in range meeting every constraint, assuming, as
+        :mod:`reos.underwriting.offers` does, that a failing constraint fails above too.
+
+        Bracketed by prices already underwritten, then narrowed by secant steps on the
+        failing metric (each checked with the dollar beside it, so an answer is proved:
+        feasible there and not a dollar above), with bisection when a step does not help."""
         if not self.checks:
             return self.high
 
@@ -553,22 +557,67 @@ class _Problem:
             return None
         if ok(self.high):
             return self.high
-        lo, hi = self.low, self.high
+        known = sorted(
+            price
+            for (price, cash, credit) in self.cache
+            if cash == choice.cash and credit == choice.credit and self.low <= price <= self.high
+        )
+        lo = max(price for price in known if ok(price))
+        hi = min(price for price in known if price > lo and not ok(price))
+        for step in range(64):
+            if hi - lo <= 1:
+                break
+            guess = (lo + hi) // 2 if step % 3 == 2 else self.secant(lo, hi, choice)
+            guess = min(max(guess, lo + 1), hi - 1)
+            if ok(guess):
+                lo = guess
+                if guess + 1 < hi and not ok(guess + 1):
+                    hi = guess + 1
+            else:
+                hi = guess
+                if guess - 1 > lo and ok(guess - 1):
+                    lo = guess - 1
         while hi - lo > 1:
             mid = (lo + hi) // 2
             lo, hi = (mid, hi) if ok(mid) else (lo, mid)
         return lo
 
-    def fast_search(self) -> tuple[bool, ScoredOffer | None]:
-        """``(True, best)`` by exact whole-dollar ternary search on every term option at
-        once (vectorised), when every choice is affine; ``(False, None)`` otherwise."""
+    def secant(self, lo: int, hi: int, choice: _Choice) -> int:
+        """Where the first constraint failing at ``hi`` crosses its bound, interpolated
+        linearly between ``lo`` and ``hi`` (the midpoint when it cannot be)."""
+        a, b = self.point(lo, choice), self.point(hi, choice)
+        if a is not None and b is not None:
+            for check in self.checks:
+                if check.name not in b.failing:
+                    continue
+                va, vb = a.metrics.get(check.metric), b.metrics.get(check.metric)
+                if isinstance(va, int | float) and isinstance(vb, int | float) and va != vb:
+                    t = (check.bound - va) / (vb - va)
+                    if 0 <= t <= 1:
+                        return lo + int(math.floor(t * (hi - lo)))
+                break
+        return (lo + hi) // 2
+
+    def fast_search(
+        self, caps: Sequence[int] = ()
+    ) -> tuple[bool, ScoredOffer | None, list[ScoredOffer]]:
+        """``(True, best, options)`` by exact whole-dollar search on every term option at
+        once (vectorised), when every choice is affine; ``(False, None, [])`` otherwise.
+
+        For each lane (a term option) the highest feasible dollar is found by bisection
+        and the peak of expected profit below it by ternary search, then every dollar
+        within :data:`LOCAL` of that peak is looked at (whole-dollar earnest money puts a
+        sawtooth of a few cents on the smooth curve). ``best`` is re-underwritten by the
+        engine at its price. ``options`` (for the portfolio): for each choice and each
+        price in ``caps``, the best offer at or below it, from the affine figures."""
         lines = []
         for choice in self.choices:
             line = self.affine(choice)
             if line is None:
-                return False, None
+                return False, None, []
             lines.append(line)
         best: ScoredOffer | None = None
+        options: list[ScoredOffer] = []
         lv = self.levers
         for choice, (p0, ps, c0, cs) in zip(self.choices, lines, strict=True):
             top = self.feasible_top(choice)
@@ -620,21 +669,46 @@ class _Problem:
                 move = bad - good > 1
                 good = np.where(move & ok, mid, good)
                 bad = np.where(move & ~ok, mid, bad)
-            a, b = lo.copy(), good
-            while np.any(b - a > 2):
-                third = np.floor((b - a) / 3.0)
-                m1, m2 = a + third, b - third
-                rising = expected(m1) < expected(m2)
-                wide = b - a > 2
-                a = np.where(wide & rising, m1 + 1.0, a)
-                b = np.where(wide & ~rising, m2, b)
-            # whole-dollar earnest money puts a sawtooth of a few cents on the smooth curve,
-            # so the last word is an exhaustive look at every dollar near each lane's peak
-            near = np.clip(a[:, None] + np.arange(-LOCAL, LOCAL + 3), lo[:, None], good[:, None])
-            values = expected(near)
-            pick = np.argmax(values, axis=1)
-            price_t = near[np.arange(n), pick]
-            value_t = np.where(start_ok, values[np.arange(n), pick], -np.inf)
+
+            def peak(
+                high: NDArray[Any], lo: NDArray[Any] = lo, expected: Any = expected
+            ) -> tuple[NDArray[Any], NDArray[Any]]:
+                a, b = lo.copy(), high.copy()
+                while np.any(b - a > 2):
+                    third = np.floor((b - a) / 3.0)
+                    m1, m2 = a + third, b - third
+                    rising = expected(m1) < expected(m2)
+                    wide = b - a > 2
+                    a = np.where(wide & rising, m1 + 1.0, a)
+                    b = np.where(wide & ~rising, m2, b)
+                near = np.clip(
+                    a[:, None] + np.arange(-LOCAL, LOCAL + 3), lo[:, None], high[:, None]
+                )
+                values = expected(near)
+                pick = np.argmax(values, axis=1)
+                rows = np.arange(len(a))
+                return near[rows, pick], values[rows, pick]
+
+            price_t, value_t = peak(good)
+            value_t = np.where(start_ok, value_t, -np.inf)
+            for cap in caps:
+                if cap < self.low:
+                    continue
+                # unimodal: below a lane's peak the best is at the cap itself
+                cap_prices = np.minimum(price_t, np.minimum(good, float(cap)))
+                cap_values = np.where(start_ok, expected(cap_prices), -np.inf)
+                j = int(np.argmax(cap_values))
+                if cap_values[j] > 0:
+                    line_pt = _Point(
+                        int(cap_prices[j]),
+                        choice.credit,
+                        p0 + ps * cap_prices[j],
+                        c0 + cs * cap_prices[j],
+                        (),
+                        {},
+                    )
+                    p, net, _, em, needed = self.terms(line_pt, choice)
+                    options.append(self.score(line_pt, choice, j, p, net, em, needed))
             i = int(np.argmax(value_t))
             if best is not None and value_t[i] <= best.expected_profit:
                 continue
@@ -643,11 +717,11 @@ class _Problem:
                 continue
             p, net, ok, em, needed = self.terms(pt, choice)
             if not ok[i]:  # the engine disagrees with the affine figures: be exact instead
-                return False, None
+                return False, None, []
             cand = self.score(pt, choice, i, p, net, em, needed)
             if best is None or cand.expected_profit > best.expected_profit:
                 best = cand
-        return True, best
+        return True, best, options
 
     def explain(self, best: ScoredOffer) -> tuple[str | None, str]:
         """What stops the price rising: a constraint or the budget at one dollar more."""
@@ -718,7 +792,7 @@ def optimise_offer(
         if problem.strategy == "flip"
         else "levered NPV at the discount rate (engine), less the terms' expected costs"
     )
-    exact, best = problem.fast_search()
+    exact, best, _ = problem.fast_search()
     if not exact:
         best = problem.search()
     points = problem.frontier(frontier) if frontier else []
@@ -817,16 +891,17 @@ def candidate_offers(
         value = float(getattr(candidate.deal, "purchase_price", 0.0))
     problem = _Problem(candidate.deal, value, candidate.constraints, budget, model, levers)
     offers: list[ScoredOffer] = []
-    exact, best = problem.fast_search()
+    caps = problem.grid(portfolio_prices + 1)[1:]
+    exact, best, offers = problem.fast_search(caps)
     if not exact:
         best = problem.search()
+        for choice in problem.choices:
+            for price in caps:
+                pt = problem.point(price, choice)
+                if pt is not None and (s := problem.best_at(pt, choice)) is not None:
+                    offers.append(s)
     if best is not None:
         offers.append(best)
-    for choice in problem.choices:
-        for price in problem.grid(portfolio_prices):
-            pt = problem.point(price, choice)
-            if pt is not None and (s := problem.best_at(pt, choice)) is not None:
-                offers.append(s)
     return [o for o in offers if o.expected_profit > 0]
 
 
