@@ -93,9 +93,7 @@ def main() -> None:
     load = os.getloadavg()[0]
     print(f"load average (1 min): {load:.2f}; medians of {args.repeats} runs")
     print(f"{'figure':<44}{'median':>10}{'max':>10}{'target':>10}")
-    print(
-        f"{'one property (s)':<44}{statistics.median(one):>10.3f}{max(one):>10.3f}{'< 0.5':>10}"
-    )
+    print(f"{'one property (s)':<44}{statistics.median(one):>10.3f}{max(one):>10.3f}{'< 0.5':>10}")
     print(
         f"{'one property + 20-point frontier (s)':<44}"
         f"{statistics.median(front):>10.3f}{max(front):>10.3f}{'< 2':>10}"
