@@ -416,5 +416,8 @@ def offer_max(
 
 
 def mount(app: typer.Typer) -> None:
+    from reos.underwriting.optimiser_commands import add_offer_commands
+
     app.command("underwrite")(underwrite_command)
+    add_offer_commands(offer_app)  # reos offer optimise / portfolio
     app.add_typer(offer_app, name="offer")
