@@ -29,9 +29,23 @@ def train(
     cutoff: str = typer.Option(
         None, "--cutoff", help="train on sales before this date (default: all)"
     ),
+    if_stale: bool = typer.Option(
+        False,
+        "--if-stale",
+        help="train only when the active model is older than the data (sales it has not "
+        "seen, REOS_AVM_STALE_AFTER_SALES) or missing; say which either way",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Fit the ranker, hedonic model and market index on the organisation's sales."""
+    if if_stale and cutoff:
+        raise ValidationFailed(
+            "--if-stale retrains on every sale; leave out --cutoff (or drop --if-stale)",
+            field="cutoff",
+        )
+    if if_stale:
+        _train_if_stale(org, as_json)
+        return
     with org_session(org) as session:
         row = service.train_model(session, service.parse_date(cutoff, "cutoff"))
         out: dict[str, Any] = {
@@ -47,6 +61,32 @@ def train(
     else:
         typer.echo(
             f"trained {out['version']} on {out['rows']} sales ({out['window'][0]} .. {out['window'][1]}) in {out['train_seconds']} s"
+        )
+
+
+def _train_if_stale(org: str, as_json: bool) -> None:
+    with org_session(org) as session:
+        outcome = service.train_if_stale(session)
+        before = outcome.before
+        trained = outcome.trained
+        out: dict[str, Any] = {
+            "retrained": trained is not None,
+            "was_stale": before.stale,
+            "before": before.to_dict(),
+            "version": trained.version if trained is not None else before.model_version,
+        }
+        if trained is not None:
+            out["rows"] = trained.row_count
+            out["window"] = [trained.window_start, trained.window_end]
+            out["train_seconds"] = trained.holdout_metrics.get("train_seconds")
+    if as_json:
+        print_json(out)
+    elif trained is None:
+        typer.echo(f"up to date, not retrained: {before.describe()}")
+    else:
+        typer.echo(
+            f"stale ({before.describe()}): trained {out['version']} on {out['rows']} sales "
+            f"({out['window'][0]} .. {out['window'][1]}) in {out['train_seconds']} s"
         )
 
 
@@ -200,6 +240,8 @@ def value_command(
             f"valued {summary['valued']} of {summary['properties']} properties as of {summary['valuation_date']}"
             + (f"; not valued: {summary['not_valued']}" if summary["not_valued"] else "")
         )
+        for warning in summary.get("warnings", []):
+            typer.echo(f"warning: {warning}", err=True)
         return
     with org_session(org) as session:
         if property_id:
@@ -231,6 +273,8 @@ def value_command(
         f"{out['estimated_value']:,.0f} (80%: {out['interval_80'][0]:,.0f} .. {out['interval_80'][1]:,.0f}), "
         f"confidence {out['confidence']}, as of {out['valuation_date']}, model {out['model_version']}"
     )
+    for warning in out["warnings"]:
+        typer.echo(f"warning: {warning}", err=True)
     print_table(
         [
             {
