@@ -304,6 +304,40 @@ def test_train_if_stale_without_a_model_trains_and_a_late_filed_sale_counts(
         assert late.stale and late.sales_since == 1 and late.newest_sale == date(2007, 3, 1)
 
 
+def test_value_all_counts_a_property_far_from_every_sale_as_refused(
+    market: dict[str, Any], capsys: Any
+) -> None:
+    """`reos value --all`: a stored house 44 km from every sale is not valued; it is counted
+    with its reason and the run still balances."""
+    from reos.models import Property
+
+    org_id = market["org_id"]
+    with tenant_session(org_id) as s:
+        attach(s, Principal(kind="cli", org_id=org_id, role="owner"))
+        template = s.get(Property, uuid.UUID(market["property_id"]))
+        assert template is not None
+        columns = ("living_area_sqft", "lot_size_sqft", "beds", "baths_full", "year_built")
+        s.add(
+            Property(
+                address="100 Main Street, Story City",
+                latitude=42.43,
+                longitude=-93.63,
+                property_type="single_family",
+                neighborhood=template.neighborhood,
+                attributes=dict(template.attributes or {}),
+                **{c: getattr(template, c) for c in columns},
+            )
+        )
+    code, out, err = _cli(
+        ["value", "--all", "--as-of", "2008-12-01", "--org", market["slug"], "--json"], capsys
+    )
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["not_valued"].get("comparable sales too far") == 1
+    assert summary["valued"] + sum(summary["not_valued"].values()) == summary["properties"]
+    assert summary["valued"] > 0.9 * summary["properties"]
+
+
 def test_an_organisation_without_a_model_is_stale_and_trains(org: Any) -> None:
     with tenant_session(org.id) as s:
         attach(s, Principal(kind="cli", org_id=org.id, role="owner"))
