@@ -39,6 +39,7 @@ def test_past_a_down_grade_limit_the_grade_is_c_with_the_reason(
 def test_past_a_refusal_limit_there_is_no_value_and_the_message_says_what_to_do() -> None:
     far = judge("C", 6, 44_000.0, 6.0, 120.0, LIMITS)
     assert far.refusal_field == "location" and "44.0 km away" in str(far.refusal)
+    assert far.refused_for == "comparable sales too far" and far.to_dict()["refused_for"]
     assert "import sales of its area" in str(far.refusal)
     old = judge("C", 6, 500.0, 222.0, 40.0, LIMITS, newest_sale="2010-07-31")
     assert old.refusal_field == "as_of" and "222 months" in str(old.refusal)
@@ -143,6 +144,7 @@ def test_a_subject_lacking_what_the_model_values_by_is_down_graded_or_refused() 
         missing_importance_pct=LIMITS.refuse_missing_pct + 1,
     )
     assert refused.refusal_field == "subject"
+    assert refused.refused_for == "subject lacks fields the model values by"
     assert "lacks f0, f1, f2, f3, f4, f5 and 3 more" in str(refused.refusal)
     assert str(refused.refusal).endswith("supply them")
     small = judge(

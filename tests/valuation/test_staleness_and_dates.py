@@ -202,6 +202,27 @@ def test_far_and_old_comps_are_refused_with_the_reason(
     )
     assert full.status_code == 201, full.text
     assert full.json()["method"]["limits"]["missing_features"] == []
+    typed = _typed_in_full(market)
+    sets = [f"{k}={v}" for k, v in typed.items() if k not in ("address", "attributes")]
+    sets += [f"attributes.{k}={v}" for k, v in typed["attributes"].items()]
+    code, out, err = _cli(
+        ["value", "--address", typed["address"], "--as-of", "2008-12-01"]
+        + [arg for pair in sets for arg in ("--set", pair)]
+        + ["--org", market["slug"], "--json"],
+        capsys,
+    )
+    assert code == 0, err
+    by_cli = json.loads(out)
+    assert by_cli["method"]["limits"]["missing_features"] == []
+    assert by_cli["estimated_value"] == pytest.approx(full.json()["estimated_value"], rel=1e-6)
+    code, _, err = _cli(
+        ["value", "--address", "1 A St", "--set", "quality", "--org", market["slug"]], capsys
+    )
+    assert code == 2 and err.strip() == "error [set]: --set takes NAME=VALUE, not 'quality'"
+    code, _, err = _cli(
+        ["value", "--address", "1 A St", "--set", "qualty=7", "--org", market["slug"]], capsys
+    )
+    assert code == 2 and err.startswith("error [set]: --set qualty: not a field of a property")
 
 
 def _typed_in_full(market: dict[str, Any]) -> dict[str, Any]:

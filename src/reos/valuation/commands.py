@@ -204,6 +204,12 @@ def value_command(
     longitude: float = typer.Option(None, "--longitude"),
     zip: str = typer.Option(None, "--zip"),
     property_type: str = typer.Option("single_family", "--type"),
+    fields: list[str] = typer.Option(
+        None,
+        "--set",
+        help="with --address: any other field as NAME=VALUE (quality=7, neighborhood=..., "
+        "attributes.garage_area_sqft=480); repeat it",
+    ),
     org: str = OrgOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -260,9 +266,9 @@ def value_command(
                 "zip": zip,
                 "property_type": property_type,
             }
-            row = service.value_subject(
-                session, {k: v for k, v in subject.items() if v is not None}, day
-            )
+            given = {k: v for k, v in subject.items() if v is not None}
+            given.update(_subject_fields(fields or []))
+            row = service.value_subject(session, given, day)
         from reos.valuation.api import to_out
 
         out = to_out(row).model_dump(mode="json")
@@ -297,6 +303,40 @@ def value_command(
             "weight",
         ],
     )
+
+
+def _subject_fields(pairs: list[str]) -> dict[str, Any]:
+    """``--set NAME=VALUE`` options as subject fields; ``attributes.x`` go under
+    ``attributes``. A value that reads as a number is one; true/false are booleans."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ValidationFailed(f"--set takes NAME=VALUE, not {pair!r}", field="set")
+        value: Any = text.strip()
+        if value.lower() in ("true", "false"):
+            value = value.lower() == "true"
+        else:
+            try:
+                value = float(value)
+            except ValueError:
+                pass
+        if name.startswith("attributes.") and len(name) > len("attributes."):
+            out.setdefault("attributes", {})[name.removeprefix("attributes.")] = value
+        elif name in SUBJECT_FIELDS:
+            out[name] = value
+        else:
+            raise ValidationFailed(
+                f"--set {name}: not a field of a property; use one of "
+                f"{', '.join(sorted(SUBJECT_FIELDS))} or attributes.NAME",
+                field="set",
+            )
+    return out
+
+
+#: What ``--set`` may name besides ``attributes.NAME``.
+SUBJECT_FIELDS = frozenset(service.PROPERTY_COLUMNS) | {"city", "state"}
 
 
 def mount(app: typer.Typer) -> None:

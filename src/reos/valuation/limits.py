@@ -31,6 +31,13 @@ if TYPE_CHECKING:
 #: Grades in order from best; a down-grade caps the grade at ``DOWNGRADED_TO``.
 GRADE_ORDER = ("A", "B", "C", "D")
 DOWNGRADED_TO = "C"
+#: Why a value was refused, in a few words (``Verdict.refused_for``; how ``reos value --all``
+#: counts it).
+TOO_FAR = "comparable sales too far"
+TOO_OLD = "comparable sales too old"
+LACKS_FIELDS = "subject lacks fields the model values by"
+TOO_ADJUSTED = "comparable sales too heavily adjusted"
+REFUSED_FOR = (TOO_FAR, TOO_OLD, LACKS_FIELDS, TOO_ADJUSTED)
 #: A feature filled on at least this share of the comps pool is one a subject should have
 #: (``missing_features``).
 COMMON_FEATURE_SHARE = 0.5
@@ -80,6 +87,7 @@ class Verdict:
     reasons: list[str] = field(default_factory=list)
     refusal: str | None = None
     refusal_field: str | None = None
+    refused_for: str | None = None
     missing_features: list[str] = field(default_factory=list)
     missing_importance_pct: float = 0.0
 
@@ -88,6 +96,7 @@ class Verdict:
             "grade": self.grade,
             "reasons": list(self.reasons),
             "refusal": self.refusal,
+            "refused_for": self.refused_for,
             "missing_features": list(self.missing_features),
             "missing_importance_pct": round(self.missing_importance_pct, 2),
         }
@@ -160,7 +169,7 @@ def judge(
             f"is {_km(limits.refuse_distance_m)}, REOS_AVM_REFUSE_COMP_DISTANCE_M): the store "
             "has no sales near this address; import sales of its area and run `reos avm train`"
         )
-        verdict.refusal_field = "location"
+        verdict.refusal_field, verdict.refused_for = "location", TOO_FAR
         return verdict
     if median_months > limits.refuse_months:
         newer = f" nearer the newest sale ({newest_sale})" if newest_sale else " nearer the data"
@@ -170,7 +179,7 @@ def judge(
             "REOS_AVM_REFUSE_COMP_MONTHS): the store has no recent sales for that date; "
             f"import recent sales and run `reos avm train --if-stale`, or value as of a date{newer}"
         )
-        verdict.refusal_field = "as_of"
+        verdict.refusal_field, verdict.refused_for = "as_of", TOO_OLD
         return verdict
     if lacks and missing_importance_pct > limits.refuse_missing_pct:
         _refuse_missing(verdict, lacks, limits)
@@ -187,7 +196,7 @@ def judge(
             f"limit is {limits.refuse_gross_pct:.0f}%, REOS_AVM_REFUSE_GROSS_ADJUSTMENT_PCT): "
             f"{todo}"
         )
-        verdict.refusal_field = "subject"
+        verdict.refusal_field, verdict.refused_for = "subject", TOO_ADJUSTED
         return verdict
     if median_distance_m > limits.downgrade_distance_m:
         verdict.reasons.append(
@@ -216,4 +225,4 @@ def _refuse_missing(verdict: Verdict, lacks: str, limits: CompLimits) -> None:
         f"{lacks}; the limit is {limits.refuse_missing_pct:.0f}%, "
         "REOS_AVM_REFUSE_MISSING_IMPORTANCE_PCT): supply them"
     )
-    verdict.refusal_field = "subject"
+    verdict.refusal_field, verdict.refused_for = "subject", LACKS_FIELDS

@@ -412,15 +412,6 @@ def comp_limits() -> CompLimits:
     return CompLimits.from_settings(get_settings())
 
 
-#: How a refused valuation is counted in ``reos value --all``'s "not valued", by the field
-#: its refusal concerns.
-REFUSAL_COUNTS = {
-    "location": "comparable sales too far",
-    "as_of": "comparable sales too old",
-    "subject": "comparable sales too heavily adjusted",
-}
-
-
 def _with_staleness(result: ValuationResult, staleness: Staleness) -> ValuationResult:
     result.model_stale = staleness.stale
     warning = staleness.warning()
@@ -651,7 +642,7 @@ def _value_next_chunk(session: Session, run: ValuationRun, size: int) -> bool:
         rows = []
         for prop, res in zip(valuable, results, strict=True):
             if res.refusal is not None:
-                reason = REFUSAL_COUNTS.get(res.refusal_field or "", "refused by the comp limits")
+                reason = str(res.method["limits"]["refused_for"])  # limits.REFUSED_FOR
                 refused[reason] = refused.get(reason, 0) + 1
                 continue
             res.model_version = row.version
