@@ -101,6 +101,67 @@ class Settings(BaseSettings):
         "workers (0: no cap). Claims always prefer the organisation with the fewest running.",
     )
 
+    # Honest limits of a valuation (reos.valuation.limits, reos.valuation.service). The comp
+    # limits are medians over the comps a value uses; their defaults were chosen from the
+    # Ames out-of-time experiments of benchmarks/comp_limits.py (its docstring gives the rule).
+    avm_stale_after_sales: int = Field(
+        default=1,
+        ge=1,
+        description="A model is stale once the store holds at least this many sales it was "
+        "not trained on (closed on or after its cut-off, or recorded after it read the sales); "
+        "valuations then say so and `reos avm train --if-stale` retrains.",
+    )
+    avm_future_tolerance_days: int = Field(
+        default=1,
+        ge=0,
+        description="Days past today (UTC) a valuation date may lie (time zones); later "
+        "dates are refused.",
+    )
+    avm_downgrade_comp_distance_m: float = Field(
+        default=800.0,
+        gt=0,
+        description="Median comp distance (metres) above which a value is graded C at best.",
+    )
+    avm_refuse_comp_distance_m: float = Field(
+        default=7000.0,
+        gt=0,
+        description="Median comp distance (metres) above which no value is given.",
+    )
+    avm_downgrade_comp_months: float = Field(
+        default=36.0,
+        gt=0,
+        description="Median comp age at the valuation date (months) above which a value is "
+        "graded C at best.",
+    )
+    avm_refuse_comp_months: float = Field(
+        default=48.0,
+        gt=0,
+        description="Median comp age at the valuation date (months) above which no value is given.",
+    )
+    avm_downgrade_gross_adjustment_pct: float = Field(
+        default=80.0,
+        gt=0,
+        description="Median gross adjustment of the comps (% of their time-adjusted price) "
+        "above which a value is graded C at best.",
+    )
+    avm_refuse_gross_adjustment_pct: float = Field(
+        default=125.0,
+        gt=0,
+        description="Median gross adjustment of the comps (%) above which no value is given.",
+    )
+    avm_downgrade_missing_importance_pct: float = Field(
+        default=0.5,
+        gt=0,
+        description="Share (%) of the hedonic model's split gain carried by fields most "
+        "sales have and the subject lacks, above which a value is graded C at best.",
+    )
+    avm_refuse_missing_importance_pct: float = Field(
+        default=10.0,
+        gt=0,
+        description="Share (%) of the model's split gain the subject may lack before no "
+        "value is given (supply the fields the refusal names).",
+    )
+
     # How much work one XLSX workbook may ask for (reos.ingest.xlsx). A small archive can
     # hold gigabytes of XML; these bound the time and memory of opening and reading one,
     # and a refusal names the setting to raise for a genuine file.

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, func, select
+from sqlalchemy import RowMapping, func, or_, select
 from sqlalchemy.orm import Session
 
 from reos.kernel.bulk import among, in_batches
@@ -57,6 +57,22 @@ def sales_version(session: Session) -> tuple[Any, ...]:
     """A value that changes whenever the organisation's sales do (count, last update): a
     cache of a sales frame is valid while it is the same."""
     return tuple(session.execute(select(func.count(Sale.id), func.max(Sale.updated_at))).one())
+
+
+def sales_since(
+    session: Session, closed_on_or_after: date, recorded_after: datetime
+) -> tuple[int, date | None]:
+    """How many sales not known to be other than arm's-length closed on or after
+    ``closed_on_or_after`` or were recorded after ``recorded_after`` (a late-filed sale of
+    an earlier date), and the newest close date of all such sales (None when there are none).
+    Valuation asks this to tell whether a model is older than the data."""
+    since = or_(Sale.close_date >= closed_on_or_after, Sale.created_at > recorded_after)
+    count, newest = session.execute(
+        select(func.count(Sale.id), func.max(Sale.close_date)).where(
+            since, Sale.arm_length.is_not(False)
+        )
+    ).one()
+    return int(count or 0), newest
 
 
 def arm_length_sales(session: Session) -> list[tuple[uuid.UUID, uuid.UUID, float, date]]:

@@ -42,6 +42,8 @@ def to_out(row: Valuation) -> ValuationOut:
         n_comps=int(body.get("n_comps", 0)),
         method=body.get("method", {}),
         subject=body.get("subject"),
+        model_stale=body.get("model_stale"),
+        warnings=list(body.get("warnings", [])),
         created_at=row.created_at,
     )
 
@@ -54,7 +56,12 @@ def to_out(row: Valuation) -> ValuationOut:
 )
 def create_valuation(body: ValuationRequest, session: WriteSession) -> ValuationOut:
     """Value a stored property (``property_id``) or an address with attributes (``subject``)
-    as of a date, with comps, adjustments, an 80% interval and drivers. Stored."""
+    as of a date, with comps, adjustments, an 80% interval and drivers. Stored.
+
+    ``model_stale`` and ``warnings`` say when the model is older than the data or the comps
+    are far, old or heavily adjusted. Refused with 422 (naming the field): ``as_of`` in the
+    future or before the model's first sale; comps beyond the limits (``location``,
+    ``as_of``, ``subject``: too far, too old, too adjusted)."""
     if body.property_id is not None:
         row = service.value_property(session, body.property_id, body.as_of)
     else:

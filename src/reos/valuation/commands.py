@@ -29,9 +29,23 @@ def train(
     cutoff: str = typer.Option(
         None, "--cutoff", help="train on sales before this date (default: all)"
     ),
+    if_stale: bool = typer.Option(
+        False,
+        "--if-stale",
+        help="train only when the active model is older than the data (sales it has not "
+        "seen, REOS_AVM_STALE_AFTER_SALES) or missing; say which either way",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Fit the ranker, hedonic model and market index on the organisation's sales."""
+    if if_stale and cutoff:
+        raise ValidationFailed(
+            "--if-stale retrains on every sale; leave out --cutoff (or drop --if-stale)",
+            field="cutoff",
+        )
+    if if_stale:
+        _train_if_stale(org, as_json)
+        return
     with org_session(org) as session:
         row = service.train_model(session, service.parse_date(cutoff, "cutoff"))
         out: dict[str, Any] = {
@@ -47,6 +61,32 @@ def train(
     else:
         typer.echo(
             f"trained {out['version']} on {out['rows']} sales ({out['window'][0]} .. {out['window'][1]}) in {out['train_seconds']} s"
+        )
+
+
+def _train_if_stale(org: str, as_json: bool) -> None:
+    with org_session(org) as session:
+        outcome = service.train_if_stale(session)
+        before = outcome.before
+        trained = outcome.trained
+        out: dict[str, Any] = {
+            "retrained": trained is not None,
+            "was_stale": before.stale,
+            "before": before.to_dict(),
+            "version": trained.version if trained is not None else before.model_version,
+        }
+        if trained is not None:
+            out["rows"] = trained.row_count
+            out["window"] = [trained.window_start, trained.window_end]
+            out["train_seconds"] = trained.holdout_metrics.get("train_seconds")
+    if as_json:
+        print_json(out)
+    elif trained is None:
+        typer.echo(f"up to date, not retrained: {before.describe()}")
+    else:
+        typer.echo(
+            f"stale ({before.describe()}): trained {out['version']} on {out['rows']} sales "
+            f"({out['window'][0]} .. {out['window'][1]}) in {out['train_seconds']} s"
         )
 
 
@@ -164,6 +204,12 @@ def value_command(
     longitude: float = typer.Option(None, "--longitude"),
     zip: str = typer.Option(None, "--zip"),
     property_type: str = typer.Option("single_family", "--type"),
+    fields: list[str] = typer.Option(
+        None,
+        "--set",
+        help="with --address: any other field as NAME=VALUE (quality=7, neighborhood=..., "
+        "attributes.garage_area_sqft=480); repeat it",
+    ),
     org: str = OrgOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -200,6 +246,8 @@ def value_command(
             f"valued {summary['valued']} of {summary['properties']} properties as of {summary['valuation_date']}"
             + (f"; not valued: {summary['not_valued']}" if summary["not_valued"] else "")
         )
+        for warning in summary.get("warnings", []):
+            typer.echo(f"warning: {warning}", err=True)
         return
     with org_session(org) as session:
         if property_id:
@@ -218,9 +266,9 @@ def value_command(
                 "zip": zip,
                 "property_type": property_type,
             }
-            row = service.value_subject(
-                session, {k: v for k, v in subject.items() if v is not None}, day
-            )
+            given = {k: v for k, v in subject.items() if v is not None}
+            given.update(_subject_fields(fields or []))
+            row = service.value_subject(session, given, day)
         from reos.valuation.api import to_out
 
         out = to_out(row).model_dump(mode="json")
@@ -231,6 +279,8 @@ def value_command(
         f"{out['estimated_value']:,.0f} (80%: {out['interval_80'][0]:,.0f} .. {out['interval_80'][1]:,.0f}), "
         f"confidence {out['confidence']}, as of {out['valuation_date']}, model {out['model_version']}"
     )
+    for warning in out["warnings"]:
+        typer.echo(f"warning: {warning}", err=True)
     print_table(
         [
             {
@@ -253,6 +303,40 @@ def value_command(
             "weight",
         ],
     )
+
+
+def _subject_fields(pairs: list[str]) -> dict[str, Any]:
+    """``--set NAME=VALUE`` options as subject fields; ``attributes.x`` go under
+    ``attributes``. A value that reads as a number is one; true/false are booleans."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ValidationFailed(f"--set takes NAME=VALUE, not {pair!r}", field="set")
+        value: Any = text.strip()
+        if value.lower() in ("true", "false"):
+            value = value.lower() == "true"
+        else:
+            try:
+                value = float(value)
+            except ValueError:
+                pass
+        if name.startswith("attributes.") and len(name) > len("attributes."):
+            out.setdefault("attributes", {})[name.removeprefix("attributes.")] = value
+        elif name in SUBJECT_FIELDS:
+            out[name] = value
+        else:
+            raise ValidationFailed(
+                f"--set {name}: not a field of a property; use one of "
+                f"{', '.join(sorted(SUBJECT_FIELDS))} or attributes.NAME",
+                field="set",
+            )
+    return out
+
+
+#: What ``--set`` may name besides ``attributes.NAME``.
+SUBJECT_FIELDS = frozenset(service.PROPERTY_COLUMNS) | {"city", "state"}
 
 
 def mount(app: typer.Typer) -> None:

@@ -58,6 +58,7 @@ from reos.valuation.hedonic import (
     fit_booster,
     threads_for,
 )
+from reos.valuation.limits import COMMON_FEATURE_SHARE, CompLimits, Verdict, judge
 from reos.valuation.market_index import MarketIndex, fit_market_index
 from reos.valuation.pipeline import (
     Core,
@@ -440,8 +441,14 @@ def value_many(
     subjects: pd.DataFrame,
     valuation_dates: Sequence[date | str | pd.Timestamp] | date | str | pd.Timestamp,
     comps_pool: pd.DataFrame,
+    *,
+    limits: CompLimits | None = None,
 ) -> list[ValuationResult]:
-    """Value many properties in one vectorised pass (one date for all, or one per subject)."""
+    """Value many properties in one vectorised pass (one date for all, or one per subject).
+
+    With ``limits`` (``limits.py``), a comp set that is too far, too old or too adjusted
+    lowers the grade (and so the blend and interval used) with its reason in ``warnings``,
+    or sets ``refusal`` on the result: the caller must then not present the value."""
     core = model.core
     subj = prepare_frame(subjects, require_price=False).reset_index(drop=True)
     if isinstance(valuation_dates, (str, date, pd.Timestamp)):
@@ -460,9 +467,55 @@ def value_many(
     subj = fill_from_zip(subj, centroids)
     _check_subjects(core, subj, days)
     raws = value_batch(core, subj, days, prepared)
+    newest = prepared.pool.latest_day[prepared.pool.eligible]
+    newest_sale = _iso(float(newest.max())) if len(newest) else None
+    lacking = _missing_common_features(core, subj, prepared) if limits is not None else None
     out = []
     for i, raw in enumerate(raws):
-        out.append(_present(model, subj, i, float(days[i]), raw, prepared))
+        verdict = None
+        if limits is not None:
+            assert lacking is not None
+            verdict = judge(
+                raw.grade,
+                len(raw.top_rows),
+                float(raw.stats.get("median_distance_m", 0.0)),
+                float(raw.stats.get("median_months", 0.0)),
+                float(raw.stats.get("median_gross_adjustment_pct", 0.0)),
+                limits,
+                newest_sale=newest_sale,
+                missing_features=lacking[i][0],
+                missing_importance_pct=lacking[i][1],
+            )
+        out.append(_present(model, subj, i, float(days[i]), raw, prepared, verdict))
+    return out
+
+
+def _missing_common_features(
+    core: Core, subj: pd.DataFrame, prepared: PreparedPool
+) -> list[tuple[list[str], float]]:
+    """Per subject, the model's input fields it lacks that most of the pool's sales have
+    (``limits.COMMON_FEATURE_SHARE``), named as the user supplies them (``attr_x`` as
+    ``attributes.x``), and their share (%) of the hedonic model's total split gain. A
+    category no training sale has (a new neighbourhood) is missing to the model too, and is
+    named with its value. Coordinates are checked elsewhere (``_check_subjects``)."""
+    if len(prepared.x) == 0:
+        return [([], 0.0) for _ in range(len(subj))]
+    common = np.isfinite(prepared.x).mean(axis=0) >= COMMON_FEATURE_SHARE
+    located = np.array([n in ("x_m", "y_m", "rot_a_m", "rot_b_m") for n in core.spec.names])
+    gain = np.asarray(core.hedonic.booster.feature_importance("gain"), dtype="float64")
+    share = 100.0 * gain / max(float(gain.sum()), 1e-12)
+    names = [f"attributes.{n[5:]}" if n.startswith("attr_") else n for n in core.spec.names]
+    lacks = ~np.isfinite(core.spec.matrix(subj)) & (common & ~located)[None, :]
+    order = np.argsort(-share, kind="stable")  # most valued first
+    out = []
+    for i, row in enumerate(lacks):
+        named = []
+        for j in order[row[order]]:
+            column = core.spec.names[j]
+            given = subj[column].iloc[i] if column in subj.columns else None
+            unknown = column in core.spec.categorical and given is not None and not pd.isna(given)
+            named.append(f"{names[j]} ('{given}' is in no sale)" if unknown else names[j])
+        out.append((named, float(share[row].sum())))
     return out
 
 
@@ -506,7 +559,8 @@ def _check_subjects(core: Core, subj: pd.DataFrame, days: np.ndarray) -> None:
         )
     raise InsufficientData(
         f"valuation date {_iso(days[i])} for {where} is before the first sale the model "
-        f"knows ({_iso(core.first_day)}); there is no market evidence for that date",
+        f"knows ({_iso(core.first_day)}); there is no market evidence for that date: "
+        "train on older sales or choose a later date",
         field="valuation_date",
     )
 
@@ -520,10 +574,17 @@ def _subject_name(property_id: Any, index: int | None) -> str:
 
 
 def _present(
-    model: AvmModel, subj: pd.DataFrame, i: int, day: float, raw: RawValue, prepared: PreparedPool
+    model: AvmModel,
+    subj: pd.DataFrame,
+    i: int,
+    day: float,
+    raw: RawValue,
+    prepared: PreparedPool,
+    verdict: Verdict | None = None,
 ) -> ValuationResult:
     core, cal = model.core, model.calibration
-    lam = cal.blend.get(raw.grade, 0.0) if np.isfinite(raw.log_comp) else 0.0
+    grade = raw.grade if verdict is None else verdict.grade
+    lam = cal.blend.get(grade, 0.0) if np.isfinite(raw.log_comp) else 0.0
     blended = (
         raw.log_hedonic + lam * (raw.log_comp - raw.log_hedonic) if lam > 0 else raw.log_hedonic
     )
@@ -534,7 +595,7 @@ def _present(
             f"{_subject_name(subj.iloc[i]['property_id'], None)}: the model produced no finite value",
             field="subject",
         )
-    low, high = cal.interval(raw.grade, log_value)
+    low, high = cal.interval(grade, log_value)
     groups = core.hedonic.groups()
     contrib = raw.subject_contrib
     base = _base_value(core)
@@ -548,7 +609,7 @@ def _present(
     note = (
         "hedonic model only: no eligible comparable sales of this property type before the valuation date"
         if raw.grade == "D"
-        else f"blend {lam:.2f} comps / {1 - lam:.2f} hedonic (weight learned out of time for grade {raw.grade})"
+        else f"blend {lam:.2f} comps / {1 - lam:.2f} hedonic (weight learned out of time for grade {grade})"
     )
     method = {
         "note": note,
@@ -561,16 +622,22 @@ def _present(
         "market_index_factor_from_reference": round(float(np.exp(parts["market_time"])), 4),
         **{k: (round(v, 2) if isinstance(v, float) else v) for k, v in raw.stats.items()},
     }
+    if verdict is not None:
+        method["comp_grade"] = raw.grade
+        method["limits"] = verdict.to_dict()
     return ValuationResult(
         estimated_value=round(estimate, 2),
         interval_80=(round(low, 2), round(high, 2)),
-        confidence=raw.grade,
+        confidence=grade,
         valuation_date=_iso(day),
         model_version=str(model.metadata.get("model_version", MODEL_VERSION)),
         comps=comps,
         drivers=drivers,
         n_comps=len(comps),
         method=method,
+        warnings=[] if verdict is None else list(verdict.reasons),
+        refusal=None if verdict is None else verdict.refusal,
+        refusal_field=None if verdict is None else verdict.refusal_field,
     )
 
 

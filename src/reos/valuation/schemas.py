@@ -23,6 +23,16 @@ class SubjectIn(PropertyFields):
     condition: int | None = Field(default=None, ge=1, le=10)
     garage_spaces: float | None = Field(default=None, ge=0, le=100)
     neighborhood: str | None = Field(default=None, max_length=100)
+    year_remodeled: int | None = Field(default=None, ge=1700, le=2100)
+    basement_area_sqft: float | None = Field(default=None, ge=0, le=1_000_000)
+    pool: bool | None = None
+    attributes: dict[str, float | int | bool | str] | None = Field(
+        default=None,
+        max_length=200,
+        description="further fields the organisation's sales carry (the keys of their "
+        "`attributes`, e.g. garage_area_sqft); a refusal or warning names those the model "
+        "values by and the subject lacks",
+    )
 
 
 class ValuationRequest(InputModel):
@@ -67,6 +77,16 @@ class ValuationOut(BaseModel):
     n_comps: int
     method: dict[str, Any] = Field(default_factory=dict)
     subject: dict[str, Any] | None = None
+    model_stale: bool | None = Field(
+        default=None,
+        description="true when the model is older than the data (sales it was not trained on "
+        "are in the store; see warnings); null for valuations stored before this was checked",
+    )
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="what to know before trusting the value: a stale model, comps that are "
+        "far, old or heavily adjusted (the grade is then C at best)",
+    )
     created_at: datetime
 
 

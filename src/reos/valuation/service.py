@@ -17,7 +17,8 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from reos.kernel.jsonable import jsonable
 from reos.models import AvmModelVersion, Job, Property, Valuation, ValuationRun
 from reos.properties import read_model as properties_read
 from reos.valuation import engine
+from reos.valuation.limits import CompLimits
 from reos.valuation.ratio_study import RatioStudy, ratio_study
 from reos.valuation.sales_frame import CATEGORICAL_ATTRIBUTES, NUMERIC_ATTRIBUTES
 from reos.valuation.valuation_result import ValuationResult
@@ -177,8 +179,10 @@ def train_model(
     ``before_commit`` runs last (a job's time-limit check), while a rollback still undoes
     everything."""
     cutoff = cutoff or date.fromordinal(datetime.now(UTC).date().toordinal() + 1)
+    sales_read_at = datetime.now(UTC)
     frame = sales_frame(session, before=cutoff)
     model = engine.train(frame, cutoff)
+    model.metadata["sales_read_at"] = sales_read_at.isoformat()
     org = current_org(session)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     version = f"{model.metadata['model_version']}-{stamp}-{uuid.uuid4().hex[:6]}"
@@ -241,12 +245,16 @@ def list_models(session: Session) -> Sequence[AvmModelVersion]:
     ).all()
 
 
-def active_model(session: Session) -> tuple[AvmModelVersion, engine.AvmModel]:
-    row = session.scalars(
+def _active_row(session: Session) -> AvmModelVersion | None:
+    return session.scalars(
         select(AvmModelVersion)
         .where(AvmModelVersion.is_active.is_(True))
         .order_by(AvmModelVersion.created_at.desc())
     ).first()
+
+
+def active_model(session: Session) -> tuple[AvmModelVersion, engine.AvmModel]:
+    row = _active_row(session)
     if row is None:
         raise InsufficientData(
             "this organisation has no trained valuation model: run `reos avm train`"
@@ -277,6 +285,146 @@ def _loaded(session: Session, row: AvmModelVersion) -> engine.AvmModel:
         with _lock:
             _models[key] = model
     return model
+
+
+# ---------------------------------------------------------------- staleness
+
+
+@dataclass(frozen=True)
+class Staleness:
+    """Whether a model is older than the organisation's data, with the figures that say so.
+
+    Definition: the sales a model has not seen are the sales in the store (arm's-length or
+    unknown) that closed on or after its cut-off, or that were recorded after training read
+    the sales (a late-filed sale of an earlier date). The model is *stale* when there are at
+    least ``threshold`` of them (``REOS_AVM_STALE_AFTER_SALES``, default 1: any sale it has
+    not seen), or when there is no model at all. A model trained with an explicit earlier
+    cut-off (a backtest) is stale by this definition as soon as later sales exist, which is
+    true: its index and hedonic model ignore them (comps still use every sale)."""
+
+    model_version: str | None
+    data_cutoff: date | None
+    newest_trained_sale: date | None
+    sales_since: int
+    newest_sale: date | None
+    threshold: int
+
+    @property
+    def stale(self) -> bool:
+        return self.model_version is None or self.sales_since >= self.threshold
+
+    def describe(self) -> str:
+        """One sentence for a person: what the model knows and what is newer."""
+        if self.model_version is None:
+            return "this organisation has no trained valuation model"
+        knows = (
+            f"model {self.model_version} was trained on sales that closed before "
+            f"{self.data_cutoff} (the newest it knows closed {self.newest_trained_sale})"
+        )
+        if self.sales_since == 0:
+            return f"{knows}; no sale in the store is newer or was imported since"
+        newest = f", the newest closed {self.newest_sale}" if self.newest_sale else ""
+        return (
+            f"{knows}; {self.sales_since:,} sale{'s' if self.sales_since != 1 else ''} in the "
+            f"store {'are' if self.sales_since != 1 else 'is'} newer or were imported since{newest}"
+        )
+
+    def warning(self) -> str | None:
+        """The warning a valuation carries when the model is stale (None when it is not)."""
+        if not self.stale:
+            return None
+        return (
+            f"the model is older than the data: {self.describe()}; run `reos avm train --if-stale`"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stale": self.stale,
+            "model_version": self.model_version,
+            "data_cutoff": self.data_cutoff,
+            "newest_trained_sale": self.newest_trained_sale,
+            "sales_since": self.sales_since,
+            "newest_sale": self.newest_sale,
+            "stale_after_sales": self.threshold,
+        }
+
+
+def model_staleness(session: Session, row: AvmModelVersion | None = None) -> Staleness:
+    """How the model ``row`` (default: the active model) compares with the store's sales."""
+    threshold = get_settings().avm_stale_after_sales
+    if row is None:
+        row = _active_row(session)
+    if row is None:
+        count, newest = properties_read.sales_since(
+            session, date.min, datetime.min.replace(tzinfo=UTC)
+        )
+        return Staleness(None, None, None, count, newest, threshold)
+    read_at = row.holdout_metrics.get("sales_read_at")
+    recorded_after = datetime.fromisoformat(read_at) if read_at else row.created_at
+    count, newest = properties_read.sales_since(session, row.cutoff, recorded_after)
+    return Staleness(row.version, row.cutoff, row.window_end, count, newest, threshold)
+
+
+@dataclass(frozen=True)
+class RetrainOutcome:
+    """What ``train_if_stale`` found and did: ``trained`` is the new model, or None when the
+    model was up to date."""
+
+    before: Staleness
+    trained: AvmModelVersion | None
+
+
+def train_if_stale(
+    session: Session, *, before_commit: Callable[[], None] | None = None
+) -> RetrainOutcome:
+    """Train a new model on every sale when the active one is stale (``Staleness``) or
+    missing; otherwise leave it. Idempotent: a second call right after finds it up to
+    date. For the CLI (``reos avm train --if-stale``) and a pipeline stage after imports."""
+    before = model_staleness(session)
+    if not before.stale:
+        return RetrainOutcome(before, None)
+    return RetrainOutcome(before, train_model(session, before_commit=before_commit))
+
+
+# ---------------------------------------------------------------- valuation dates
+
+
+def check_valuation_date(as_of: date, model: engine.AvmModel, *, field: str = "as_of") -> None:
+    """Refuse a valuation date in the future (beyond ``REOS_AVM_FUTURE_TOLERANCE_DAYS``) or
+    before the first sale the model knows, saying what to do instead (ValidationFailed,
+    naming ``field``)."""
+    today = datetime.now(UTC).date()
+    if as_of > today + timedelta(days=get_settings().avm_future_tolerance_days):
+        raise ValidationFailed(
+            f"{field}: {as_of} is in the future; value as of today ({today}) or a past date",
+            field=field,
+        )
+    first = date.fromordinal(date(1970, 1, 1).toordinal() + int(model.core.first_day))
+    if as_of < first:
+        raise ValidationFailed(
+            f"{field}: {as_of} is before the model's first sale ({first}); import and train on "
+            "older sales (`reos avm train`) or choose a later date",
+            field=field,
+        )
+
+
+def comp_limits() -> CompLimits:
+    return CompLimits.from_settings(get_settings())
+
+
+def _with_staleness(result: ValuationResult, staleness: Staleness) -> ValuationResult:
+    result.model_stale = staleness.stale
+    warning = staleness.warning()
+    if warning:
+        result.warnings.insert(0, warning)
+    result.method["model_data"] = jsonable(staleness.to_dict())
+    return result
+
+
+def _refuse_if_limited(result: ValuationResult, where: str) -> None:
+    if result.refusal is not None:
+        field = result.refusal_field or "subject"
+        raise InsufficientData(f"{where}: {result.refusal}", field=field)
 
 
 # ---------------------------------------------------------------- valuing
@@ -317,8 +465,14 @@ def value_property(
     if prop is None:
         raise NotFound(f"no property {property_id} in this organisation")
     row, model = active_model(session)
-    result = engine.value(model, property_frame([prop]), _as_of(as_of), _pool(session))
+    day = _as_of(as_of)
+    check_valuation_date(day, model)
+    result = engine.value_many(
+        model, property_frame([prop]), day, _pool(session), limits=comp_limits()
+    )[0]
+    _refuse_if_limited(result, f"property {prop.id} as of {day}")
     result.model_version = row.version
+    _with_staleness(result, model_staleness(session, row))
     stored = _store(session, prop.id, result, None)
     record_audit(
         session,
@@ -346,9 +500,16 @@ def value_subject(
         "address": derived.get("address_normalized") or values.get("address"),
     }
     frame_row.update({c: values.get(c) for c in PROPERTY_COLUMNS})
+    frame_row.update({f"attr_{k}": v for k, v in (values.get("attributes") or {}).items()})
     row, model = active_model(session)
-    result = engine.value(model, pd.DataFrame([frame_row]), _as_of(as_of), _pool(session))
+    day = _as_of(as_of)
+    check_valuation_date(day, model)
+    result = engine.value_many(
+        model, pd.DataFrame([frame_row]), day, _pool(session), limits=comp_limits()
+    )[0]
+    _refuse_if_limited(result, f"the subject as of {day}")
     result.model_version = row.version
+    _with_staleness(result, model_staleness(session, row))
     stored = _store(session, None, result, values)
     record_audit(
         session,
@@ -401,7 +562,8 @@ def open_value_run(session: Session, as_of: date | None = None) -> tuple[Valuati
     unfinished = session.scalars(stmt.order_by(ValuationRun.created_at.desc())).first()
     if unfinished is not None:
         return unfinished, True
-    row, _model = active_model(session)
+    row, model = active_model(session)
+    check_valuation_date(_as_of(as_of), model)
     run = ValuationRun(
         valuation_date=_as_of(as_of),
         model_version=row.version,
@@ -446,6 +608,12 @@ def value_all(
                 after_chunk(chunks)
             done, total = run.properties_done, run.properties_total
             summary = _run_summary(run)
+            if finished:
+                staleness = model_staleness(
+                    session, model_by_version(session, run.model_version)[0]
+                )
+                summary["model_stale"] = staleness.stale
+                summary["warnings"] = [w for w in [staleness.warning()] if w]
         if progress:
             progress(done, max(total, done))
         if finished:
@@ -483,13 +651,24 @@ def _value_next_chunk(session: Session, run: ValuationRun, size: int) -> bool:
     refused = dict(run.not_valued)
     for reason in reasons:
         refused[reason] = refused.get(reason, 0) + 1
+    valued = 0
     if valuable:
         results = engine.value_many(
-            model, property_frame(valuable), run.valuation_date, _pool(session)
+            model,
+            property_frame(valuable),
+            run.valuation_date,
+            _pool(session),
+            limits=comp_limits(),
         )
+        staleness = model_staleness(session, row)
         rows = []
         for prop, res in zip(valuable, results, strict=True):
+            if res.refusal is not None:
+                reason = str(res.method["limits"]["refused_for"])  # limits.REFUSED_FOR
+                refused[reason] = refused.get(reason, 0) + 1
+                continue
             res.model_version = row.version
+            _with_staleness(res, staleness)
             rows.append(
                 {
                     "id": uuid.uuid4(),
@@ -503,8 +682,10 @@ def _value_next_chunk(session: Session, run: ValuationRun, size: int) -> bool:
                     "result": jsonable(res.to_dict()),
                 }
             )
-        session.execute(insert(Valuation), tenancy.stamp(session, rows))
-    run.valued += len(valuable)
+        if rows:
+            session.execute(insert(Valuation), tenancy.stamp(session, rows))
+        valued = len(rows)
+    run.valued += valued
     run.not_valued = refused
     run.properties_done += len(chunk)
     if chunk:

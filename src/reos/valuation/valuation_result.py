@@ -35,6 +35,12 @@ class ValuationResult:
     ``interval_80`` is calibrated out of time to cover the sale price 80 % of the time;
     ``confidence`` is a grade A-D (see ``reconcile.py``); ``drivers`` split the value above the
     model's base value by feature (log-mean Divisia split of TreeSHAP, so they add up).
+
+    ``warnings`` say what a reader must know before trusting the value (comps far, old or
+    heavily adjusted - see ``limits.py`` - or a model older than the data); ``model_stale``
+    is set by the valuation service (None when not checked). ``refusal`` (with the field it
+    concerns) means the limits refuse this value: it must not be shown or stored, and is
+    not part of :meth:`to_dict`.
     """
 
     estimated_value: float
@@ -46,8 +52,13 @@ class ValuationResult:
     drivers: dict[str, float]
     n_comps: int
     method: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    model_stale: bool | None = None
+    refusal: str | None = None
+    refusal_field: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["interval_80"] = list(self.interval_80)
+        del out["refusal"], out["refusal_field"]
         return out
