@@ -24,6 +24,7 @@ Baselines, in the same run and on the same subjects:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -140,7 +141,7 @@ def run_backtest(
     for v in vals:
         grades[v.confidence] = grades.get(v.confidence, 0) + 1
     area_arr = np.full(len(s), "unknown", dtype=object) if areas is None else areas
-    raw = {
+    raw: dict[str, tuple[np.ndarray, ...]] = {
         "engine": (
             np.array([v.estimated_value for v in vals]),
             s,
@@ -432,7 +433,7 @@ def run_cross_fitted(
 def _pool_results(parts: list[BacktestResult], *, draws: int, label: str) -> BacktestResult:
     """One ratio study over the pooled valuations of several results (stored in the parts)."""
 
-    def pooled(get: Any) -> RatioStudy:
+    def pooled(get: Callable[[BacktestResult], tuple[np.ndarray, ...]]) -> RatioStudy:
         cols = [np.concatenate([get(p)[i] for p in parts]) for i in range(5)]
         return ratio_study(cols[0], cols[1], cols[2], cols[3], areas=cols[4], draws=draws)
 
@@ -446,7 +447,7 @@ def _pool_results(parts: list[BacktestResult], *, draws: int, label: str) -> Bac
         n_holdout_valued=sum(p.n_holdout_valued for p in parts),
         n_holdout_excluded=sum(p.n_holdout_excluded for p in parts),
         engine=pooled(lambda p: p.raw["engine"]),
-        baselines={name: pooled(lambda p, name=name: p.raw[name]) for name in parts[0].baselines},
+        baselines={name: pooled(_raw_of(name)) for name in parts[0].baselines},
         timings={k: round(sum(p.timings[k] for p in parts), 2) for k in ("train_s", "valuation_s")},
         model_metadata=parts[0].model_metadata,
         grades=grades,
@@ -455,10 +456,22 @@ def _pool_results(parts: list[BacktestResult], *, draws: int, label: str) -> Bac
     )
 
 
+def _raw_of(name: str) -> Callable[[BacktestResult], tuple[np.ndarray, ...]]:
+    return lambda result: result.raw[name]
+
+
+def _quintile_ratio(q: str) -> Callable[[RatioStudy], str]:
+    def cell(study: RatioStudy) -> str:
+        tier = study.breakouts.get("price_quintile", {}).get(q, {})
+        return f"{tier.get('median_ratio', float('nan')):.3f}"
+
+    return cell
+
+
 def format_rolling(results: list[BacktestResult]) -> str:
     """One block per window: engine and the LightGBM baseline side by side, with the
     level / vertical-equity targets checked."""
-    rows = [
+    rows: list[tuple[str, Callable[[RatioStudy], str]]] = [
         ("n valued", lambda s: f"{s.stats.get('n', 0):.0f}"),
         ("MdAPE %", lambda s: f"{100 * s.stats['mdape']:.1f}"),
         ("PPE10 %", lambda s: f"{100 * s.stats['ppe10']:.1f}"),
@@ -471,14 +484,7 @@ def format_rolling(results: list[BacktestResult]) -> str:
         ("80% coverage %", lambda s: f"{100 * s.stats.get('coverage_80', float('nan')):.1f}"),
     ]
     for q in ("Q1", "Q2", "Q3", "Q4", "Q5"):
-        rows.append(
-            (
-                f"median ratio {q}",
-                lambda s, q=q: (
-                    f"{s.breakouts.get('price_quintile', {}).get(q, {}).get('median_ratio', float('nan')):.3f}"
-                ),
-            )
-        )
+        rows.append((f"median ratio {q}", _quintile_ratio(q)))
     lines = []
     for r in results:
         models = {"engine": r.engine, "lightgbm_hedonic": r.baselines["lightgbm_hedonic"]}

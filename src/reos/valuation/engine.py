@@ -59,6 +59,7 @@ from reos.valuation.hedonic import (
     threads_for,
 )
 from reos.valuation.market_index import MarketIndex, fit_market_index
+from reos.valuation.markets import MarketMap, find_markets
 from reos.valuation.pipeline import (
     Core,
     PreparedPool,
@@ -83,8 +84,8 @@ K_FOLDS = 5
 
 
 @dataclass
-class AvmModel:
-    """A trained AVM: the fitted core, its out-of-time calibration and metadata."""
+class MarketModel:
+    """One market's trained AVM: the fitted core, its out-of-time calibration and metadata."""
 
     core: Core
     calibration: Calibration
@@ -118,7 +119,7 @@ class AvmModel:
         (d / "model.json").write_text(json.dumps(doc, indent=1, default=_json_default))
 
     @classmethod
-    def load(cls, directory: str | Path) -> AvmModel:
+    def load(cls, directory: str | Path) -> MarketModel:
         d = Path(directory)
         doc = json.loads((d / "model.json").read_text())
         spec = FeatureSpec.from_dict(doc["spec"])
@@ -151,6 +152,87 @@ class AvmModel:
             self._pool = prepare_pool(self.core, frame)
             self._pool_key = key
         return self._pool
+
+
+@dataclass
+class AvmModel:
+    """A trained AVM for one organisation: one ``MarketModel`` per market and the map that
+    routes a house to its market (``markets.py``). ``metadata`` describes the whole."""
+
+    markets: dict[str, MarketModel]
+    market_map: MarketMap
+    metadata: dict[str, Any]
+    _pool_key: tuple[Any, ...] | None = field(default=None, repr=False)
+    _pool_parts: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    _pools: dict[str, PreparedPool] = field(default_factory=dict, repr=False)
+
+    @property
+    def only_market(self) -> MarketModel:
+        """The market model of a one-market organisation (ValueError with several)."""
+        if len(self.markets) != 1:
+            raise ValueError(f"the model holds {len(self.markets)} markets")
+        return next(iter(self.markets.values()))
+
+    @property
+    def core(self) -> Core:
+        return self.only_market.core
+
+    @property
+    def calibration(self) -> Calibration:
+        return self.only_market.calibration
+
+    def market_of(self, frame: pd.DataFrame) -> np.ndarray:
+        """Market name per row of a normalised frame."""
+        if len(self.markets) == 1:
+            return np.full(len(frame), next(iter(self.markets)), dtype=object)
+        return self.market_map.assign(frame)
+
+    def prepared_pool(self, comps_pool: pd.DataFrame, market: str) -> PreparedPool:
+        """One market's part of the pool, normalised and predicted by that market's model
+        once; reused while the same frame is passed."""
+        key = _frame_key(comps_pool)
+        if self._pool_key != key:
+            frame = prepare_frame(comps_pool, require_price=True).reset_index(drop=True)
+            labels = self.market_of(frame)
+            self._pool_parts = {
+                name: frame
+                if len(self.markets) == 1
+                else frame[labels == name].reset_index(drop=True)
+                for name in self.markets
+            }
+            self._pools = {}
+            self._pool_key = key
+        if market not in self._pools:
+            self._pools[market] = prepare_pool(self.markets[market].core, self._pool_parts[market])
+        return self._pools[market]
+
+    def save(self, directory: str | Path) -> None:
+        """Write each market's model in its own folder and the market map beside them."""
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        folders = {}
+        for k, name in enumerate(self.market_map.names):
+            folders[name] = f"market_{k}"
+            self.markets[name].save(d / folders[name])
+        doc = {
+            "metadata": self.metadata,
+            "market_map": self.market_map.to_dict(),
+            "markets": folders,
+        }
+        (d / "model.json").write_text(json.dumps(doc, indent=1, default=_json_default))
+
+    @classmethod
+    def load(cls, directory: str | Path) -> AvmModel:
+        """Load a saved model (a one-market model saved before markets existed loads as one
+        market)."""
+        d = Path(directory)
+        doc = json.loads((d / "model.json").read_text())
+        if "markets" not in doc:
+            market = MarketModel.load(d)
+            rows = int(market.metadata.get("rows", {}).get("input", 0))
+            return cls({"all": market}, MarketMap.single("all", rows), market.metadata)
+        markets = {name: MarketModel.load(d / folder) for name, folder in doc["markets"].items()}
+        return cls(markets, MarketMap.from_dict(doc["market_map"]), doc["metadata"])
 
 
 def _frame_key(frame: pd.DataFrame) -> tuple[Any, ...]:
@@ -251,10 +333,75 @@ def _out_of_fold(x: np.ndarray, y: np.ndarray, categorical: list[int], rounds: i
 def train(
     sales: pd.DataFrame, cutoff: date | str | pd.Timestamp, *, min_sales: int = 50
 ) -> AvmModel:
-    """Train on sales known before ``cutoff`` (see module docstring). Raises InsufficientData."""
+    """Train on sales known before ``cutoff``, one model per market (``markets.py``).
+
+    Markets are found on the usable sales before the cut-off; each market's sales train
+    their own index, trust rule, hedonic model, ranker and calibration exactly as a
+    single-market organisation's would (module docstring). Raises InsufficientData.
+    """
     started = time.perf_counter()
     cutoff_day = day_of(cutoff)
     frame = prepare_frame(sales, require_price=True).reset_index(drop=True)
+    usable = (
+        frame["sale_price"].notna()
+        & frame["close_day"].notna()
+        & (frame["latest_close_day"] < cutoff_day)
+        & arm_length_allows(frame["arm_length"].to_numpy(dtype=object))
+    ).to_numpy()
+    located = fill_from_zip(frame.copy(), zip_centroids(frame[usable]))
+    market_map = find_markets(located[usable], min_sales=min_sales)
+    names = market_map.names
+    labels = market_map.assign(located) if len(names) > 1 else np.full(len(frame), names[0])
+    markets: dict[str, MarketModel] = {}
+    for name in names:
+        part = frame if len(names) == 1 else frame[labels == name].reset_index(drop=True)
+        try:
+            markets[name] = _train_market(part, cutoff_day, min_sales, time.perf_counter())
+        except InsufficientData as exc:
+            if len(names) == 1:
+                raise
+            raise InsufficientData(
+                f"market {name} ({int((labels == name).sum())} sales): {exc.message}",
+                needed=min_sales,
+                found=int((labels[usable] == name).sum()),
+            ) from exc
+    model = AvmModel(markets, market_map, {})
+    model.metadata = _combined_metadata(model, time.perf_counter() - started)
+    return model
+
+
+def _combined_metadata(model: AvmModel, seconds: float) -> dict[str, Any]:
+    """The organisation-level description: the largest market's fields at top level (one
+    market: exactly its metadata), rows and training window over all markets, and each
+    market's own index, blend, slope and slice metrics under ``markets``."""
+    names = model.market_map.names
+    parts = [model.markets[n].metadata for n in names]
+    out = dict(parts[0])
+    out["rows"] = {k: int(sum(p["rows"][k] for p in parts)) for k in parts[0]["rows"]}
+    out["training_window"] = [
+        min(p["training_window"][0] for p in parts),
+        max(p["training_window"][1] for p in parts),
+    ]
+    out["train_seconds"] = round(seconds, 2)
+    out["markets"] = {
+        n: {
+            "rows": p["rows"],
+            "training_window": p["training_window"],
+            "index": p["index"],
+            "blend_weights": p["blend_weights"],
+            "calibration_slope": p.get("calibration_slope"),
+            "holdout_metrics": p["holdout_metrics"],
+        }
+        for n, p in zip(names, parts, strict=True)
+    }
+    out["market_rule"] = f"connected {model.market_map.cell_km:g} km grid cells"
+    return out
+
+
+def _train_market(
+    frame: pd.DataFrame, cutoff_day: float, min_sales: int, started: float
+) -> MarketModel:
+    """Train one market's model on its prepared sales (``train``'s docstring)."""
     usable = (
         frame["sale_price"].notna()
         & frame["close_day"].notna()
@@ -363,9 +510,10 @@ def train(
         },
         "holdout_metrics": calibration.slice_metrics,
         "blend_weights": calibration.blend,
+        "calibration_slope": calibration.slope,
         "train_seconds": round(time.perf_counter() - started, 2),
     }
-    return AvmModel(core, calibration, metadata)
+    return MarketModel(core, calibration, metadata)
 
 
 def _calibrate(
@@ -441,32 +589,53 @@ def value_many(
     valuation_dates: Sequence[date | str | pd.Timestamp] | date | str | pd.Timestamp,
     comps_pool: pd.DataFrame,
 ) -> list[ValuationResult]:
-    """Value many properties in one vectorised pass (one date for all, or one per subject)."""
-    core = model.core
-    subj = prepare_frame(subjects, require_price=False).reset_index(drop=True)
+    """Value many properties in one vectorised pass (one date for all, or one per subject).
+
+    Each subject is valued by its own market's model with that market's sales as comps
+    (``markets.py``), so what else the organisation holds does not move its value.
+    """
+    subj_all = prepare_frame(subjects, require_price=False).reset_index(drop=True)
     if isinstance(valuation_dates, (str, date, pd.Timestamp)):
-        days = np.full(len(subj), day_of(valuation_dates))
+        days_all = np.full(len(subj_all), day_of(valuation_dates))
     else:
-        days = np.array([day_of(v) for v in valuation_dates], dtype="float64")
-        if len(days) != len(subj):
+        days_all = np.array([day_of(v) for v in valuation_dates], dtype="float64")
+        if len(days_all) != len(subj_all):
             raise ValidationFailed(
-                f"{len(days)} valuation dates for {len(subj)} subjects", field="valuation_dates"
+                f"{len(days_all)} valuation dates for {len(subj_all)} subjects",
+                field="valuation_dates",
             )
-    prepared = model.prepared_pool(comps_pool)
-    if prepared.centroids is None:
-        prepared.centroids = dict(zip_centroids(prepared.frame))
-        prepared.centroids.update(core.centroids)
-    centroids = prepared.centroids
-    subj = fill_from_zip(subj, centroids)
-    _check_subjects(core, subj, days)
-    raws = value_batch(core, subj, days, prepared)
-    out = []
-    for i, raw in enumerate(raws):
-        out.append(_present(model, subj, i, float(days[i]), raw, prepared))
-    return out
+    labels = model.market_of(subj_all)
+    batches = []
+    for name in model.market_map.names:
+        positions = np.flatnonzero(labels == name)
+        if not len(positions):
+            continue
+        market = model.markets[name]
+        prepared = model.prepared_pool(comps_pool, name)
+        if prepared.centroids is None:
+            prepared.centroids = dict(zip_centroids(prepared.frame))
+            prepared.centroids.update(market.core.centroids)
+        subj = subj_all.iloc[positions].reset_index(drop=True)
+        subj = fill_from_zip(subj, prepared.centroids)
+        days = days_all[positions]
+        _check_subjects(market.core, subj, days, positions, len(subj_all))
+        batches.append((name, positions, subj, days, prepared))
+    out: list[ValuationResult | None] = [None] * len(subj_all)
+    for name, positions, subj, days, prepared in batches:
+        market = model.markets[name]
+        raws = value_batch(market.core, subj, days, prepared)
+        for i, raw in enumerate(raws):
+            result = _present(market, subj, i, float(days[i]), raw, prepared)
+            result.method["market"] = name
+            out[int(positions[i])] = result
+    return [r for r in out if r is not None]
 
 
-def _check_subjects(core: Core, subj: pd.DataFrame, days: np.ndarray) -> None:
+def _check_subjects(
+    core: Core, subj: pd.DataFrame, days: np.ndarray, positions: np.ndarray, total: int
+) -> None:
+    """Refuse the first subject that cannot be valued; ``positions`` are the subjects' places
+    in the caller's batch of ``total`` (a refusal names the caller's position)."""
     no_xy = (
         (subj["latitude"].isna() | subj["longitude"].isna()).to_numpy()
         if core.spec.uses_location
@@ -486,7 +655,7 @@ def _check_subjects(core: Core, subj: pd.DataFrame, days: np.ndarray) -> None:
         return
     i = int(np.flatnonzero(bad)[0])
     row = subj.iloc[i]
-    where = _subject_name(row["property_id"], i if len(subj) > 1 else None)
+    where = _subject_name(row["property_id"], int(positions[i]) if total > 1 else None)
     if no_xy is not None and no_xy[i]:
         zip_code = row.get("zip")
         zip_text = (
@@ -520,7 +689,12 @@ def _subject_name(property_id: Any, index: int | None) -> str:
 
 
 def _present(
-    model: AvmModel, subj: pd.DataFrame, i: int, day: float, raw: RawValue, prepared: PreparedPool
+    model: MarketModel,
+    subj: pd.DataFrame,
+    i: int,
+    day: float,
+    raw: RawValue,
+    prepared: PreparedPool,
 ) -> ValuationResult:
     core, cal = model.core, model.calibration
     lam = cal.blend.get(raw.grade, 0.0) if np.isfinite(raw.log_comp) else 0.0

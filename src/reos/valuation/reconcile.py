@@ -24,6 +24,11 @@
 * Interval: split-conformal (Vovk et al., 2005; Lei et al., 2018) quantiles of the slice's log
   errors log(S/V) at 10 % and 90 %, per grade when the grade has >= 40 slice sales, else
   pooled. Finite-sample correction: levels 0.1 * (1 - 1/n) and 0.9 + 0.1 / n.
+  The interval is the estimate times exp([q_low, q_high]) with q_low <= 0 <= q_high by
+  construction (learned quantiles are widened to include 0, and ``Calibration.interval``
+  applies the same bound to any stored model), so an estimate always lies inside its own
+  interval: a slice whose errors all lie on one side says the level is off, which is the
+  market index's job to fix, not a reason to report a range that excludes the value.
 """
 
 from __future__ import annotations
@@ -78,8 +83,9 @@ class Calibration:
         return np.asarray(v + (self.slope - 1.0) * (v - self.centre), dtype="float64")
 
     def interval(self, grade_: str, log_value: float) -> tuple[float, float]:
-        lo = self.q_low.get(grade_, self.q_low.get("all", -0.2))
-        hi = self.q_high.get(grade_, self.q_high.get("all", 0.2))
+        """80 % interval around ``exp(log_value)``; contains it by construction."""
+        lo = min(self.q_low.get(grade_, self.q_low.get("all", -0.2)), 0.0)
+        hi = max(self.q_high.get(grade_, self.q_high.get("all", 0.2)), 0.0)
         return float(np.exp(log_value + lo)), float(np.exp(log_value + hi))
 
     def to_dict(self) -> dict[str, Any]:
@@ -147,8 +153,8 @@ def learn_calibration(
         e = err if g_name == "all" else err[grades == g_name]
         if len(e) >= (20 if g_name == "all" else MIN_GRADE_CAL):
             n = len(e)
-            cal.q_low[g_name] = float(np.quantile(e, 0.10 * (1 - 1 / n)))
-            cal.q_high[g_name] = float(np.quantile(e, 0.90 + 0.10 / n))
+            cal.q_low[g_name] = min(float(np.quantile(e, 0.10 * (1 - 1 / n))), 0.0)
+            cal.q_high[g_name] = max(float(np.quantile(e, min(0.90 + 0.10 / n, 1.0))), 0.0)
     ape = np.abs(np.expm1(-err))
     cal.slice_metrics = {
         "n": float(len(err)),
