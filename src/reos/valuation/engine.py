@@ -77,6 +77,7 @@ from reos.valuation.valuation_result import CompEvidence, ValuationResult
 MODEL_VERSION = "reos-avm-1.1"
 CALIBRATION_SHARE = 0.20
 CALIBRATION_SUBJECTS = 2000
+CROSS_FOLDS = 4
 RANKER_SUBJECTS = 2000
 # 5 x 80 % fits: out-of-fold residuals close to those of the full model (4 folds saved ~10 s
 # at 25k sales but fit on 75 %; on Ames the two were within fold-assignment noise).
@@ -465,9 +466,14 @@ def _train_market(
         float(np.nanmin(close)),
         oof_resid=oof_map,
     )
-    # Ranker: subjects from the early part only, so the calibration slice stays unseen.
+    # Ranker: subjects from before every time-ordered calibration slice only, so the
+    # slices stay unseen (a ranker trained on a slice's subjects makes their comps look
+    # better than they are and the learned blend leans on comps too much).
+    folds, fold_kind = _calibration_folds(candidates, close, min_sales)
     prepared = prepare_pool(core, candidates)
-    subj_mask = trusted_mask & (early if can_calibrate else np.ones(len(candidates), dtype=bool))
+    subj_mask = trusted_mask & (
+        folds[0][0] if fold_kind == "time" else np.ones(len(candidates), dtype=bool)
+    )
     feats, labels, groups = ranker_training_set(
         core,
         candidates[subj_mask].reset_index(drop=True),
@@ -477,9 +483,9 @@ def _train_market(
         seed=5,
     )
     core.ranker = fit_ranker(feats, labels, groups)
-    calibration = Calibration()
-    if probe_parts is not None:
-        calibration = _calibrate(core, candidates, trusted_mask, early, late, probe_parts)
+    calibration = _calibrate(
+        core, candidates, trusted_mask, x, early, late, probe_parts, folds, fold_kind
+    )
     metadata = {
         "model_version": MODEL_VERSION,
         "cutoff": _iso(cutoff_day),
@@ -499,6 +505,9 @@ def _train_market(
             "area_column": core.index.area_column,
             "step_sd": core.index.step_sd,
             "seasonal": bool(core.index.seasonal),
+            "trend_per_month": core.index.trend_per_month,
+            "trend_damping": core.index.damping,
+            "trend_lookback_months": core.index.trend_lookback_months,
             "areas_with_own_index": sorted(core.index.area_log_dev),
         },
         "hedonic_rounds": core.hedonic.rounds,
@@ -516,50 +525,116 @@ def _train_market(
     return MarketModel(core, calibration, metadata)
 
 
+def _calibration_folds(
+    candidates: pd.DataFrame, close: np.ndarray, min_sales: int
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], str]:
+    """(train, value) masks for calibration, and their kind.
+
+    Time-ordered when the window has a time spread: the slice [q80, end] (the probe's) and
+    the slice before it, [q60, q80), each valued by a model of the sales before it - two
+    out-of-time folds double the sales the blend, slope and interval are learned on. A
+    window whose sales carry (nearly) one date cannot be split in time; there ``CROSS_FOLDS``
+    random folds, each valued by a model of the others as of a day after every sale, so the
+    interval and slope are still learned out of sample rather than left at defaults.
+    """
+    latest = candidates["latest_close_day"].to_numpy(dtype="float64")
+    need = max(min_sales, 50)
+    folds: list[tuple[np.ndarray, np.ndarray]] = []
+    for share_from, share_to in (
+        (1.0 - 2 * CALIBRATION_SHARE, 1.0 - CALIBRATION_SHARE),
+        (1.0 - CALIBRATION_SHARE, 1.0),
+    ):
+        lo = float(np.quantile(close, share_from))
+        hi = float(np.quantile(close, share_to)) if share_to < 1.0 else np.inf
+        before = latest < lo
+        slice_ = (close >= lo) & (close < hi)
+        if before.sum() >= need and slice_.sum() >= 30:
+            folds.append((before, slice_))
+    if folds:
+        return folds, "time"
+    span = float(np.nanmax(close) - np.nanmin(close)) if len(close) else 0.0
+    if span > 31 or len(candidates) < CROSS_FOLDS * 30:
+        return [], "none"
+    fold = np.random.default_rng(23).integers(0, CROSS_FOLDS, len(candidates))
+    for k in range(CROSS_FOLDS):
+        if (fold != k).sum() >= need and (fold == k).sum() >= 30:
+            folds.append((fold != k, fold == k))
+    return folds, "random" if folds else "none"
+
+
 def _calibrate(
     core: Core,
     candidates: pd.DataFrame,
     trusted_mask: np.ndarray,
+    x: np.ndarray,
     early: np.ndarray,
     late: np.ndarray,
-    probe_parts: tuple[MarketIndex, lgb.Booster, float, int],
+    probe_parts: tuple[MarketIndex, lgb.Booster, float, int] | None,
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    kind: str,
 ) -> Calibration:
-    """Out-of-time calibration on the latest ~20 % of the window (see module docstring).
+    """Out-of-sample calibration on the folds of :func:`_calibration_folds`.
 
-    The slice is valued exactly as a live valuation after the cut-off would be: hedonic =
-    the probe (trained on the earlier sales only) moved by the early index; comps = earlier
-    sales with their out-of-fold residuals, plus slice sales before the subject's date with
-    their residuals against the probe. The ranker was trained on earlier subjects only.
-    (The out-of-fold models did see the slice; a slice sale pulls its neighbours'
-    out-of-fold predictions toward itself, which can only shrink the comps' apparent value,
-    so the learned comp weight errs on the side of the model.)
+    Each fold is valued exactly as a live valuation after its training part would be:
+    hedonic = a probe trained on the fold's training part only, moved by that part's own
+    index; comps = training-part sales with their out-of-fold residuals (plus, in time
+    folds, slice sales before the subject's date with their residuals against the probe).
+    The blend per grade, the calibration slope and the conformal interval are learned on
+    all folds pooled (``reconcile.learn_calibration``). (The out-of-fold models did see
+    the slices; a slice sale pulls its neighbours' out-of-fold predictions toward itself,
+    which can only shrink the comps' apparent value, so the learned comp weight errs on the
+    side of the model.)
     """
-    index_early, probe, ref_early, rounds = probe_parts
-    early_ids = set(candidates.loc[early, "sale_id"].astype(str))
-    cal_core = Core(
-        core.spec,
-        index_early,
-        HedonicModel(probe, core.spec, ref_early, rounds),
-        core.ranker,
-        core.trust,
-        core.centroids,
-        core.first_day,
-        oof_resid={sid: v for sid, v in core.oof_resid.items() if sid in early_ids},
-    )
-    prepared = prepare_pool(cal_core, candidates)
-    subjects = candidates[late & trusted_mask]
-    if len(subjects) > CALIBRATION_SUBJECTS:
-        subjects = subjects.sample(n=CALIBRATION_SUBJECTS, random_state=13)
-    subjects = subjects.reset_index(drop=True)
-    raws = value_batch(
-        cal_core, subjects, subjects["close_day"].to_numpy(dtype="float64"), prepared
-    )
-    return learn_calibration(
-        np.log(subjects["sale_price"].to_numpy(dtype="float64")),
-        np.array([r.log_comp for r in raws]),
-        np.array([r.log_hedonic for r in raws]),
-        np.array([r.grade for r in raws]),
-    )
+    if not folds:
+        return Calibration()
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    per_fold = max(CALIBRATION_SUBJECTS // len(folds), 200)
+    for k, (train_part, slice_) in enumerate(folds):
+        if (
+            kind == "time"
+            and probe_parts is not None
+            and np.array_equal(slice_, late)
+            and np.array_equal(train_part, early)
+        ):
+            fold_probe = probe_parts
+        else:
+            fold_probe = _probe(candidates, core.spec, x, train_part, slice_)
+        index_early, probe, ref_early, rounds = fold_probe
+        train_ids = set(candidates.loc[train_part, "sale_id"].astype(str))
+        cal_core = Core(
+            core.spec,
+            index_early,
+            HedonicModel(probe, core.spec, ref_early, rounds),
+            core.ranker,
+            core.trust,
+            core.centroids,
+            core.first_day,
+            oof_resid={sid: v for sid, v in core.oof_resid.items() if sid in train_ids},
+        )
+        pool = candidates if kind == "time" else candidates[train_part].reset_index(drop=True)
+        prepared = prepare_pool(cal_core, pool)
+        subjects = candidates[slice_ & trusted_mask]
+        if len(subjects) > per_fold:
+            subjects = subjects.sample(n=per_fold, random_state=13 + k)
+        subjects = subjects.reset_index(drop=True)
+        if kind == "time":
+            days = subjects["close_day"].to_numpy(dtype="float64")
+        else:
+            after = float(candidates["latest_close_day"].max()) + 1.0
+            days = np.full(len(subjects), after)
+        raws = value_batch(cal_core, subjects, days, prepared)
+        parts.append(
+            (
+                np.log(subjects["sale_price"].to_numpy(dtype="float64")),
+                np.array([r.log_comp for r in raws]),
+                np.array([r.log_hedonic for r in raws]),
+                np.array([r.grade for r in raws]),
+            )
+        )
+    cal = learn_calibration(*(np.concatenate([p[i] for p in parts]) for i in range(4)))
+    cal.slice_metrics["folds"] = float(len(folds))
+    cal.slice_metrics["time_ordered"] = 1.0 if kind == "time" else 0.0
+    return cal
 
 
 def _subjects_frame(subjects: pd.DataFrame | Mapping[str, Any]) -> pd.DataFrame:
