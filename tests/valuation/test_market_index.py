@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from reos.valuation.market_index import (
-    MAX_TREND_PER_MONTH,
     DAYS_PER_MONTH,
+    MAX_TREND_PER_MONTH,
     damped_months,
     end_slope,
     fit_market_index,

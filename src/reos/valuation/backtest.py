@@ -453,6 +453,10 @@ def _pool_results(parts: list[BacktestResult], *, draws: int, label: str) -> Bac
         grades=grades,
         values_outside_interval=sum(p.values_outside_interval for p in parts),
         label=label,
+        raw={
+            name: tuple(np.concatenate([p.raw[name][i] for p in parts]) for i in range(5))
+            for name in parts[0].raw
+        },
     )
 
 
