@@ -38,8 +38,9 @@ not a price rise).
   level_end + b * (phi + phi^2 + ... + phi^h) and never moves more than b * phi / (1 - phi)
   in total; b is bounded to +-2 % a month. Flat (b = 0) is one of the candidates: whether to
   extrapolate, over which L (6 or 12 months) and how damped (phi 0.8, 0.9 or 0.97) is chosen
-  with the smoothing step and seasonality by the same rolling-origin out-of-time level error
-  inside the training window, never on the sales being valued; flat wins ties. Why: a
+  after the smoothing step and seasonality (chosen with a flat end), by the same rolling-
+  origin out-of-time level error inside the training window, never on the sales being
+  valued; flat wins ties. Why: a
   random-walk smoother's end lags a moving market and a flat forecast adds a second lag
   (a held-out county valued in a rising year came out 2-3 % low); a damped trend recovers
   most of that without betting on a turn. The seasonal effect of the target date still
@@ -427,13 +428,17 @@ def select_settings(
     scored = {c: float(np.mean(np.abs(e))) for c, e in errors.items() if e}
     if not scored:
         return default
+    # Nested choice: first the smoother (step, seasonality) with a flat end, as it would be
+    # without a trend; then, for that smoother only, whether a damped trend beats flat.
+    # Choosing all 70 combinations at once lets a noise-level trend drag the smoother along.
+    flat = [c for c in scored if c[2] == 0]
+    smoother = min(
+        flat,
+        key=lambda c: (round(scored[c], 4), (c[0], c[1]) != (default.step_sd, default.seasonal)),
+    )
     best = min(
-        scored,
-        key=lambda c: (
-            round(scored[c], 4),
-            c[2] != 0,
-            (c[0], c[1]) != (default.step_sd, default.seasonal),
-        ),
+        (c for c in scored if c[:2] == smoother[:2]),
+        key=lambda c: (round(scored[c], 4), c[2] != 0),
     )
     return IndexSettings(
         step_sd=best[0],
