@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -187,6 +188,13 @@ def main() -> None:
     parser.add_argument(
         "--no-sacramento", action="store_true", help="with --rolling: skip Sacramento"
     )
+    parser.add_argument(
+        "--rising-pct-per-year",
+        type=float,
+        default=0.0,
+        help="with --rolling: semi-synthetic test of a moving market - multiply every Ames "
+        "price by (1 + pct/100) ** (years since 2006-01-01) before backtesting",
+    )
     args = parser.parse_args()
     if args.rolling:
         rolling(args)
@@ -219,6 +227,12 @@ def rolling(args: argparse.Namespace) -> None:
         SAMPLES / "ames_iowa_sales_2006_2010.csv", SAMPLES / "ames.mapping.yaml"
     )
     print(f"Ames: imported {report.rows_read} rows, {report.inserted} sales", flush=True)
+    if args.rising_pct_per_year:
+        years = (pd.to_datetime(frame["close_date"]) - pd.Timestamp("2006-01-01")).dt.days / 365.25
+        frame["sale_price"] = frame["sale_price"] * (1 + args.rising_pct_per_year / 100) ** years
+        print(
+            f"semi-synthetic: Ames prices rising {args.rising_pct_per_year:g} % a year", flush=True
+        )
     results = run_rolling(frame, args.years or None, draws=args.draws)
     print(format_rolling(results), flush=True)
     out = {r.label: r.to_dict() for r in results}
