@@ -5,13 +5,15 @@
 Trains three organisations on the engine's sales frame (cut-off 2010-01-01): Ames alone,
 Sacramento alone, and one holding Ames + Sacramento + a third market simulated far from
 both (700 Ames homes moved to central Florida, 1.6x the price level, rising 5 %/year).
-Values 25 Ames sales of 2010 (at their sale dates) and 25 Sacramento homes (at 2008-07-01)
+``--far-years-earlier N`` dates the third market N years earlier (an older county's sales in
+the same store, the configuration issue 13 reported). Values 25 Ames sales of 2010 (at their sale dates) and 25 Sacramento homes (at 2008-07-01)
 in each, and prints: values outside their own 80 % interval, and the median and largest
 ratio of a house's value in the mixed organisation to its value in its one-market one.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -25,7 +27,7 @@ from avm_frames import ames_frame, sacramento_frame  # noqa: E402
 from reos.valuation.engine import train, value_many  # noqa: E402
 
 
-def far_market(ames: pd.DataFrame) -> pd.DataFrame:
+def far_market(ames: pd.DataFrame, years_earlier: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(4)
     frame = ames.sample(n=700, random_state=21).reset_index(drop=True).copy()
     frame["sale_id"] = [f"far-{i}" for i in range(len(frame))]
@@ -37,14 +39,26 @@ def far_market(ames: pd.DataFrame) -> pd.DataFrame:
         frame["sale_price"] * 1.6 * np.exp(0.05 * years + rng.normal(0, 0.03, len(frame)))
     )
     frame["neighborhood"] = "FL_" + frame["neighborhood"].astype(str)
+    frame["close_date"] = frame["close_date"] - pd.DateOffset(years=years_earlier)
     return frame
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--far-years-earlier",
+        type=int,
+        default=0,
+        help="date the simulated third market this many years earlier (an older county's "
+        "sales in the same store, as in issue 13)",
+    )
+    args = parser.parse_args()
     ames = ames_frame()
     sac = sacramento_frame()
     train_ames = ames[ames["close_date"] < "2010-01-01"].reset_index(drop=True)
-    mixed = pd.concat([ames, sac, far_market(train_ames)], ignore_index=True)
+    mixed = pd.concat(
+        [ames, sac, far_market(train_ames, args.far_years_earlier)], ignore_index=True
+    )
     hold = ames[ames["close_date"] >= "2010-01-01"].head(25)
     ames_subj = hold.drop(columns=["sale_price"])
     ames_dates = list(hold["close_date"])
