@@ -24,6 +24,7 @@ Baselines, in the same run and on the same subjects:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -57,6 +58,10 @@ class BacktestResult:
     timings: dict[str, float]
     model_metadata: dict[str, Any] = field(default_factory=dict)
     grades: dict[str, int] = field(default_factory=dict)
+    values_outside_interval: int = 0
+    label: str = ""
+    # per model: (value, sale price, interval low, interval high, area) arrays, for pooling
+    raw: dict[str, tuple[np.ndarray, ...]] = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -69,14 +74,29 @@ class BacktestResult:
             "timings": self.timings,
             "model_metadata": self.model_metadata,
             "confidence_grades": self.grades,
+            "values_outside_interval": self.values_outside_interval,
+            "label": self.label,
+            "targets": target_check(self.engine),
         }
 
 
 def run_backtest(
-    sales: pd.DataFrame, holdout_from: date | str | pd.Timestamp, *, draws: int = 1000
+    sales: pd.DataFrame,
+    holdout_from: date | str | pd.Timestamp,
+    *,
+    draws: int = 1000,
+    holdout_to: date | str | pd.Timestamp | None = None,
 ) -> BacktestResult:
-    """Train before ``holdout_from``, value the trusted sales on/after it (module docstring)."""
+    """Train before ``holdout_from``, value the trusted sales on/after it (module docstring).
+
+    ``holdout_to`` (exclusive) ends the holdout window (a rolling-origin window values one
+    year); sales after it are dropped from the comps pool too, so nothing later is known.
+    """
     cut = day_of(holdout_from)
+    if holdout_to is not None:
+        end = day_of(holdout_to)
+        known = prepare_frame(sales, require_price=True)["close_day"].to_numpy() < end
+        sales = sales.iloc[np.flatnonzero(known)].reset_index(drop=True)
     prepared = prepare_frame(sales, require_price=True).reset_index(drop=True)
     train_mask = (prepared["latest_close_day"] < cut).to_numpy()
     training = sales.iloc[np.flatnonzero(train_mask)]
@@ -104,6 +124,9 @@ def run_backtest(
         areas=areas,
         draws=draws,
     )
+    outside = sum(
+        1 for v in vals if not (v.interval_80[0] <= v.estimated_value <= v.interval_80[1])
+    )
     t0 = time.perf_counter()
     base_h = _lightgbm_baseline(prepared[train_mask], hold)
     base_k = _knn_baseline(prepared, hold)
@@ -117,6 +140,18 @@ def run_backtest(
     grades: dict[str, int] = {}
     for v in vals:
         grades[v.confidence] = grades.get(v.confidence, 0) + 1
+    area_arr = np.full(len(s), "unknown", dtype=object) if areas is None else areas
+    raw: dict[str, tuple[np.ndarray, ...]] = {
+        "engine": (
+            np.array([v.estimated_value for v in vals]),
+            s,
+            np.array([v.interval_80[0] for v in vals]),
+            np.array([v.interval_80[1] for v in vals]),
+            area_arr,
+        ),
+        "lightgbm_hedonic": (base_h[0], s, base_h[1], base_h[2], area_arr),
+        "knn_ppsf": (base_k[0], s, base_k[1], base_k[2], area_arr),
+    }
     return BacktestResult(
         holdout_from=str(np.datetime64(int(cut), "D")),
         n_train_input=int(train_mask.sum()),
@@ -132,6 +167,8 @@ def run_backtest(
         },
         model_metadata=model.metadata,
         grades=grades,
+        values_outside_interval=outside,
+        raw=raw,
     )
 
 
@@ -306,4 +343,181 @@ def format_table(result: BacktestResult) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["BacktestResult", "run_backtest", "format_table", "holdout_screen", "AvmModel"]
+# Targets of issue 13 for every window (IAAO ranges tightened to what a good AVM reaches).
+TARGET_MEDIAN_RATIO = (0.98, 1.02)
+TARGET_PRB = 0.05
+TARGET_QUINTILE_RATIO = (0.95, 1.05)
+MIN_HISTORY_MONTHS = 24
+MIN_WINDOW_SALES = 50
+
+
+def target_check(study: RatioStudy) -> dict[str, bool]:
+    """Level and vertical-equity targets on one window: trimmed median ratio in
+    0.98-1.02, |PRB| <= 0.05 and every price quintile's median ratio in 0.95-1.05."""
+    med = study.trimmed.get("median_ratio", float("nan"))
+    prb = study.stats.get("prb", float("nan"))
+    quint = [
+        v.get("median_ratio", float("nan"))
+        for v in study.breakouts.get("price_quintile", {}).values()
+    ]
+    return {
+        "trimmed_median_ratio": bool(TARGET_MEDIAN_RATIO[0] <= med <= TARGET_MEDIAN_RATIO[1]),
+        "prb": bool(abs(prb) <= TARGET_PRB),
+        "quintiles": bool(
+            quint != []
+            and all(TARGET_QUINTILE_RATIO[0] <= q <= TARGET_QUINTILE_RATIO[1] for q in quint)
+        ),
+    }
+
+
+def rolling_years(
+    sales: pd.DataFrame, *, min_history_months: int = MIN_HISTORY_MONTHS
+) -> list[int]:
+    """Calendar years Y with enough history for a rolling-origin window: at least
+    ``min_history_months`` of sales before 1 January of Y, and at least
+    ``MIN_WINDOW_SALES`` sales in Y to value."""
+    prepared = prepare_frame(sales, require_price=True)
+    dates = prepared["close_date"].dropna()
+    if dates.empty:
+        return []
+    first = dates.min()
+    years = []
+    for y in range(int(first.year) + 1, int(dates.max().year) + 1):
+        start = pd.Timestamp(year=y, month=1, day=1)
+        months = (start.year - first.year) * 12 + (start.month - first.month)
+        in_year = int(((dates >= start) & (dates < start + pd.DateOffset(years=1))).sum())
+        if months >= min_history_months and in_year >= MIN_WINDOW_SALES:
+            years.append(y)
+    return years
+
+
+def run_rolling(
+    sales: pd.DataFrame, years: list[int] | None = None, *, draws: int = 1000
+) -> list[BacktestResult]:
+    """Rolling-origin backtest (Tashman, 2000): for each year Y, train on sales before
+    1 January Y and value the sales of Y as of their own dates. Every window is scored on
+    its own; nothing learned on one window's holdout is used for another (each window is a
+    fresh ``train`` whose choices are made inside its own training window)."""
+    out = []
+    for y in years if years is not None else rolling_years(sales):
+        result = run_backtest(sales, f"{y}-01-01", draws=draws, holdout_to=f"{y + 1}-01-01")
+        result.label = f"value {y} (train before {y})"
+        out.append(result)
+    return out
+
+
+def run_cross_fitted(
+    sales: pd.DataFrame, *, folds: int = 4, seed: int = 11, draws: int = 1000
+) -> BacktestResult:
+    """Cross-sectional backtest for a market whose sales carry no usable dates (Sacramento
+    2008: one month for every sale). Sales are split at random into ``folds``; each fold is
+    moved one calendar month after the rest, valued by a model trained on the other folds
+    (which are its only comps), and the folds are pooled into one ratio study. NOT an
+    out-of-time test (random splits flatter a model, valuation.md): it checks level and
+    vertical equity in a second market, not forecasting."""
+    prepared = prepare_frame(sales, require_price=True)
+    last = prepared["close_date"].max()
+    later = (last + pd.offsets.MonthBegin(1)).normalize()
+    rng = np.random.default_rng(seed)
+    fold = rng.integers(0, folds, len(sales))
+    parts: list[BacktestResult] = []
+    for k in range(folds):
+        frame = sales.copy()
+        moved = fold == k
+        frame["close_date"] = pd.to_datetime(frame["close_date"])
+        frame.loc[moved, "close_date"] = later
+        parts.append(run_backtest(frame, later, draws=0))
+    return _pool_results(parts, draws=draws, label=f"{folds}-fold cross-fitted, one date")
+
+
+def _pool_results(parts: list[BacktestResult], *, draws: int, label: str) -> BacktestResult:
+    """One ratio study over the pooled valuations of several results (stored in the parts)."""
+
+    def pooled(get: Callable[[BacktestResult], tuple[np.ndarray, ...]]) -> RatioStudy:
+        cols = [np.concatenate([get(p)[i] for p in parts]) for i in range(5)]
+        return ratio_study(cols[0], cols[1], cols[2], cols[3], areas=cols[4], draws=draws)
+
+    grades: dict[str, int] = {}
+    for p in parts:
+        for g, n in p.grades.items():
+            grades[g] = grades.get(g, 0) + n
+    return BacktestResult(
+        holdout_from=parts[0].holdout_from,
+        n_train_input=int(np.mean([p.n_train_input for p in parts])),
+        n_holdout_valued=sum(p.n_holdout_valued for p in parts),
+        n_holdout_excluded=sum(p.n_holdout_excluded for p in parts),
+        engine=pooled(lambda p: p.raw["engine"]),
+        baselines={name: pooled(_raw_of(name)) for name in parts[0].baselines},
+        timings={k: round(sum(p.timings[k] for p in parts), 2) for k in ("train_s", "valuation_s")},
+        model_metadata=parts[0].model_metadata,
+        grades=grades,
+        values_outside_interval=sum(p.values_outside_interval for p in parts),
+        label=label,
+        raw={
+            name: tuple(np.concatenate([p.raw[name][i] for p in parts]) for i in range(5))
+            for name in parts[0].raw
+        },
+    )
+
+
+def _raw_of(name: str) -> Callable[[BacktestResult], tuple[np.ndarray, ...]]:
+    return lambda result: result.raw[name]
+
+
+def _quintile_ratio(q: str) -> Callable[[RatioStudy], str]:
+    def cell(study: RatioStudy) -> str:
+        tier = study.breakouts.get("price_quintile", {}).get(q, {})
+        return f"{tier.get('median_ratio', float('nan')):.3f}"
+
+    return cell
+
+
+def format_rolling(results: list[BacktestResult]) -> str:
+    """One block per window: engine and the LightGBM baseline side by side, with the
+    level / vertical-equity targets checked."""
+    rows: list[tuple[str, Callable[[RatioStudy], str]]] = [
+        ("n valued", lambda s: f"{s.stats.get('n', 0):.0f}"),
+        ("MdAPE %", lambda s: f"{100 * s.stats['mdape']:.1f}"),
+        ("PPE10 %", lambda s: f"{100 * s.stats['ppe10']:.1f}"),
+        ("COD", lambda s: f"{s.stats['cod']:.2f}"),
+        ("trimmed COD", lambda s: f"{s.trimmed['cod']:.2f}"),
+        ("median ratio", lambda s: f"{s.stats['median_ratio']:.3f}"),
+        ("trimmed median ratio", lambda s: f"{s.trimmed['median_ratio']:.3f}"),
+        ("PRD", lambda s: f"{s.stats['prd']:.3f}"),
+        ("PRB", lambda s: f"{s.stats['prb']:+.3f}"),
+        ("80% coverage %", lambda s: f"{100 * s.stats.get('coverage_80', float('nan')):.1f}"),
+    ]
+    for q in ("Q1", "Q2", "Q3", "Q4", "Q5"):
+        rows.append((f"median ratio {q}", _quintile_ratio(q)))
+    lines = []
+    for r in results:
+        models = {"engine": r.engine, "lightgbm_hedonic": r.baselines["lightgbm_hedonic"]}
+        lines.append(
+            f"== {r.label or 'holdout from ' + r.holdout_from}: {r.n_holdout_valued} valued, "
+            f"{r.n_holdout_excluded} excluded; {r.n_train_input} training rows; "
+            f"values outside own interval: {r.values_outside_interval}"
+        )
+        lines.append(f"{'statistic':<24}" + "".join(f"{m:>20}" for m in models))
+        for label, fmt in rows:
+            lines.append(f"{label:<24}" + "".join(f"{fmt(s):>20}" for s in models.values()))
+        check = target_check(r.engine)
+        lines.append(
+            "engine targets: "
+            + ", ".join(f"{k} {'ok' if v else 'MISSED'}" for k, v in check.items())
+        )
+        lines.append(f"timings: {r.timings}")
+    return "\n".join(lines)
+
+
+__all__ = [
+    "BacktestResult",
+    "run_backtest",
+    "run_rolling",
+    "run_cross_fitted",
+    "rolling_years",
+    "target_check",
+    "format_table",
+    "format_rolling",
+    "holdout_screen",
+    "AvmModel",
+]

@@ -60,6 +60,7 @@ from reos.valuation.hedonic import (
 )
 from reos.valuation.limits import COMMON_FEATURE_SHARE, CompLimits, Verdict, judge
 from reos.valuation.market_index import MarketIndex, fit_market_index
+from reos.valuation.markets import MarketMap, find_markets
 from reos.valuation.pipeline import (
     Core,
     PreparedPool,
@@ -77,6 +78,7 @@ from reos.valuation.valuation_result import CompEvidence, ValuationResult
 MODEL_VERSION = "reos-avm-1.1"
 CALIBRATION_SHARE = 0.20
 CALIBRATION_SUBJECTS = 2000
+CROSS_FOLDS = 4
 RANKER_SUBJECTS = 2000
 # 5 x 80 % fits: out-of-fold residuals close to those of the full model (4 folds saved ~10 s
 # at 25k sales but fit on 75 %; on Ames the two were within fold-assignment noise).
@@ -84,8 +86,8 @@ K_FOLDS = 5
 
 
 @dataclass
-class AvmModel:
-    """A trained AVM: the fitted core, its out-of-time calibration and metadata."""
+class MarketModel:
+    """One market's trained AVM: the fitted core, its out-of-time calibration and metadata."""
 
     core: Core
     calibration: Calibration
@@ -119,7 +121,7 @@ class AvmModel:
         (d / "model.json").write_text(json.dumps(doc, indent=1, default=_json_default))
 
     @classmethod
-    def load(cls, directory: str | Path) -> AvmModel:
+    def load(cls, directory: str | Path) -> MarketModel:
         d = Path(directory)
         doc = json.loads((d / "model.json").read_text())
         spec = FeatureSpec.from_dict(doc["spec"])
@@ -152,6 +154,87 @@ class AvmModel:
             self._pool = prepare_pool(self.core, frame)
             self._pool_key = key
         return self._pool
+
+
+@dataclass
+class AvmModel:
+    """A trained AVM for one organisation: one ``MarketModel`` per market and the map that
+    routes a house to its market (``markets.py``). ``metadata`` describes the whole."""
+
+    markets: dict[str, MarketModel]
+    market_map: MarketMap
+    metadata: dict[str, Any]
+    _pool_key: tuple[Any, ...] | None = field(default=None, repr=False)
+    _pool_parts: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    _pools: dict[str, PreparedPool] = field(default_factory=dict, repr=False)
+
+    @property
+    def only_market(self) -> MarketModel:
+        """The market model of a one-market organisation (ValueError with several)."""
+        if len(self.markets) != 1:
+            raise ValueError(f"the model holds {len(self.markets)} markets")
+        return next(iter(self.markets.values()))
+
+    @property
+    def core(self) -> Core:
+        return self.only_market.core
+
+    @property
+    def calibration(self) -> Calibration:
+        return self.only_market.calibration
+
+    def market_of(self, frame: pd.DataFrame) -> np.ndarray:
+        """Market name per row of a normalised frame."""
+        if len(self.markets) == 1:
+            return np.full(len(frame), next(iter(self.markets)), dtype=object)
+        return self.market_map.assign(frame)
+
+    def prepared_pool(self, comps_pool: pd.DataFrame, market: str) -> PreparedPool:
+        """One market's part of the pool, normalised and predicted by that market's model
+        once; reused while the same frame is passed."""
+        key = _frame_key(comps_pool)
+        if self._pool_key != key:
+            frame = prepare_frame(comps_pool, require_price=True).reset_index(drop=True)
+            labels = self.market_of(frame)
+            self._pool_parts = {
+                name: frame
+                if len(self.markets) == 1
+                else frame[labels == name].reset_index(drop=True)
+                for name in self.markets
+            }
+            self._pools = {}
+            self._pool_key = key
+        if market not in self._pools:
+            self._pools[market] = prepare_pool(self.markets[market].core, self._pool_parts[market])
+        return self._pools[market]
+
+    def save(self, directory: str | Path) -> None:
+        """Write each market's model in its own folder and the market map beside them."""
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        folders = {}
+        for k, name in enumerate(self.market_map.names):
+            folders[name] = f"market_{k}"
+            self.markets[name].save(d / folders[name])
+        doc = {
+            "metadata": self.metadata,
+            "market_map": self.market_map.to_dict(),
+            "markets": folders,
+        }
+        (d / "model.json").write_text(json.dumps(doc, indent=1, default=_json_default))
+
+    @classmethod
+    def load(cls, directory: str | Path) -> AvmModel:
+        """Load a saved model (a one-market model saved before markets existed loads as one
+        market)."""
+        d = Path(directory)
+        doc = json.loads((d / "model.json").read_text())
+        if "markets" not in doc:
+            market = MarketModel.load(d)
+            rows = int(market.metadata.get("rows", {}).get("input", 0))
+            return cls({"all": market}, MarketMap.single("all", rows), market.metadata)
+        markets = {name: MarketModel.load(d / folder) for name, folder in doc["markets"].items()}
+        return cls(markets, MarketMap.from_dict(doc["market_map"]), doc["metadata"])
 
 
 def _frame_key(frame: pd.DataFrame) -> tuple[Any, ...]:
@@ -252,10 +335,75 @@ def _out_of_fold(x: np.ndarray, y: np.ndarray, categorical: list[int], rounds: i
 def train(
     sales: pd.DataFrame, cutoff: date | str | pd.Timestamp, *, min_sales: int = 50
 ) -> AvmModel:
-    """Train on sales known before ``cutoff`` (see module docstring). Raises InsufficientData."""
+    """Train on sales known before ``cutoff``, one model per market (``markets.py``).
+
+    Markets are found on the usable sales before the cut-off; each market's sales train
+    their own index, trust rule, hedonic model, ranker and calibration exactly as a
+    single-market organisation's would (module docstring). Raises InsufficientData.
+    """
     started = time.perf_counter()
     cutoff_day = day_of(cutoff)
     frame = prepare_frame(sales, require_price=True).reset_index(drop=True)
+    usable = (
+        frame["sale_price"].notna()
+        & frame["close_day"].notna()
+        & (frame["latest_close_day"] < cutoff_day)
+        & arm_length_allows(frame["arm_length"].to_numpy(dtype=object))
+    ).to_numpy()
+    located = fill_from_zip(frame.copy(), zip_centroids(frame[usable]))
+    market_map = find_markets(located[usable], min_sales=min_sales)
+    names = market_map.names
+    labels = market_map.assign(located) if len(names) > 1 else np.full(len(frame), names[0])
+    markets: dict[str, MarketModel] = {}
+    for name in names:
+        part = frame if len(names) == 1 else frame[labels == name].reset_index(drop=True)
+        try:
+            markets[name] = _train_market(part, cutoff_day, min_sales, time.perf_counter())
+        except InsufficientData as exc:
+            if len(names) == 1:
+                raise
+            raise InsufficientData(
+                f"market {name} ({int((labels == name).sum())} sales): {exc.message}",
+                needed=min_sales,
+                found=int((labels[usable] == name).sum()),
+            ) from exc
+    model = AvmModel(markets, market_map, {})
+    model.metadata = _combined_metadata(model, time.perf_counter() - started)
+    return model
+
+
+def _combined_metadata(model: AvmModel, seconds: float) -> dict[str, Any]:
+    """The organisation-level description: the largest market's fields at top level (one
+    market: exactly its metadata), rows and training window over all markets, and each
+    market's own index, blend, slope and slice metrics under ``markets``."""
+    names = model.market_map.names
+    parts = [model.markets[n].metadata for n in names]
+    out = dict(parts[0])
+    out["rows"] = {k: int(sum(p["rows"][k] for p in parts)) for k in parts[0]["rows"]}
+    out["training_window"] = [
+        min(p["training_window"][0] for p in parts),
+        max(p["training_window"][1] for p in parts),
+    ]
+    out["train_seconds"] = round(seconds, 2)
+    out["markets"] = {
+        n: {
+            "rows": p["rows"],
+            "training_window": p["training_window"],
+            "index": p["index"],
+            "blend_weights": p["blend_weights"],
+            "calibration_slope": p.get("calibration_slope"),
+            "holdout_metrics": p["holdout_metrics"],
+        }
+        for n, p in zip(names, parts, strict=True)
+    }
+    out["market_rule"] = f"connected {model.market_map.cell_km:g} km grid cells"
+    return out
+
+
+def _train_market(
+    frame: pd.DataFrame, cutoff_day: float, min_sales: int, started: float
+) -> MarketModel:
+    """Train one market's model on its prepared sales (``train``'s docstring)."""
     usable = (
         frame["sale_price"].notna()
         & frame["close_day"].notna()
@@ -319,9 +467,14 @@ def train(
         float(np.nanmin(close)),
         oof_resid=oof_map,
     )
-    # Ranker: subjects from the early part only, so the calibration slice stays unseen.
+    # Ranker: subjects from before every time-ordered calibration slice only, so the
+    # slices stay unseen (a ranker trained on a slice's subjects makes their comps look
+    # better than they are and the learned blend leans on comps too much).
+    folds, fold_kind = _calibration_folds(candidates, close, min_sales)
     prepared = prepare_pool(core, candidates)
-    subj_mask = trusted_mask & (early if can_calibrate else np.ones(len(candidates), dtype=bool))
+    subj_mask = trusted_mask & (
+        folds[0][0] if fold_kind == "time" else np.ones(len(candidates), dtype=bool)
+    )
     feats, labels, groups = ranker_training_set(
         core,
         candidates[subj_mask].reset_index(drop=True),
@@ -331,9 +484,9 @@ def train(
         seed=5,
     )
     core.ranker = fit_ranker(feats, labels, groups)
-    calibration = Calibration()
-    if probe_parts is not None:
-        calibration = _calibrate(core, candidates, trusted_mask, early, late, probe_parts)
+    calibration = _calibrate(
+        core, candidates, trusted_mask, x, early, late, probe_parts, folds, fold_kind
+    )
     metadata = {
         "model_version": MODEL_VERSION,
         "cutoff": _iso(cutoff_day),
@@ -353,6 +506,9 @@ def train(
             "area_column": core.index.area_column,
             "step_sd": core.index.step_sd,
             "seasonal": bool(core.index.seasonal),
+            "trend_per_month": core.index.trend_per_month,
+            "trend_damping": core.index.damping,
+            "trend_lookback_months": core.index.trend_lookback_months,
             "areas_with_own_index": sorted(core.index.area_log_dev),
         },
         "hedonic_rounds": core.hedonic.rounds,
@@ -364,55 +520,122 @@ def train(
         },
         "holdout_metrics": calibration.slice_metrics,
         "blend_weights": calibration.blend,
+        "calibration_slope": calibration.slope,
         "train_seconds": round(time.perf_counter() - started, 2),
     }
-    return AvmModel(core, calibration, metadata)
+    return MarketModel(core, calibration, metadata)
+
+
+def _calibration_folds(
+    candidates: pd.DataFrame, close: np.ndarray, min_sales: int
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], str]:
+    """(train, value) masks for calibration, and their kind.
+
+    Time-ordered when the window has a time spread: the slice [q80, end] (the probe's) and
+    the slice before it, [q60, q80), each valued by a model of the sales before it - two
+    out-of-time folds double the sales the blend, slope and interval are learned on. A
+    window whose sales carry (nearly) one date cannot be split in time; there ``CROSS_FOLDS``
+    random folds, each valued by a model of the others as of a day after every sale, so the
+    interval and slope are still learned out of sample rather than left at defaults.
+    """
+    latest = candidates["latest_close_day"].to_numpy(dtype="float64")
+    need = max(min_sales, 50)
+    folds: list[tuple[np.ndarray, np.ndarray]] = []
+    for share_from, share_to in (
+        (1.0 - 2 * CALIBRATION_SHARE, 1.0 - CALIBRATION_SHARE),
+        (1.0 - CALIBRATION_SHARE, 1.0),
+    ):
+        lo = float(np.quantile(close, share_from))
+        hi = float(np.quantile(close, share_to)) if share_to < 1.0 else np.inf
+        before = latest < lo
+        slice_ = (close >= lo) & (close < hi)
+        if before.sum() >= need and slice_.sum() >= 30:
+            folds.append((before, slice_))
+    if folds:
+        return folds, "time"
+    span = float(np.nanmax(close) - np.nanmin(close)) if len(close) else 0.0
+    if span > 31 or len(candidates) < CROSS_FOLDS * 30:
+        return [], "none"
+    fold = np.random.default_rng(23).integers(0, CROSS_FOLDS, len(candidates))
+    for k in range(CROSS_FOLDS):
+        if (fold != k).sum() >= need and (fold == k).sum() >= 30:
+            folds.append((fold != k, fold == k))
+    return folds, "random" if folds else "none"
 
 
 def _calibrate(
     core: Core,
     candidates: pd.DataFrame,
     trusted_mask: np.ndarray,
+    x: np.ndarray,
     early: np.ndarray,
     late: np.ndarray,
-    probe_parts: tuple[MarketIndex, lgb.Booster, float, int],
+    probe_parts: tuple[MarketIndex, lgb.Booster, float, int] | None,
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    kind: str,
 ) -> Calibration:
-    """Out-of-time calibration on the latest ~20 % of the window (see module docstring).
+    """Out-of-sample calibration on the folds of :func:`_calibration_folds`.
 
-    The slice is valued exactly as a live valuation after the cut-off would be: hedonic =
-    the probe (trained on the earlier sales only) moved by the early index; comps = earlier
-    sales with their out-of-fold residuals, plus slice sales before the subject's date with
-    their residuals against the probe. The ranker was trained on earlier subjects only.
-    (The out-of-fold models did see the slice; a slice sale pulls its neighbours'
-    out-of-fold predictions toward itself, which can only shrink the comps' apparent value,
-    so the learned comp weight errs on the side of the model.)
+    Each fold is valued exactly as a live valuation after its training part would be:
+    hedonic = a probe trained on the fold's training part only, moved by that part's own
+    index; comps = training-part sales with their out-of-fold residuals (plus, in time
+    folds, slice sales before the subject's date with their residuals against the probe).
+    The blend per grade, the calibration slope and the conformal interval are learned on
+    all folds pooled (``reconcile.learn_calibration``). (The out-of-fold models did see
+    the slices; a slice sale pulls its neighbours' out-of-fold predictions toward itself,
+    which can only shrink the comps' apparent value, so the learned comp weight errs on the
+    side of the model.)
     """
-    index_early, probe, ref_early, rounds = probe_parts
-    early_ids = set(candidates.loc[early, "sale_id"].astype(str))
-    cal_core = Core(
-        core.spec,
-        index_early,
-        HedonicModel(probe, core.spec, ref_early, rounds),
-        core.ranker,
-        core.trust,
-        core.centroids,
-        core.first_day,
-        oof_resid={sid: v for sid, v in core.oof_resid.items() if sid in early_ids},
-    )
-    prepared = prepare_pool(cal_core, candidates)
-    subjects = candidates[late & trusted_mask]
-    if len(subjects) > CALIBRATION_SUBJECTS:
-        subjects = subjects.sample(n=CALIBRATION_SUBJECTS, random_state=13)
-    subjects = subjects.reset_index(drop=True)
-    raws = value_batch(
-        cal_core, subjects, subjects["close_day"].to_numpy(dtype="float64"), prepared
-    )
-    return learn_calibration(
-        np.log(subjects["sale_price"].to_numpy(dtype="float64")),
-        np.array([r.log_comp for r in raws]),
-        np.array([r.log_hedonic for r in raws]),
-        np.array([r.grade for r in raws]),
-    )
+    if not folds:
+        return Calibration()
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    per_fold = max(CALIBRATION_SUBJECTS // len(folds), 200)
+    for k, (train_part, slice_) in enumerate(folds):
+        if (
+            kind == "time"
+            and probe_parts is not None
+            and np.array_equal(slice_, late)
+            and np.array_equal(train_part, early)
+        ):
+            fold_probe = probe_parts
+        else:
+            fold_probe = _probe(candidates, core.spec, x, train_part, slice_)
+        index_early, probe, ref_early, rounds = fold_probe
+        train_ids = set(candidates.loc[train_part, "sale_id"].astype(str))
+        cal_core = Core(
+            core.spec,
+            index_early,
+            HedonicModel(probe, core.spec, ref_early, rounds),
+            core.ranker,
+            core.trust,
+            core.centroids,
+            core.first_day,
+            oof_resid={sid: v for sid, v in core.oof_resid.items() if sid in train_ids},
+        )
+        pool = candidates if kind == "time" else candidates[train_part].reset_index(drop=True)
+        prepared = prepare_pool(cal_core, pool)
+        subjects = candidates[slice_ & trusted_mask]
+        if len(subjects) > per_fold:
+            subjects = subjects.sample(n=per_fold, random_state=13 + k)
+        subjects = subjects.reset_index(drop=True)
+        if kind == "time":
+            days = subjects["close_day"].to_numpy(dtype="float64")
+        else:
+            after = float(candidates["latest_close_day"].max()) + 1.0
+            days = np.full(len(subjects), after)
+        raws = value_batch(cal_core, subjects, days, prepared)
+        parts.append(
+            (
+                np.log(subjects["sale_price"].to_numpy(dtype="float64")),
+                np.array([r.log_comp for r in raws]),
+                np.array([r.log_hedonic for r in raws]),
+                np.array([r.grade for r in raws]),
+            )
+        )
+    cal = learn_calibration(*(np.concatenate([p[i] for p in parts]) for i in range(4)))
+    cal.slice_metrics["folds"] = float(len(folds))
+    cal.slice_metrics["time_ordered"] = 1.0 if kind == "time" else 0.0
+    return cal
 
 
 def _subjects_frame(subjects: pd.DataFrame | Mapping[str, Any]) -> pd.DataFrame:
@@ -446,48 +669,66 @@ def value_many(
 ) -> list[ValuationResult]:
     """Value many properties in one vectorised pass (one date for all, or one per subject).
 
+    Each subject is valued by its own market's model with that market's sales as comps
+    (``markets.py``), so what else the organisation holds does not move its value.
+
     With ``limits`` (``limits.py``), a comp set that is too far, too old or too adjusted
     lowers the grade (and so the blend and interval used) with its reason in ``warnings``,
     or sets ``refusal`` on the result: the caller must then not present the value."""
-    core = model.core
-    subj = prepare_frame(subjects, require_price=False).reset_index(drop=True)
+    subj_all = prepare_frame(subjects, require_price=False).reset_index(drop=True)
     if isinstance(valuation_dates, (str, date, pd.Timestamp)):
-        days = np.full(len(subj), day_of(valuation_dates))
+        days_all = np.full(len(subj_all), day_of(valuation_dates))
     else:
-        days = np.array([day_of(v) for v in valuation_dates], dtype="float64")
-        if len(days) != len(subj):
+        days_all = np.array([day_of(v) for v in valuation_dates], dtype="float64")
+        if len(days_all) != len(subj_all):
             raise ValidationFailed(
-                f"{len(days)} valuation dates for {len(subj)} subjects", field="valuation_dates"
+                f"{len(days_all)} valuation dates for {len(subj_all)} subjects",
+                field="valuation_dates",
             )
-    prepared = model.prepared_pool(comps_pool)
-    if prepared.centroids is None:
-        prepared.centroids = dict(zip_centroids(prepared.frame))
-        prepared.centroids.update(core.centroids)
-    centroids = prepared.centroids
-    subj = fill_from_zip(subj, centroids)
-    _check_subjects(core, subj, days)
-    raws = value_batch(core, subj, days, prepared)
-    newest = prepared.pool.latest_day[prepared.pool.eligible]
-    newest_sale = _iso(float(newest.max())) if len(newest) else None
-    lacking = _missing_common_features(core, subj, prepared) if limits is not None else None
-    out = []
-    for i, raw in enumerate(raws):
-        verdict = None
-        if limits is not None:
-            assert lacking is not None
-            verdict = judge(
-                raw.grade,
-                len(raw.top_rows),
-                float(raw.stats.get("median_distance_m", 0.0)),
-                float(raw.stats.get("median_months", 0.0)),
-                float(raw.stats.get("median_gross_adjustment_pct", 0.0)),
-                limits,
-                newest_sale=newest_sale,
-                missing_features=lacking[i][0],
-                missing_importance_pct=lacking[i][1],
-            )
-        out.append(_present(model, subj, i, float(days[i]), raw, prepared, verdict))
-    return out
+    labels = model.market_of(subj_all)
+    batches = []
+    for name in model.market_map.names:
+        positions = np.flatnonzero(labels == name)
+        if not len(positions):
+            continue
+        market = model.markets[name]
+        prepared = model.prepared_pool(comps_pool, name)
+        if prepared.centroids is None:
+            prepared.centroids = dict(zip_centroids(prepared.frame))
+            prepared.centroids.update(market.core.centroids)
+        subj = subj_all.iloc[positions].reset_index(drop=True)
+        subj = fill_from_zip(subj, prepared.centroids)
+        days = days_all[positions]
+        _check_subjects(market.core, subj, days, positions, len(subj_all))
+        batches.append((name, positions, subj, days, prepared))
+    out: list[ValuationResult | None] = [None] * len(subj_all)
+    for name, positions, subj, days, prepared in batches:
+        market = model.markets[name]
+        raws = value_batch(market.core, subj, days, prepared)
+        newest = prepared.pool.latest_day[prepared.pool.eligible]
+        newest_sale = _iso(float(newest.max())) if len(newest) else None
+        lacking = (
+            _missing_common_features(market.core, subj, prepared) if limits is not None else None
+        )
+        for i, raw in enumerate(raws):
+            verdict = None
+            if limits is not None:
+                assert lacking is not None
+                verdict = judge(
+                    raw.grade,
+                    len(raw.top_rows),
+                    float(raw.stats.get("median_distance_m", 0.0)),
+                    float(raw.stats.get("median_months", 0.0)),
+                    float(raw.stats.get("median_gross_adjustment_pct", 0.0)),
+                    limits,
+                    newest_sale=newest_sale,
+                    missing_features=lacking[i][0],
+                    missing_importance_pct=lacking[i][1],
+                )
+            result = _present(market, subj, i, float(days[i]), raw, prepared, verdict)
+            result.method["market"] = name
+            out[int(positions[i])] = result
+    return [r for r in out if r is not None]
 
 
 def _missing_common_features(
@@ -519,7 +760,11 @@ def _missing_common_features(
     return out
 
 
-def _check_subjects(core: Core, subj: pd.DataFrame, days: np.ndarray) -> None:
+def _check_subjects(
+    core: Core, subj: pd.DataFrame, days: np.ndarray, positions: np.ndarray, total: int
+) -> None:
+    """Refuse the first subject that cannot be valued; ``positions`` are the subjects' places
+    in the caller's batch of ``total`` (a refusal names the caller's position)."""
     no_xy = (
         (subj["latitude"].isna() | subj["longitude"].isna()).to_numpy()
         if core.spec.uses_location
@@ -539,7 +784,7 @@ def _check_subjects(core: Core, subj: pd.DataFrame, days: np.ndarray) -> None:
         return
     i = int(np.flatnonzero(bad)[0])
     row = subj.iloc[i]
-    where = _subject_name(row["property_id"], i if len(subj) > 1 else None)
+    where = _subject_name(row["property_id"], int(positions[i]) if total > 1 else None)
     if no_xy is not None and no_xy[i]:
         zip_code = row.get("zip")
         zip_text = (
@@ -574,7 +819,7 @@ def _subject_name(property_id: Any, index: int | None) -> str:
 
 
 def _present(
-    model: AvmModel,
+    model: MarketModel,
     subj: pd.DataFrame,
     i: int,
     day: float,

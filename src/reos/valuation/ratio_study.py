@@ -103,7 +103,7 @@ def bootstrap_ci(
     a = np.asarray(assessed, dtype="float64")
     s = np.asarray(sale, dtype="float64")
     n = a.size
-    if n < 3:
+    if n < 3 or draws <= 0:
         return {}
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, n, size=(draws, n))

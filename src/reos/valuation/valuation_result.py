@@ -57,6 +57,18 @@ class ValuationResult:
     refusal: str | None = None
     refusal_field: str | None = None
 
+    def __post_init__(self) -> None:
+        """An estimate outside its own interval is an engine bug, never an answer: the
+        interval is built around the estimate (``reconcile.Calibration.interval``), so this
+        check fails loudly, for every valuation made anywhere (tests included), if that
+        construction is ever broken."""
+        low, high = self.interval_80
+        if not low <= self.estimated_value <= high:
+            raise ValueError(
+                f"estimate {self.estimated_value} lies outside its own 80 % interval "
+                f"{low}-{high}: the engine's interval construction is broken"
+            )
+
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["interval_80"] = list(self.interval_80)
