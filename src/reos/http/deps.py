@@ -15,7 +15,7 @@ thread pool (:mod:`reos.http.unit_of_work`).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -103,37 +103,29 @@ def admit(request: Request, principal: Principal) -> Principal:
     return principal
 
 
-def session_for(permission: Permission) -> Callable[..., AsyncIterator[Session]]:
+def session_for(permission: Permission) -> Callable[..., Awaitable[Session]]:
     """A dependency giving the route a unit of work for a caller with ``permission``.
 
-    Use it with ``scope="function"`` (``ReadSession`` and ``WriteSession`` do): the unit
-    of work is then finished when the route function returns, *before* the response is
-    sent. (The route finishes it itself in its thread, see :mod:`reos.http.unit_of_work`;
-    the scope keeps the guarantee for an ``async`` route too. With the default scope
-    ``"request"`` the commit ran after the client already had its 200, so a revoked API
-    key still worked, or a read just after a write saw the old row.)
+    The route finishes it: committed when it returns, *before* the response is sent,
+    rolled back when it raises (:mod:`reos.http.unit_of_work`; the app mounts every domain
+    router through ``one_hop``). Committing before the response matters: with the commit
+    after it, a revoked API key still worked, or a read just after a write saw the old
+    row. ``scope="function"`` in the aliases below is kept for the reader: the unit of
+    work belongs to the route function.
     """
 
     async def unit_of_work(
         request: Request,
         creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
         api_key: Annotated[str | None, Depends(api_key_header)],
-    ) -> AsyncIterator[Session]:
+    ) -> Session:
         # authenticate is called, not depended on: one dependency level less to solve
         principal = await authenticate(request, creds, api_key)
         auth.check(principal.role, permission)
         session = open_tenant_session(principal.org_id)  # no I/O until its first statement
         attach(session, principal, request.scope.get("state", {}).get("request_id"))
-        unit = RequestUnit(session)
-        enlist(request, unit)
-        try:
-            yield session
-        except BaseException:
-            if not unit.done:
-                await in_thread(unit.finish, False)
-            raise
-        if not unit.done:
-            await in_thread(unit.finish, True)
+        enlist(request, RequestUnit(session))  # the route commits it (unit_of_work.one_hop)
+        return session
 
     unit_of_work.__name__ = f"session_for_{permission.name.lower()}"
     return unit_of_work
