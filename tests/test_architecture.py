@@ -538,14 +538,14 @@ def test_an_allowance_the_code_no_longer_needs_is_reported(tmp_path: Path) -> No
             "reos/http/__init__.py": "",
             "reos/http/deps.py": "from reos import geo\n",
             "reos/accounts/__init__.py": "",
-            "reos/accounts/service.py": "",
+            "reos/accounts/auth.py": "",
             "reos/kernel/__init__.py": "",
             "reos/kernel/bulk.py": "class BulkWriter:\n    def insert(self): ...\n",
         },
     )
     assert found == [
         "src/reos/http/deps.py:1: kernel-import: KERNEL_MAY_IMPORT allows reos.http.deps -> "
-        "reos.accounts.service, which no longer occurs: delete the entry",
+        "reos.accounts.auth, which no longer occurs: delete the entry",
         "src/reos/kernel/bulk.py:1: tenancy: TENANCY_ALLOWED names "
         "reos.kernel.bulk:BulkWriter.insert_batch, which does not exist: delete the entry",
     ]

@@ -71,3 +71,19 @@ def test_app_cli_and_worker_name_no_domain() -> None:
         source = Path(module.__file__ or "").read_text()
         for domain in DOMAINS:
             assert f"reos.{domain.name}" not in source, (module.__name__, domain.name)
+
+
+def test_record_kinds_come_from_the_domains_that_declare_them() -> None:
+    """The importer knows a kind exactly when a domain's front door names the module that
+    registers it: one list of domains, no second list in the engine."""
+    from reos.domains import kind_modules
+    from reos.ingest.kinds import kind_of
+    from reos.kernel.vocabulary import Entity
+
+    assert kind_modules() == ("reos.properties.kinds", "reos.owners.kinds")
+    writers = {entity: kind_of(entity.value).writer for entity in Entity}
+    assert writers == {
+        Entity.PROPERTY: "reos.properties.bulk:write_properties",
+        Entity.SALE: "reos.properties.bulk:write_sales",
+        Entity.OWNER: "reos.owners.bulk:write_owner_records",
+    }

@@ -90,14 +90,23 @@ FRONT_MODULES: frozenset[str] = frozenset({"service", "read_model", "queries", "
 
 #: Kernel -> domain imports that are part of the design, each with its reason.
 KERNEL_MAY_IMPORT: dict[tuple[str, str], str] = {
-    ("reos.http.deps", "reos.accounts.service"): (
-        "authentication: the HTTP layer asks accounts who is calling"
+    ("reos.http.deps", "reos.accounts.auth"): (
+        "authentication: the HTTP layer asks accounts' auth front who is calling"
     ),
     ("reos.cli_support", "reos.accounts.service"): (
         "the CLI resolves an organisation and acts as its owner through accounts"
     ),
     ("reos.jobs.registry", "reos.domains"): (
         "the worker learns each domain's job module from the one list of domains"
+    ),
+    ("reos.jobs.schedules", "reos.domains"): (
+        "the worker learns each domain's schedules from the one list of domains"
+    ),
+    ("reos.jobs.schedules", "reos.accounts.service"): (
+        "a schedule is enqueued for every organisation, which accounts lists"
+    ),
+    ("reos.ingest.kinds", "reos.domains"): (
+        "the importer learns each domain's record kinds from the one list of domains"
     ),
 }
 
@@ -133,6 +142,7 @@ TABLE_OWNERS: dict[str, str] = {
     "LoginThrottle": "reos.accounts",
     "AuditEntry": "reos.accounts",
     "Job": "reos.jobs",
+    "ScheduleRun": "reos.jobs",
 }
 
 #: Where the tenancy rule does not apply, by module or ``module:Qualified.name`` prefix.

@@ -23,6 +23,7 @@ from reos.http.deps import install_api_key_cache
 from reos.http.metrics import REGISTRY
 from reos.http.middleware import ReosMiddleware
 from reos.http.ratelimit import make_limiter
+from reos.http.unit_of_work import one_hop
 from reos.jobs.worker import start_inprocess_worker, stop_inprocess_worker
 from reos.logging import configure as configure_logging
 
@@ -67,7 +68,8 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     install_api_key_cache(app, settings)
     errors.install(app)
     for path in router_paths():
-        app.include_router(_router(path))
+        # every plain-def route runs, with its commit, in one thread-pool hop
+        app.include_router(one_hop(_router(path)))
 
     @app.get("/health", tags=["ops"])
     def health() -> dict[str, str]:

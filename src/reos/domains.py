@@ -1,7 +1,8 @@
 """The one list of domains, and of the platform's own commands.
 
-``app.py`` mounts each domain's router, ``cli.py`` each domain's commands (lazily), and the
-job worker loads each domain's job handlers, all by iterating :data:`DOMAINS`. Adding a
+``app.py`` mounts each domain's router, ``cli.py`` each domain's commands (lazily), the
+job worker loads each domain's job handlers and schedules, and the importer each domain's
+record kinds, all by iterating :data:`DOMAINS`. Adding a
 domain means writing ``reos/<domain>/__init__.py`` with its ``DOMAIN`` and adding it here.
 
 Importing this module imports only the domain packages' ``__init__`` modules, which declare
@@ -11,7 +12,7 @@ and do not load (see :mod:`reos.frontdoor`).
 from __future__ import annotations
 
 from reos import accounts, ingest, owners, properties, underwriting, valuation
-from reos.frontdoor import Commands, Domain
+from reos.frontdoor import Commands, Domain, Schedule
 
 #: Every business domain, in the order their routers are mounted.
 DOMAINS: tuple[Domain, ...] = (
@@ -51,3 +52,13 @@ def router_paths() -> list[str]:
 def job_modules() -> tuple[str, ...]:
     """Every module that registers job handlers when imported."""
     return tuple(d.jobs for d in DOMAINS if d.jobs is not None)
+
+
+def kind_modules() -> tuple[str, ...]:
+    """Every module that registers import record kinds when imported."""
+    return tuple(d.kinds for d in DOMAINS if d.kinds is not None)
+
+
+def schedules() -> tuple[Schedule, ...]:
+    """Every domain's periodic tasks, which the job workers enqueue."""
+    return tuple(schedule for d in DOMAINS for schedule in d.schedules)

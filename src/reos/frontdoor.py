@@ -30,13 +30,18 @@ class Commands:
 
 @dataclass(frozen=True)
 class Schedule:
-    """A job to enqueue periodically: ``job_kind`` every ``every_seconds``.
-
-    No domain has one yet and nothing runs them yet: this is the declared slot, so that the
-    first periodic task is declared beside its domain's other entry points."""
+    """A job to enqueue periodically: ``job_kind`` every ``every_seconds``, for every
+    organisation, once per period however many workers run (see
+    :mod:`reos.jobs.schedules`). The kind's handler is registered in the domain's
+    ``jobs`` module like any other; its payload carries the period's start
+    (``{"period_start": ISO 8601}``)."""
 
     job_kind: str
     every_seconds: int
+
+    def __post_init__(self) -> None:
+        if self.every_seconds < 1:
+            raise ValueError(f"schedule {self.job_kind!r}: every_seconds must be at least 1")
 
 
 @dataclass(frozen=True)
@@ -45,10 +50,13 @@ class Domain:
 
     ``router`` is ``"module:attribute"`` of its FastAPI router; ``commands`` its CLI;
     ``jobs`` a module that registers job handlers with :func:`reos.jobs.registry.register`
-    when imported; ``schedules`` its periodic tasks. Each is optional."""
+    when imported; ``kinds`` a module that registers the import record kinds it writes
+    with :func:`reos.ingest.kinds.register` when imported; ``schedules`` its periodic
+    tasks. Each is optional."""
 
     name: str
     router: str | None = None
     commands: Commands | None = None
     jobs: str | None = None
+    kinds: str | None = None
     schedules: tuple[Schedule, ...] = ()

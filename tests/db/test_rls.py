@@ -100,6 +100,10 @@ def _seed(conn: Any, org: uuid.UUID) -> None:
             "(id, org_id, property_id, valuation_date, estimated_value, interval_low, interval_high, confidence, model_version, result) VALUES (:id, :org, :pid, '2020-01-01', 1, 1, 1, 'A', 'v', '{}')",
             {"pid": prop},
         ),
+        "schedule_runs": (
+            "(id, org_id, schedule, period_start, job_id) VALUES (:id, :org, 's', now(), :id)",
+            {},
+        ),
         "valuation_runs": (
             "(id, org_id, valuation_date, model_version, status, properties_total, properties_done, valued, not_valued) VALUES (:id, :org, '2020-01-01', 'v', 'running', 1, 0, 0, '{}')",
             {},

@@ -43,11 +43,13 @@ from reos.models import Membership, User
 
 router = APIRouter(prefix="/api/v1")
 AUTH_ERRORS = error_responses(401, 403, 422, 429)
-ManageMembers = Annotated[Session, Depends(session_for(Permission.MEMBERS_MANAGE))]
-ManageKeys = Annotated[Session, Depends(session_for(Permission.KEYS_MANAGE))]
-ManageOrg = Annotated[Session, Depends(session_for(Permission.ORG_MANAGE))]
-ReadAudit = Annotated[Session, Depends(session_for(Permission.AUDIT_READ))]
-AnySession = Annotated[Session, Depends(session_for(Permission.DATA_READ))]
+ManageMembers = Annotated[
+    Session, Depends(session_for(Permission.MEMBERS_MANAGE), scope="function")
+]
+ManageKeys = Annotated[Session, Depends(session_for(Permission.KEYS_MANAGE), scope="function")]
+ManageOrg = Annotated[Session, Depends(session_for(Permission.ORG_MANAGE), scope="function")]
+ReadAudit = Annotated[Session, Depends(session_for(Permission.AUDIT_READ), scope="function")]
+AnySession = Annotated[Session, Depends(session_for(Permission.DATA_READ), scope="function")]
 
 
 def _settings(request: Request) -> Settings:

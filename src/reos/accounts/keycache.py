@@ -8,7 +8,7 @@ minute. So each API process remembers a verified key's principal for
 Revocation must not wait for that: revoking a key bumps a *revocation generation* once
 the revoking transaction has committed, and every process reads the generation on every
 request with an API key (Redis ``GET`` when ``REOS_REDIS_URL`` is set, else one small
-file in ``REOS_HOME`` read: a few microseconds) and forgets every key it remembered when
+file in ``REOS_HOME``, mapped into memory: a memory read) and forgets every key it remembered when
 the generation moved. Entries are stamped with the generation read *before* the key was
 verified, so a verification racing a revocation can never outlive it.
 
@@ -24,6 +24,7 @@ refused at once, as before.
 from __future__ import annotations
 
 import logging
+import mmap
 import os
 import threading
 import time
@@ -59,23 +60,48 @@ class Generation(Protocol):
 
 
 class FileGeneration:
-    """The generation as a random token in a file; a bump replaces the file atomically."""
+    """The generation as a random token in a small file in ``REOS_HOME``, mapped into
+    memory: every process maps the same file, so reading the generation is a memory read,
+    not a system call. (A system call on the event loop lets go of the interpreter lock
+    and waits to get it back from the threads running routes.) A bump overwrites the
+    token in place, which every mapping sees at once; a reader that catches a bump half
+    written sees a token that matches no earlier one, which is as good as the new one:
+    any change empties the cache."""
+
+    SIZE = 32  # hex digits of the token
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._map: mmap.mmap | None = None
+
+    def _mapped(self) -> mmap.mmap:
+        if self._map is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:  # the first process to look writes the first token
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+                os.pwrite(fd, uuid.uuid4().hex.encode("ascii"), 0)
+            except FileExistsError:
+                fd = os.open(self.path, os.O_RDONLY)
+            try:
+                if os.fstat(fd).st_size < self.SIZE:  # written half by an older version
+                    os.close(fd)
+                    self.bump()
+                    fd = os.open(self.path, os.O_RDONLY)
+                self._map = mmap.mmap(fd, self.SIZE, prot=mmap.PROT_READ)
+            finally:
+                os.close(fd)
+        return self._map
 
     def current(self) -> str:
-        try:
-            with open(self.path, encoding="ascii") as handle:
-                return handle.read()
-        except FileNotFoundError:
-            return ""
+        return self._mapped()[: self.SIZE].decode("ascii", "replace")
 
     def bump(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        staging = self.path.with_name(f".{self.path.name}.{os.getpid()}.{uuid.uuid4().hex}")
-        staging.write_text(uuid.uuid4().hex, encoding="ascii")
-        os.replace(staging, self.path)
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            os.pwrite(fd, uuid.uuid4().hex.encode("ascii"), 0)
+        finally:
+            os.close(fd)
 
 
 class RedisGeneration:

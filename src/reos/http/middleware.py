@@ -3,8 +3,10 @@ metrics and one JSON access-log line per request."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import os
 import re
 import time
 import uuid
@@ -14,10 +16,23 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reos.http.metrics import LATENCY, REQUESTS
 from reos.http.ratelimit import RateLimiter
+from reos.http.unit_of_work import finish_leftovers
 from reos.logging import request_id_var
 
 log = logging.getLogger("reos.http")
 SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+#: Request ids made here: 16 random hex digits per process, then a counter (32 in all, as
+#: a UUID's hex): unique without reading the system's random source on every request.
+_id_prefix = uuid.uuid4().hex[:16]
+_ids = itertools.count()
+
+
+def _new_id_prefix() -> None:
+    global _id_prefix
+    _id_prefix = uuid.uuid4().hex[:16]
+
+
+os.register_at_fork(after_in_child=_new_id_prefix)  # a forked worker gets its own
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
     "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; frame-ancestors 'none'"
@@ -53,7 +68,7 @@ class ReosMiddleware:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         rid = headers.get("x-request-id", "")
         if not SANE_REQUEST_ID.match(rid):
-            rid = uuid.uuid4().hex
+            rid = f"{_id_prefix}{next(_ids):016x}"
         token = request_id_var.set(rid)
         scope.setdefault("state", {})["request_id"] = rid
         https = scope.get("scheme") == "https" or headers.get("x-forwarded-proto") == "https"
@@ -91,6 +106,7 @@ class ReosMiddleware:
                 return
             await self.app(scope, self._limited_receive(receive), send_wrapped)
         finally:
+            await finish_leftovers(scope)
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
             elapsed = time.perf_counter() - start

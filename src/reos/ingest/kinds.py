@@ -6,7 +6,9 @@ owning domain's business. A domain declares its kinds in its own ``kinds`` modul
 ``"module:function"``: the writer's module (and the models and libraries it needs) is
 imported only when the first chunk of that kind is written, so declaring kinds costs a
 spawned mapping worker nothing. A new kind (rent listings, contacts, leases) is added by
-its domain: a ``kinds`` module and an entry in :data:`DOMAIN_KIND_MODULES`.
+its domain: a ``kinds`` module, named as ``kinds`` in the domain's front door
+(``reos/<domain>/__init__.py``); the engine loads the modules of every domain in
+:data:`reos.domains.DOMAINS` on first use, so the engine itself is never edited.
 """
 
 from __future__ import annotations
@@ -25,13 +27,6 @@ if TYPE_CHECKING:
     from reos.kernel.rows import Validated
 
     ChunkWrite = Callable[[ChunkWriter, list[Validated], ChunkResult], None]
-
-#: The modules that declare the kinds of each domain, imported on first use.
-DOMAIN_KIND_MODULES: tuple[str, ...] = (
-    "reos.properties.kinds",
-    "reos.owners.kinds",
-    "reos.underwriting.kinds",
-)
 
 
 @dataclass(frozen=True)
@@ -64,6 +59,14 @@ class RecordKind:
 _KINDS: dict[Entity, RecordKind] = {}
 
 
+def field_names(entity: Entity) -> tuple[str, ...]:
+    """The canonical field names a row of ``entity`` can fill, in registry order: the
+    columns an owning domain's bulk path reads off a validated row."""
+    from reos.ingest.fields import fields_for
+
+    return tuple(spec.name for spec in fields_for(entity))
+
+
 def register(kind: RecordKind) -> RecordKind:
     """Declare a record kind (a domain's ``kinds`` module does this on import)."""
     _KINDS[kind.entity] = kind
@@ -73,7 +76,9 @@ def register(kind: RecordKind) -> RecordKind:
 def kind_of(record: str) -> RecordKind:
     """The kind of a record name (``"sale"``); an unknown one is refused by name."""
     if not _KINDS:
-        for module in DOMAIN_KIND_MODULES:
+        from reos.domains import kind_modules
+
+        for module in kind_modules():
             importlib.import_module(module)
     try:
         return _KINDS[Entity(record)]

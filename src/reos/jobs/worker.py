@@ -24,6 +24,7 @@ from reos.config import get_settings
 from reos.errors import ReosError
 from reos.jobs import queue, registry
 from reos.jobs.registry import Handler
+from reos.jobs.schedules import Scheduler
 
 log = logging.getLogger("reos.jobs")
 
@@ -76,9 +77,11 @@ class Worker:
         max_attempts: int = queue.DEFAULT_MAX_ATTEMPTS,
         time_limit_s: float | None = None,
         max_running_per_org: int | None = None,
+        scheduler: Scheduler | None = None,
     ) -> None:
         settings = get_settings()
         self.engine = engine
+        self.scheduler = scheduler if scheduler is not None else Scheduler(engine=engine)
         self.handlers = handlers if handlers is not None else default_handlers()
         self.poll_seconds = poll_seconds
         self.lease_seconds = lease_seconds if lease_seconds is not None else settings.job_lease_s
@@ -157,7 +160,8 @@ class Worker:
         return True
 
     def run(self, *, burst: bool = False) -> int:
-        """Run jobs until stopped (or, with ``burst``, until none is waiting).
+        """Run jobs until stopped (or, with ``burst``, until none is waiting), enqueueing
+        the jobs of due schedules (:mod:`reos.jobs.schedules`) before each claim.
 
         An error outside a job's handler (the database went away while claiming or
         recording) is logged and the loop goes on after a pause; the job concerned is
@@ -165,6 +169,7 @@ class Worker:
         count = 0
         while not self.stop_event.is_set():
             try:
+                self.scheduler.enqueue_due()
                 ran = self.run_once()
             except Exception:
                 if burst:

@@ -2,7 +2,7 @@
 
 from reos.models.audit import AuditEntry
 from reos.models.imports import ImportRun, QuarantinedRow
-from reos.models.jobs import Job
+from reos.models.jobs import Job, ScheduleRun
 from reos.models.org import (
     ApiKey,
     LoginThrottle,
@@ -40,6 +40,7 @@ __all__ = [
     "RentListing",
     "ResolutionRun",
     "Sale",
+    "ScheduleRun",
     "Underwriting",
     "UnderwritingDefaults",
     "UnderwritingRun",

@@ -5,5 +5,6 @@ from reos.frontdoor import Commands, Domain
 DOMAIN = Domain(
     name="owners",
     router="reos.owners.api:router",
+    kinds="reos.owners.kinds",
     commands=Commands("reos.owners.commands", ("owners",)),
 )

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from reos.ingest.fields import fields_for
+from reos.ingest.kinds import field_names
 from reos.kernel.addresses import normalize_address
 from reos.kernel.bulk import among, in_batches
 from reos.kernel.merge import ChunkResult, ChunkWriter, Record, count, issues, plain
@@ -25,7 +25,7 @@ from reos.models import OwnerRecord
 from reos.properties import bulk as properties_bulk
 from reos.properties import read_model as properties_read
 
-OWNER_FIELDS: tuple[str, ...] = tuple(f.name for f in fields_for(Entity.OWNER))
+OWNER_FIELDS: tuple[str, ...] = field_names(Entity.OWNER)
 
 _OWNER_LOAD = (
     "id", *OWNER_FIELDS, "mailing_address_key", "property_id", "property_ref", "link_status",

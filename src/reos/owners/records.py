@@ -20,17 +20,16 @@ from sqlalchemy.orm import Session
 
 from reos.db import tenancy
 from reos.errors import NotFound
-from reos.kernel.bulk import among, in_batches
 from reos.models import (
     OwnerEntity,
     OwnerOverride,
     OwnerRecord,
     ResolutionRun,
-    Valuation,
 )
 from reos.owners import resolution as res
 from reos.owners.flags import OwnerFlags, owner_flags
 from reos.properties import read_model as properties_read
+from reos.valuation import read_model as valuation_read
 
 DEFAULT_THRESHOLD = res.ResolutionConfig().threshold
 MAX_RELATED = 50
@@ -98,29 +97,6 @@ def id_batches(values: Iterable[Any]) -> Iterable[list[Any]]:
         yield batch
 
 
-# Valuations are the valuation domain's table. It should offer this read; it is kept here
-# because importing any ``reos.valuation`` module imports its engine (lightgbm, ~0.7 s).
-def _latest_values(
-    session: Session, property_ids: set[uuid.UUID] | None
-) -> dict[uuid.UUID, tuple[float, date]]:
-    """Latest stored valuation (by valuation date, then creation) per property."""
-    stmt = select(
-        Valuation.property_id, Valuation.estimated_value, Valuation.valuation_date
-    ).order_by(Valuation.property_id, Valuation.valuation_date, Valuation.created_at)
-    out: dict[uuid.UUID, tuple[float, date]] = {}
-    chunks: Iterable[Any]
-    if property_ids is None:
-        chunks = [stmt.where(Valuation.property_id.is_not(None))]
-    else:
-        chunks = (
-            stmt.where(among(session, Valuation.property_id, b)) for b in in_batches(property_ids)
-        )
-    for chunk in chunks:
-        for pid, value, day in session.execute(chunk):
-            out[pid] = (float(value), day)  # ascending order: the last one wins
-    return out
-
-
 def load_records(
     session: Session,
     *,
@@ -141,7 +117,7 @@ def load_records(
             owner_records.extend(session.scalars(stmt.where(OwnerRecord.entity_id.in_(batch))))
     property_ids = {r.property_id for r in owner_records if r.property_id is not None}
     scope = None if entity_ids is None else property_ids
-    values = _latest_values(session, scope) if property_ids else {}
+    values = valuation_read.latest_values(session, scope) if property_ids else {}
     sales = properties_read.last_sale_dates(session, scope) if property_ids else {}
     sites = properties_read.site_addresses(session, property_ids) if property_ids else {}
     unknown_site: tuple[None, None, None, None] = (None, None, None, None)

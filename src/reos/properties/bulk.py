@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from reos.geo import CELL_COLUMNS, cell_columns
-from reos.ingest.fields import fields_for
+from reos.ingest.kinds import field_names
 from reos.kernel.bulk import JsonText, fetch, in_batches, new_id
 from reos.kernel.merge import ChunkResult, ChunkWriter, Pending, Record, count, issues
 from reos.kernel.rows import Validated
@@ -40,7 +40,7 @@ from reos.models import FieldChange, Property, Sale
 from reos.models.provenance import for_new_record, source_of
 
 #: Canonical property columns an import fills (address parts included).
-PROPERTY_FIELDS: tuple[str, ...] = tuple(f.name for f in fields_for(Entity.PROPERTY))
+PROPERTY_FIELDS: tuple[str, ...] = field_names(Entity.PROPERTY)
 #: Derived columns: normalised address and H3 cells; they carry no provenance of their own.
 PROPERTY_DERIVED: tuple[str, ...] = (
     "address_normalized",
@@ -49,7 +49,7 @@ PROPERTY_DERIVED: tuple[str, ...] = (
     "h3_cell_r7",
     "h3_cell_r5",
 )
-SALE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields_for(Entity.SALE))
+SALE_FIELDS: tuple[str, ...] = field_names(Entity.SALE)
 #: ``attr.sale.<name>`` in a mapping lands in ``Sale.attributes[<name>]``; every other
 #: ``attr.*`` of a sales file describes the property and lands in ``Property.attributes``.
 SALE_ATTRIBUTE_PREFIX = "sale."

@@ -22,4 +22,5 @@ DOMAIN = Domain(
     name="underwriting",
     router="reos.underwriting.api:router",
     commands=Commands("reos.underwriting.commands", ("underwrite", "offer")),
+    kinds="reos.underwriting.kinds",
 )

@@ -8,9 +8,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from reos.kernel.property_fields import PropertyFields
 from reos.kernel.schemas import InputModel
 from reos.kernel.vocabulary import PropertyType
-from reos.properties.schemas import PropertyFields
 from reos.valuation.valuation_result import CompEvidence
 
 
