@@ -62,8 +62,10 @@ PARTY_COLUMNS = (
     "display_name",
     "first_name",
     "first_initial",
+    "first_key",
     "middle_initial",
     "last_name",
+    "last_initial",
     "last_key",
     "suffix",
     "org_std",
@@ -75,10 +77,20 @@ PARTY_COLUMNS = (
     "addr_block",
     "street_number",
     "street_name",
+    "street_key",
+    "city",
     "zip5",
     "zip3",
     "name_token",
+    "number_zip",
+    "last_zip",
+    "first_zip",
 )
+"""``*_key`` columns are Soundex codes (``names.soundex``), used only to block; ``number_zip``,
+``last_zip`` and ``first_zip`` join two keys into one blocking column so an over-full block
+can be blanked (``_cap_blocks``)."""
+
+CAPPED_BLOCKS = ("addr_block", "org_block", "number_zip", "last_zip", "first_zip")
 
 
 def clean_text(value: Any) -> str | None:
@@ -153,6 +165,26 @@ def line_key(address: NormalizedAddress) -> str | None:
     return " ".join(tokens) or None
 
 
+def _joined(*parts: str | None) -> str | None:
+    return None if any(p is None for p in parts) else " ".join(str(p) for p in parts)
+
+
+_STREET_TYPES = frozenset(
+    "ST AVE DR RD LN BLVD CT PL WAY CIR TRL PKWY HWY TER SQ LOOP CRES CV PT".split()
+)
+
+
+def _street_key(street_name: str | None) -> str | None:
+    """Soundex of the longest word of the street name that is not a street type or a
+    direction ("N MAIN ST" -> M500), so "MAIN ST" and "MIAN STREET" share a block."""
+    if not street_name:
+        return None
+    words = [
+        w for w in street_name.split() if w not in _STREET_TYPES and w not in {"N", "S", "E", "W"}
+    ]
+    return soundex(max(words, key=len)) if words else None
+
+
 def _cap_blocks(frame: pd.DataFrame, column: str, max_block_size: int) -> pd.Series:
     """The column with values shared by more than ``max_block_size`` parties blanked, so one
     huge group (a property manager's office, "PO BOX 1") cannot explode the pair count."""
@@ -180,6 +212,8 @@ def build_party_frame(records: pd.DataFrame, *, max_block_size: int = 400) -> pd
             "addr_line": line_key(address),
             "street_number": address.street_number,
             "street_name": address.street_name,
+            "street_key": _street_key(address.street_name),
+            "city": address.city.upper() if address.city else None,
             "zip5": zip5,
             "zip3": zip5[:3] if zip5 else None,
         }
@@ -203,8 +237,10 @@ def build_party_frame(records: pd.DataFrame, *, max_block_size: int = 400) -> pd
                     "display_name": party.display_name,
                     "first_name": first,
                     "first_initial": first[0] if first else None,
+                    "first_key": soundex(first),
                     "middle_initial": person.middle_initial if person else None,
                     "last_name": last,
+                    "last_initial": last[0] if last else None,
                     "last_key": last_key,
                     "suffix": person.suffix if person else None,
                     "org_std": party.org_std,
@@ -214,14 +250,17 @@ def build_party_frame(records: pd.DataFrame, *, max_block_size: int = 400) -> pd
                     "name_token": last_key
                     if group == "P"
                     else (org_tokens[0] if org_tokens else last_key),
+                    "number_zip": _joined(base["street_number"], zip5),
+                    "last_zip": _joined(last, zip5),
+                    "first_zip": _joined(first, zip5),
                 }
             )
             uid += 1
     frame = pd.DataFrame(rows, columns=[c for c in PARTY_COLUMNS if c != "addr_block"])
     frame["addr_block"] = frame["addr_key"]
     if len(frame):
-        frame["addr_block"] = _cap_blocks(frame, "addr_key", max_block_size)
-        frame["org_block"] = _cap_blocks(frame, "org_block", max_block_size)
+        for column in CAPPED_BLOCKS:
+            frame[column] = _cap_blocks(frame, column, max_block_size)
     frame = frame.astype({"unique_id": "int64", "party_index": "int64"})
     object_columns = [c for c in frame.columns if c not in {"unique_id", "party_index"}]
     frame[object_columns] = (
