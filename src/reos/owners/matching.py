@@ -45,6 +45,11 @@ TF_COLUMNS = ("first_name", "last_name", "addr_key", "addr_line")
 
 SWAPPED = "first_name_l = last_name_r AND last_name_l = first_name_r"
 """Given name and surname written the other way round on one record."""
+SWAPPED_FUZZY = (
+    "jaro_winkler_similarity(first_name_l, last_name_r) >= 0.88 "
+    "AND jaro_winkler_similarity(last_name_l, first_name_r) >= 0.88"
+)
+"""Swapped, with a typo in one or both (FEBRL's swaps often carry one)."""
 SAME_STREET = (
     "(street_name_l = street_name_r OR jaro_winkler_similarity(street_name_l, street_name_r) "
     ">= 0.88 OR damerau_levenshtein(street_name_l, street_name_r) <= 2)"
@@ -122,6 +127,9 @@ def _name_comparisons(group: str) -> list[Any]:
             cll.CustomLevel(SWAPPED, label_for_charts="given and surname swapped").configure(
                 m_probability=0.01
             ),
+            cll.CustomLevel(SWAPPED_FUZZY, label_for_charts="swapped, with a typo").configure(
+                m_probability=0.01
+            ),
             cll.JaroWinklerLevel("first_name", 0.92).configure(
                 m_probability=0.05
             ),
@@ -161,6 +169,7 @@ def _name_comparisons(group: str) -> list[Any]:
             cll.NullLevel("last_name"),
             cll.ExactMatchLevel("last_name", term_frequency_adjustments=True),
             cll.CustomLevel(SWAPPED, label_for_charts="given and surname swapped"),
+            cll.CustomLevel(SWAPPED_FUZZY, label_for_charts="swapped, with a typo"),
             cll.CustomLevel(
                 "(first_name_l IS NULL AND last_name_l = first_name_r) "
                 "OR (first_name_r IS NULL AND last_name_r = first_name_l)",
