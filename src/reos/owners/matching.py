@@ -155,12 +155,16 @@ def _name_comparisons(group: str) -> list[Any]:
             cll.ElseLevel(),
         ],
     )
+    # JR against SR (II against III) is two people, father and son, however alike the rest:
+    # fixed, not trained, because suffixes are too rare in a roster for EM to learn it
     suffix = cl.CustomComparison(
         output_column_name="suffix",
         comparison_levels=[
             cll.NullLevel("suffix"),
-            cll.ExactMatchLevel("suffix"),
-            cll.ElseLevel(),
+            cll.ExactMatchLevel("suffix").configure(
+                m_probability=1.0 - 1e-9, fix_m_probability=True
+            ),
+            cll.ElseLevel().configure(m_probability=1e-9, fix_m_probability=True),
         ],
     )
     last = cl.CustomComparison(
@@ -199,7 +203,7 @@ def _name_comparisons(group: str) -> list[Any]:
     street = cl.CustomComparison(
         output_column_name="addr_line",
         comparison_levels=[
-            cll.NullLevel("street_name"),
+            cll.NullLevel("addr_line"),
             cll.ExactMatchLevel("addr_line", term_frequency_adjustments=True).configure(
                 m_probability=0.7
             ),
