@@ -116,7 +116,9 @@ def plain_splink(roster: pd.DataFrame, *, threshold: float = 0.95) -> dict[str, 
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
         predictions, threshold_match_probability=threshold
     ).as_pandas_dataframe()
-    return dict(zip(clusters["unique_id"].astype(str), clusters["cluster_id"].astype(str)))
+    return dict(
+        zip(clusters["unique_id"].astype(str), clusters["cluster_id"].astype(str), strict=True)
+    )
 
 
 @dataclass
@@ -164,7 +166,9 @@ def _table(name: str, n: int, ours: Measured, plain: Measured, pairs: int) -> No
     for label, attr, target in rows:
         mine, theirs = getattr(ours.scores, attr), getattr(plain.scores, attr)
         print(f"{label:<22}{mine:>10.4f}{theirs:>14.4f}  {target}")
-    print(f"{'predicted pairs':<22}{ours.scores.predicted_pairs:>10,}{plain.scores.predicted_pairs:>14,}")
+    print(
+        f"{'predicted pairs':<22}{ours.scores.predicted_pairs:>10,}{plain.scores.predicted_pairs:>14,}"
+    )
     print(f"{'pairs scored (reos)':<22}{pairs:>10,}")
     print(f"{'seconds':<22}{ours.seconds:>10.1f}{plain.seconds:>14.1f}")
 

@@ -130,20 +130,14 @@ def _name_comparisons(group: str) -> list[Any]:
             cll.CustomLevel(SWAPPED_FUZZY, label_for_charts="swapped, with a typo").configure(
                 m_probability=0.01
             ),
-            cll.JaroWinklerLevel("first_name", 0.92).configure(
-                m_probability=0.05
-            ),
-            cll.DamerauLevenshteinLevel("first_name", 1).configure(
-                m_probability=0.02
-            ),
+            cll.JaroWinklerLevel("first_name", 0.92).configure(m_probability=0.05),
+            cll.DamerauLevenshteinLevel("first_name", 1).configure(m_probability=0.02),
             cll.CustomLevel(
                 "(length(first_name_l) = 1 OR length(first_name_r) = 1) "
                 "AND first_initial_l = first_initial_r",
                 label_for_charts="initial matches name",
             ).configure(m_probability=0.03),
-            cll.JaroWinklerLevel("first_name", 0.8).configure(
-                m_probability=0.02
-            ),
+            cll.JaroWinklerLevel("first_name", 0.8).configure(m_probability=0.02),
             cll.ElseLevel().configure(m_probability=0.03),
         ],
     )
@@ -259,12 +253,10 @@ def blocking_rules(group: str) -> list[Any]:
     upstream (``parties._cap_blocks``). Each kind group has its own model, so people are
     never compared with companies."""
     person_rules = [
-        block_on("first_name", "last_name"),
-        block_on("last_key", "first_initial", "zip3"),
+        block_on("full_name"),
+        block_on("sound_zip3"),
         block_on("last_zip"),
         block_on("first_zip"),
-        block_on("first_name", "last_key"),
-        block_on("first_key", "last_name"),
         block_on("number_zip"),
         block_on("street_number", "street_key", "first_initial"),
         block_on("street_number", "city", "last_initial"),
@@ -283,7 +275,7 @@ def blocking_rules(group: str) -> list[Any]:
         return common + person_rules
     if group == "O":
         return common + org_rules
-    return common + person_rules[:2] + org_rules
+    return common + [block_on("first_name", "last_name")] + org_rules
 
 
 def settings_creator(group: str) -> SettingsCreator:
@@ -342,7 +334,9 @@ def owner_term_frequencies(parties: pd.DataFrame) -> dict[str, pd.DataFrame]:
     )
     tables: dict[str, pd.DataFrame] = {}
     for column in TF_COLUMNS:
-        key = ["identity", column] if column.startswith("addr_") else ["identity", "addr_key", column]
+        key = (
+            ["identity", column] if column.startswith("addr_") else ["identity", "addr_key", column]
+        )
         distinct = frame.dropna(subset=[column]).drop_duplicates(subset=key)
         counts = distinct.groupby(column).size()
         total = float(counts.sum()) or 1.0

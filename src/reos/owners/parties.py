@@ -85,12 +85,19 @@ PARTY_COLUMNS = (
     "number_zip",
     "last_zip",
     "first_zip",
+    "full_name",
+    "sound_zip3",
 )
 """``*_key`` columns are Soundex codes (``names.soundex``), used only to block; ``number_zip``,
-``last_zip`` and ``first_zip`` join two keys into one blocking column so an over-full block
-can be blanked (``_cap_blocks``)."""
+``last_zip``, ``first_zip``, ``full_name`` (given name + surname) and ``sound_zip3``
+(surname Soundex + initial + ZIP3) join keys into one blocking column so an over-full block
+(every JAMES SMITH in a metro area) can be blanked (``_cap_blocks``); records in it are
+still compared through the address rules."""
 
-CAPPED_BLOCKS = ("addr_block", "org_block", "number_zip", "last_zip", "first_zip")
+CAPPED_BLOCKS = (
+    "addr_block", "org_block", "number_zip", "last_zip", "first_zip", "full_name", "sound_zip3",
+)  # fmt: skip
+NAME_ZIP_CAP = 100
 
 
 def clean_text(value: Any) -> str | None:
@@ -253,6 +260,10 @@ def build_party_frame(records: pd.DataFrame, *, max_block_size: int = 400) -> pd
                     "number_zip": _joined(base["street_number"], zip5),
                     "last_zip": _joined(last, zip5),
                     "first_zip": _joined(first, zip5),
+                    "full_name": _joined(first, last),
+                    "sound_zip3": _joined(
+                        last_key, first[0] if first else None, zip5[:3] if zip5 else None
+                    ),
                 }
             )
             uid += 1
@@ -260,7 +271,10 @@ def build_party_frame(records: pd.DataFrame, *, max_block_size: int = 400) -> pd
     frame["addr_block"] = frame["addr_key"]
     if len(frame):
         for column in CAPPED_BLOCKS:
-            frame[column] = _cap_blocks(frame, column, max_block_size)
+            # name + ZIP blocks are capped harder: a common name in a big ZIP is caught by
+            # the address rules, and 100 parties make at most 4,950 pairs
+            cap = max_block_size if column in ("addr_block", "org_block") else NAME_ZIP_CAP
+            frame[column] = _cap_blocks(frame, column, cap)
     frame = frame.astype({"unique_id": "int64", "party_index": "int64"})
     object_columns = [c for c in frame.columns if c not in {"unique_id", "party_index"}]
     frame[object_columns] = (

@@ -451,7 +451,7 @@ def febrl_typo(rng: random.Random, word: str) -> str:
         return word[:i] + rng.choice(_KEYBOARD.get(word[i].upper(), "E")) + word[i + 1 :]
     if i < len(word) - 1:
         return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
-    return word[:i - 1] + word[i] + word[i - 1]
+    return word[: i - 1] + word[i] + word[i - 1]
 
 
 def _replace_one(rng: random.Random, word: str, table: list[tuple[str, str]]) -> str:
@@ -482,7 +482,9 @@ def _febrl_errors(rng: random.Random, rec: dict[str, Any]) -> None:
             words[k] = febrl_typo(rng, words[k])
             rec["mailing_address"] = " ".join(words)
         elif op < 0.72:
-            field_name = rng.choice(("mailing_city", "mailing_zip", "mailing_address", "owner_name"))
+            field_name = rng.choice(
+                ("mailing_city", "mailing_zip", "mailing_address", "owner_name")
+            )
             if field_name == "owner_name":
                 words = name.replace(",", "").split()
                 if len(words) > 1:  # the given name missing: the surname alone
