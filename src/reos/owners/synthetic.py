@@ -519,7 +519,7 @@ def _febrl_errors(rng: random.Random, rec: dict[str, Any]) -> None:
 
 
 def generate_owner_records(
-    n_records: int = 1000, *, seed: int = 7, error_rate: float = 0.1
+    n_records: int = 1000, *, seed: int = 7, error_rate: float = 0.0
 ) -> pd.DataFrame:
     """A labelled roster of about ``n_records`` owner records; ``error_rate`` of the
     records of people (not an entity's first record) carry FEBRL-style errors.
@@ -561,7 +561,7 @@ def generate_owner_records(
             "true_group": group,
         }
         person = "&" not in name and not name2 and kind in ("person", "couple")
-        if person and seen.get(entity) and rng.random() < error_rate:
+        if person and seen.get(entity) and errors_rng.random() < error_rate:
             _febrl_errors(errors_rng, rec)
         seen[entity] = True
         rows.append(rec)
