@@ -410,8 +410,10 @@ def refit_prior(
     matches among the scored pairs (sum of match probabilities; pairs no blocking rule
     produces have probability ~0) over n(n-1)/2 pairs is the EM update of the prior
     (Fellegi-Sunter with EM: Winkler 1988, "Using the EM algorithm for weight computation
-    in the Fellegi-Sunter model of record linkage"). Kept within [start / 20, 20 * start]
-    and below 0.5 so a degenerate roster cannot run away."""
+    in the Fellegi-Sunter model of record linkage"). Kept within [start / 20, 5 * start]
+    and below 0.5 so a degenerate roster cannot run away: on large rosters of common names
+    the sum over-counts (every JAMES SMITH pair in a city adds a little), and a higher
+    bound cost precision at 100,000 records."""
     pairs = max(parties * (parties - 1) / 2.0, 1.0)
     start = min(max(start, 1e-12), 0.5)
     base = math.log2(start / (1.0 - start))
@@ -421,7 +423,7 @@ def refit_prior(
             f"SELECT sum(1.0 / (1.0 + pow(2.0, -(match_weight + {shift!r})))) FROM {table}"  # noqa: S608
         ).fetchall()
         expected = float(rows[0][0] or 0.0) if rows else 0.0
-        new = min(max(expected / pairs, start / 20.0, 1e-12), start * 20.0, 0.5)
+        new = min(max(expected / pairs, start / 20.0, 1e-12), start * 5.0, 0.5)
         if abs(math.log2(new / prior)) < 0.01:
             prior = new
             break

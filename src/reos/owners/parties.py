@@ -15,6 +15,7 @@ Record input columns (``OWNER_RECORD_COLUMNS``): ``record_id`` (unique in the or
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable
 from functools import lru_cache
 from typing import Any
@@ -172,6 +173,20 @@ def line_key(address: NormalizedAddress) -> str | None:
     return " ".join(tokens) or None
 
 
+_NUMBER_STREET = re.compile(r"^\s*(\d+[A-Z]?)\s+([A-Z][A-Z .'-]*?)\s*$")
+
+
+def street_parts(line: str | None) -> tuple[str | None, str | None]:
+    """Street number and name read from the first mailing line alone, for addresses the
+    USPS normaliser could not parse (a garbled second line, a typo in the street type):
+    "11 NAMATJIRA DRIVE" -> ("11", "NAMATJIRA DRIVE"). (None, None) if it does not look
+    like number + street."""
+    if not line:
+        return None, None
+    found = _NUMBER_STREET.match(line.upper())
+    return (found.group(1), found.group(2)) if found else (None, None)
+
+
 def _joined(*parts: str | None) -> str | None:
     return None if any(p is None for p in parts) else " ".join(str(p) for p in parts)
 
@@ -212,14 +227,17 @@ def build_party_frame(records: pd.DataFrame, *, max_block_size: int = 400) -> pd
         zip5 = (
             address.zip if address.zip and address.zip.isdigit() and len(address.zip) == 5 else None
         )
+        number, street = address.street_number, address.street_name
+        if number is None and street is None:
+            number, street = street_parts(clean_text(row.get("mailing_address")))
         base = {
             "record_id": row["record_id"],
             "addr_key": address.key,
             # the street line alone: the same address written with and without its ZIP
             "addr_line": line_key(address),
-            "street_number": address.street_number,
-            "street_name": address.street_name,
-            "street_key": _street_key(address.street_name),
+            "street_number": number,
+            "street_name": street,
+            "street_key": _street_key(street),
             "city": address.city.upper() if address.city else None,
             "zip5": zip5,
             "zip3": zip5[:3] if zip5 else None,
