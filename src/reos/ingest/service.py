@@ -323,6 +323,13 @@ def _merge_warnings(existing: list[dict[str, Any]], result: ChunkResult) -> list
             "owner records whose property was not found (kept, link_status unlinked)",
         ),
         (
+            "no_property",
+            result.owners_without_property,
+            "unlinked owner records: no parcel number or property address (kept as owner "
+            "records, resolved into owners by 'reos owners resolve', linked to a property "
+            "when a later file gives its parcel number or address)",
+        ),
+        (
             "ambiguous",
             result.ambiguous_owners,
             "owner records matching several properties (kept, link_status ambiguous)",

@@ -8,8 +8,11 @@ What a row needs (by record kind, the ``record`` of the mapping):
 * sale: ``sale_price`` and ``close_date``, and some way to find the property sold - a
   ``parcel_number``, an address (``address`` or ``street_name``), coordinates (both
   ``latitude`` and ``longitude``) or a record id (``source_record_id``/``sale_record_id``);
-* owner: ``owner_name`` or ``owner_record_id``, and a property key (``parcel_number``,
-  ``address``/``street_name`` or ``source_record_id``) to link the owner to its property;
+* owner: ``owner_name`` or ``owner_record_id``. A property key (``parcel_number``,
+  ``address``/``street_name`` or ``source_record_id``) links the owner to its property when
+  given; without one (skip-trace and contact lists, CRM exports) the row is kept as an
+  unlinked owner record, which owner resolution still groups into owners
+  (``reos.owners.bulk``);
 * property: a key - ``parcel_number``, ``source_record_id``, an address, or coordinates;
 * every kind: a value for the mapping's ``key`` field, which the upsert matches on.
 
@@ -239,11 +242,6 @@ def _required(values: dict[str, Any], record: str, key: str | None, result: Vali
     elif record == Entity.OWNER:
         if not _has(values, "owner_name", "owner_record_id"):
             missing("owner_name", "an owner needs a name or an owner record id")
-        if not _has(values, "parcel_number", "address", "street_name", "source_record_id"):
-            missing(
-                ROW,
-                "an owner needs a parcel number, a property address or a property record id to link it",
-            )
     elif not (
         _has(values, "parcel_number", "source_record_id", "address", "street_name")
         or _located(values)

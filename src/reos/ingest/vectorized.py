@@ -430,8 +430,6 @@ def _plain_row(values: dict[str, Any], record: str, key: str | None) -> bool:
     elif record == Entity.OWNER:
         if not _has(values, "owner_name", "owner_record_id"):
             return False
-        if not _has(values, "parcel_number", "address", "street_name", "source_record_id"):
-            return False
     elif not (
         _has(values, "parcel_number", "source_record_id", "address", "street_name")
         or (lat is not None and lon is not None)

@@ -61,6 +61,10 @@ class ChunkResult:
     warnings: Counter[str] = field(default_factory=Counter)
     warning_rows: dict[str, int] = field(default_factory=dict)
     unlinked_owners: int = 0
+    owners_without_property: int = 0
+    """Owner rows with no parcel number, property address or property id (contact lists):
+    kept as unlinked owner records; counted apart from ``unlinked_owners`` (a key that
+    matched no property)."""
     ambiguous_owners: int = 0
     resolved: list[int] = field(default_factory=list)  # row numbers that passed (for retry)
 

@@ -1,6 +1,9 @@
 """The bulk write path of owner records: one validated chunk of an owner file in, owner
 records inserted or updated (matched by ``owner_record_id``) and linked to the property
 they own, by parcel number, else by address key, through the properties read model.
+A row with no property key at all (a skip-trace or contact list) is kept as an unlinked
+owner record: resolution groups it into an owner like any other, and a later row with the
+same ``owner_record_id`` and a parcel number or address links it.
 
 The import engine (:mod:`reos.ingest.chunks`) calls :func:`write_owner_records`
 (registered in :mod:`reos.owners.kinds`) inside the chunk's transaction. Precedence: the
@@ -110,7 +113,9 @@ def write_owner_records(writer: ChunkWriter, items: list[Validated], result: Chu
             for k in ("parcel_number", "source_record_id", "address", "address_key")
             if values.get(k) is not None
         }
-        if status == "unlinked":
+        if not any(values.get(k) for k in ("parcel_number", "address_key", "source_record_id")):
+            result.owners_without_property += 1
+        elif status == "unlinked":
             result.unlinked_owners += 1
         elif status == "ambiguous":
             result.ambiguous_owners += 1

@@ -29,6 +29,7 @@ assumes comparisons independent given match status and the address key contains 
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import duckdb
@@ -39,10 +40,27 @@ from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
 logger = logging.getLogger(__name__)
 
-TF_COLUMNS = ("first_name", "last_name", "addr_key")
+TF_COLUMNS = ("first_name", "last_name", "addr_key", "addr_line")
 
 
-def _name_comparisons(group: str) -> list[Any]:
+SWAPPED = "first_name_l = last_name_r AND last_name_l = first_name_r"
+"""Given name and surname written the other way round on one record."""
+SWAPPED_FUZZY = (
+    "jaro_winkler_similarity(first_name_l, last_name_r) >= 0.88 "
+    "AND jaro_winkler_similarity(last_name_l, first_name_r) >= 0.88"
+)
+"""Swapped, with a typo in one or both (FEBRL's swaps often carry one)."""
+SAME_STREET = (
+    "(street_name_l = street_name_r OR jaro_winkler_similarity(street_name_l, street_name_r) "
+    ">= 0.88 OR damerau_levenshtein(street_name_l, street_name_r) <= 2)"
+)
+SAME_PLACE = "(zip5_l = zip5_r OR city_l = city_r)"
+
+
+def _organisation_levels() -> tuple[Any, Any, Any]:
+    """First name, surname and address as compared for trusts and organisations (the
+    names on a family trust repeat across households, so these keep the stricter levels
+    and the fixed first-name m of the original model)."""
     first = cl.CustomComparison(
         output_column_name="first_name",
         comparison_levels=[
@@ -61,22 +79,6 @@ def _name_comparisons(group: str) -> list[Any]:
             cll.ElseLevel().configure(m_probability=0.05, fix_m_probability=True),
         ],
     )
-    middle = cl.CustomComparison(
-        output_column_name="middle_initial",
-        comparison_levels=[
-            cll.NullLevel("middle_initial"),
-            cll.ExactMatchLevel("middle_initial"),
-            cll.ElseLevel(),
-        ],
-    )
-    suffix = cl.CustomComparison(
-        output_column_name="suffix",
-        comparison_levels=[
-            cll.NullLevel("suffix"),
-            cll.ExactMatchLevel("suffix"),
-            cll.ElseLevel(),
-        ],
-    )
     last = cl.CustomComparison(
         output_column_name="last_name",
         comparison_levels=[
@@ -84,21 +86,6 @@ def _name_comparisons(group: str) -> list[Any]:
             cll.ExactMatchLevel("last_name", term_frequency_adjustments=True),
             cll.JaroWinklerLevel("last_name", 0.92),
             cll.ElseLevel(),
-        ],
-    )
-    org = cl.CustomComparison(
-        output_column_name="org_std",
-        comparison_levels=[
-            cll.NullLevel("org_std"),
-            cll.ExactMatchLevel("org_std").configure(m_probability=0.75),
-            cll.ExactMatchLevel("org_core").configure(m_probability=0.08),
-            cll.CustomLevel(
-                "coalesce(org_numbers_l, '') <> coalesce(org_numbers_r, '')",
-                label_for_charts="numbers differ",
-            ).configure(m_probability=0.005, fix_m_probability=True),
-            cll.JaroWinklerLevel("org_core", 0.95).configure(m_probability=0.08),
-            cll.JaroWinklerLevel("org_core", 0.88).configure(m_probability=0.03),
-            cll.ElseLevel().configure(m_probability=0.05),
         ],
     )
     address = cl.CustomComparison(
@@ -126,11 +113,139 @@ def _name_comparisons(group: str) -> list[Any]:
             cll.ElseLevel().configure(m_probability=0.04),
         ],
     )
+    return first, last, address
+
+
+def _name_comparisons(group: str) -> list[Any]:
+    first = cl.CustomComparison(
+        output_column_name="first_name",
+        comparison_levels=[
+            cll.NullLevel("first_name"),
+            cll.ExactMatchLevel("first_name", term_frequency_adjustments=True).configure(
+                m_probability=0.84
+            ),
+            cll.CustomLevel(SWAPPED, label_for_charts="given and surname swapped").configure(
+                m_probability=0.01
+            ),
+            cll.CustomLevel(SWAPPED_FUZZY, label_for_charts="swapped, with a typo").configure(
+                m_probability=0.01
+            ),
+            cll.JaroWinklerLevel("first_name", 0.92).configure(m_probability=0.05),
+            cll.DamerauLevenshteinLevel("first_name", 1).configure(m_probability=0.02),
+            cll.CustomLevel(
+                "(length(first_name_l) = 1 OR length(first_name_r) = 1) "
+                "AND first_initial_l = first_initial_r",
+                label_for_charts="initial matches name",
+            ).configure(m_probability=0.03),
+            cll.JaroWinklerLevel("first_name", 0.8).configure(m_probability=0.02),
+            cll.ElseLevel().configure(m_probability=0.03),
+        ],
+    )
+    middle = cl.CustomComparison(
+        output_column_name="middle_initial",
+        comparison_levels=[
+            cll.NullLevel("middle_initial"),
+            cll.ExactMatchLevel("middle_initial"),
+            cll.ElseLevel(),
+        ],
+    )
+    # JR against SR (II against III) is two people, father and son, however alike the rest:
+    # fixed, not trained, because suffixes are too rare in a roster for EM to learn it
+    suffix = cl.CustomComparison(
+        output_column_name="suffix",
+        comparison_levels=[
+            cll.NullLevel("suffix"),
+            cll.ExactMatchLevel("suffix").configure(
+                m_probability=1.0 - 1e-9, fix_m_probability=True
+            ),
+            cll.ElseLevel().configure(m_probability=1e-9, fix_m_probability=True),
+        ],
+    )
+    last = cl.CustomComparison(
+        output_column_name="last_name",
+        comparison_levels=[
+            cll.NullLevel("last_name"),
+            cll.ExactMatchLevel("last_name", term_frequency_adjustments=True),
+            cll.CustomLevel(SWAPPED, label_for_charts="given and surname swapped"),
+            cll.CustomLevel(SWAPPED_FUZZY, label_for_charts="swapped, with a typo"),
+            cll.CustomLevel(
+                "(first_name_l IS NULL AND last_name_l = first_name_r) "
+                "OR (first_name_r IS NULL AND last_name_r = first_name_l)",
+                label_for_charts="a lone name is the other's given name",
+            ),
+            cll.JaroWinklerLevel("last_name", 0.92),
+            cll.DamerauLevenshteinLevel("last_name", 1),
+            cll.JaroWinklerLevel("last_name", 0.8),
+            cll.ElseLevel(),
+        ],
+    )
+    org = cl.CustomComparison(
+        output_column_name="org_std",
+        comparison_levels=[
+            cll.NullLevel("org_std"),
+            cll.ExactMatchLevel("org_std").configure(m_probability=0.75),
+            cll.ExactMatchLevel("org_core").configure(m_probability=0.08),
+            cll.CustomLevel(
+                "coalesce(org_numbers_l, '') <> coalesce(org_numbers_r, '')",
+                label_for_charts="numbers differ",
+            ).configure(m_probability=0.005, fix_m_probability=True),
+            cll.JaroWinklerLevel("org_core", 0.95).configure(m_probability=0.08),
+            cll.JaroWinklerLevel("org_core", 0.88).configure(m_probability=0.03),
+            cll.ElseLevel().configure(m_probability=0.05),
+        ],
+    )
+    street = cl.CustomComparison(
+        output_column_name="addr_line",
+        comparison_levels=[
+            cll.NullLevel("addr_line"),
+            cll.ExactMatchLevel("addr_line", term_frequency_adjustments=True).configure(
+                m_probability=0.7
+            ),
+            cll.CustomLevel(
+                f"street_number_l = street_number_r AND {SAME_STREET}",
+                label_for_charts="same number, similar street",
+            ).configure(m_probability=0.15),
+            cll.CustomLevel(
+                SAME_STREET, label_for_charts="similar street, number differs or missing"
+            ).configure(m_probability=0.06),
+            cll.CustomLevel(
+                "street_number_l = street_number_r "
+                "AND jaro_winkler_similarity(street_name_l, street_name_r) >= 0.7",
+                label_for_charts="same number, street loosely similar",
+            ).configure(m_probability=0.04),
+            cll.ElseLevel().configure(m_probability=0.05),
+        ],
+    )
+    locality = cl.CustomComparison(
+        output_column_name="locality",
+        comparison_levels=[
+            cll.CustomLevel(
+                "(zip5_l IS NULL OR zip5_r IS NULL) AND (city_l IS NULL OR city_r IS NULL)",
+                label_for_charts="no zip or city to compare",
+            ).configure(is_null_level=True),
+            cll.CustomLevel(
+                "zip5_l = zip5_r AND city_l = city_r", label_for_charts="same zip and city"
+            ).configure(m_probability=0.75),
+            cll.CustomLevel("zip5_l = zip5_r", label_for_charts="same zip").configure(
+                m_probability=0.08
+            ),
+            cll.CustomLevel("city_l = city_r", label_for_charts="same city").configure(
+                m_probability=0.08
+            ),
+            cll.CustomLevel(
+                "damerau_levenshtein(zip5_l, zip5_r) <= 1 "
+                "OR jaro_winkler_similarity(city_l, city_r) >= 0.9",
+                label_for_charts="zip one edit apart or city similar",
+            ).configure(m_probability=0.05),
+            cll.ElseLevel().configure(m_probability=0.04),
+        ],
+    )
     if group == "P":
-        return [first, middle, suffix, last, address]
+        return [first, middle, suffix, last, street, locality]
+    first_t, last_t, address_t = _organisation_levels()
     if group == "O":
-        return [org, address]
-    return [first, middle, last, org, address]
+        return [org, address_t]
+    return [first_t, middle, last_t, org, address_t]
 
 
 def blocking_rules(group: str) -> list[Any]:
@@ -138,8 +253,17 @@ def blocking_rules(group: str) -> list[Any]:
     upstream (``parties._cap_blocks``). Each kind group has its own model, so people are
     never compared with companies."""
     person_rules = [
-        block_on("first_name", "last_name"),
-        block_on("last_key", "first_initial", "zip3"),
+        block_on("full_name"),
+        block_on("sound_zip3"),
+        block_on("last_zip"),
+        block_on("first_zip"),
+        block_on("number_zip"),
+        block_on("street_number", "street_key", "first_initial"),
+        block_on("street_number", "city", "last_initial"),
+        block_on("street_number", "last_key"),
+        "l.first_name = r.last_name AND l.last_name = r.first_name",
+        "l.first_name IS NULL AND l.last_name = r.first_name AND l.zip3 = r.zip3",
+        "r.first_name IS NULL AND r.last_name = l.first_name AND l.zip3 = r.zip3",
     ]
     org_rules = [block_on("org_std"), block_on("org_block")]
     common = [
@@ -151,7 +275,7 @@ def blocking_rules(group: str) -> list[Any]:
         return common + person_rules
     if group == "O":
         return common + org_rules
-    return common + person_rules + org_rules
+    return common + [block_on("first_name", "last_name")] + org_rules
 
 
 def settings_creator(group: str) -> SettingsCreator:
@@ -205,11 +329,14 @@ def owner_term_frequencies(parties: pd.DataFrame) -> dict[str, pd.DataFrame]:
             "first_name": parties["first_name"],
             "last_name": parties["last_name"],
             "addr_key": parties["addr_key"],
+            "addr_line": parties["addr_line"],
         }
     )
     tables: dict[str, pd.DataFrame] = {}
     for column in TF_COLUMNS:
-        key = ["identity", column] if column == "addr_key" else ["identity", "addr_key", column]
+        key = (
+            ["identity", column] if column.startswith("addr_") else ["identity", "addr_key", column]
+        )
         distinct = frame.dropna(subset=[column]).drop_duplicates(subset=key)
         counts = distinct.groupby(column).size()
         total = float(counts.sum()) or 1.0
@@ -240,23 +367,66 @@ def train(linker: Linker, group: str, *, seed: int, u_max_pairs: float) -> None:
 
 
 def scored_pairs(
-    linker: Linker, db_api: DuckDBAPI, threshold: float
-) -> tuple[pd.DataFrame, dict[str, int], int]:
+    linker: Linker, db_api: DuckDBAPI, threshold: float, parties: int, *, refit: bool = True
+) -> tuple[pd.DataFrame, dict[str, int], int, float]:
     """All candidate pairs scored; returns the pairs at or above ``threshold``, a histogram of
-    match probabilities over all scored pairs (tenths) and the number of pairs scored."""
+    match probabilities over all scored pairs (tenths), the number of pairs scored and the
+    prior (probability that two random parties match) the scores use.
+
+    With ``refit`` (people) the prior is re-estimated from the scores themselves
+    (:func:`refit_prior`), so a roster full of duplicates (FEBRL: half the records) and one
+    with few both get their own. Organisations and trusts keep the rule-based prior: their
+    names repeat across different owners ("SMITH FAMILY TRUST" in three households), so the
+    sum of their scores over-counts matches."""
     predictions = linker.inference.predict(warning_mode="never")
     table = predictions.physical_name
     con = db_api.duckdb_con
+    start = float(linker._settings_obj._probability_two_random_records_match)  # noqa: SLF001
+    prior, shift = refit_prior(con, table, start, parties) if refit else (start, 0.0)
+    probability = f"(1.0 / (1.0 + pow(2.0, -(match_weight + {shift!r}))))"
     hist_rows = con.execute(
-        f"SELECT least(floor(match_probability * 10), 9)::INT AS b, count(*) FROM {table} "  # noqa: S608
+        f"SELECT least(floor({probability} * 10), 9)::INT AS b, count(*) FROM {table} "  # noqa: S608
         "GROUP BY b ORDER BY b"
     ).fetchall()
     histogram = {f"{b / 10:.1f}-{(b + 1) / 10:.1f}": int(n) for b, n in hist_rows}
     total = sum(histogram.values())
     edges = con.execute(
-        f"SELECT unique_id_l, unique_id_r, match_probability FROM {table} "  # noqa: S608
-        "WHERE match_probability >= ?",
+        f"SELECT unique_id_l, unique_id_r, {probability} AS match_probability "  # noqa: S608
+        f"FROM {table} WHERE {probability} >= ?",
         [threshold],
     ).df()
     predictions.drop_table_from_database_and_remove_from_cache()
-    return edges, histogram, total
+    return edges, histogram, total, prior
+
+
+def refit_prior(
+    con: duckdb.DuckDBPyConnection, table: str, start: float, parties: int, rounds: int = 8
+) -> tuple[float, float]:
+    """The prior re-estimated as expected matches / all pairs, iterated to a fixed point,
+    and the match-weight shift (bits) that moves the scores from ``start`` to it.
+
+    Why: the starting prior comes from a deterministic rule with an assumed recall (0.7),
+    which is far off on rosters whose duplicates carry many errors; the expected number of
+    matches among the scored pairs (sum of match probabilities; pairs no blocking rule
+    produces have probability ~0) over n(n-1)/2 pairs is the EM update of the prior
+    (Fellegi-Sunter with EM: Winkler 1988, "Using the EM algorithm for weight computation
+    in the Fellegi-Sunter model of record linkage"). Kept within [start / 20, 5 * start]
+    and below 0.5 so a degenerate roster cannot run away: on large rosters of common names
+    the sum over-counts (every JAMES SMITH pair in a city adds a little), and a higher
+    bound cost precision at 100,000 records."""
+    pairs = max(parties * (parties - 1) / 2.0, 1.0)
+    start = min(max(start, 1e-12), 0.5)
+    base = math.log2(start / (1.0 - start))
+    prior, shift = start, 0.0
+    for _ in range(rounds):
+        rows = con.execute(
+            f"SELECT sum(1.0 / (1.0 + pow(2.0, -(match_weight + {shift!r})))) FROM {table}"  # noqa: S608
+        ).fetchall()
+        expected = float(rows[0][0] or 0.0) if rows else 0.0
+        new = min(max(expected / pairs, start / 20.0, 1e-12), start * 5.0, 0.5)
+        if abs(math.log2(new / prior)) < 0.01:
+            prior = new
+            break
+        prior = new
+        shift = math.log2(prior / (1.0 - prior)) - base
+    return prior, math.log2(prior / (1.0 - prior)) - base

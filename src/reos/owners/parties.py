@@ -15,6 +15,7 @@ Record input columns (``OWNER_RECORD_COLUMNS``): ``record_id`` (unique in the or
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable
 from functools import lru_cache
 from typing import Any
@@ -62,8 +63,10 @@ PARTY_COLUMNS = (
     "display_name",
     "first_name",
     "first_initial",
+    "first_key",
     "middle_initial",
     "last_name",
+    "last_initial",
     "last_key",
     "suffix",
     "org_std",
@@ -75,10 +78,27 @@ PARTY_COLUMNS = (
     "addr_block",
     "street_number",
     "street_name",
+    "street_key",
+    "city",
     "zip5",
     "zip3",
     "name_token",
+    "number_zip",
+    "last_zip",
+    "first_zip",
+    "full_name",
+    "sound_zip3",
 )
+"""``*_key`` columns are Soundex codes (``names.soundex``), used only to block; ``number_zip``,
+``last_zip``, ``first_zip``, ``full_name`` (given name + surname) and ``sound_zip3``
+(surname Soundex + initial + ZIP3) join keys into one blocking column so an over-full block
+(every JAMES SMITH in a metro area) can be blanked (``_cap_blocks``); records in it are
+still compared through the address rules."""
+
+CAPPED_BLOCKS = (
+    "addr_block", "org_block", "number_zip", "last_zip", "first_zip", "full_name", "sound_zip3",
+)  # fmt: skip
+NAME_ZIP_CAP = 100
 
 
 def clean_text(value: Any) -> str | None:
@@ -153,6 +173,40 @@ def line_key(address: NormalizedAddress) -> str | None:
     return " ".join(tokens) or None
 
 
+_NUMBER_STREET = re.compile(r"^\s*(\d+[A-Z]?)\s+([A-Z][A-Z .'-]*?)\s*$")
+
+
+def street_parts(line: str | None) -> tuple[str | None, str | None]:
+    """Street number and name read from the first mailing line alone, for addresses the
+    USPS normaliser could not parse (a garbled second line, a typo in the street type):
+    "11 NAMATJIRA DRIVE" -> ("11", "NAMATJIRA DRIVE"). (None, None) if it does not look
+    like number + street."""
+    if not line:
+        return None, None
+    found = _NUMBER_STREET.match(line.upper())
+    return (found.group(1), found.group(2)) if found else (None, None)
+
+
+def _joined(*parts: str | None) -> str | None:
+    return None if any(p is None for p in parts) else " ".join(str(p) for p in parts)
+
+
+_STREET_TYPES = frozenset(
+    "ST AVE DR RD LN BLVD CT PL WAY CIR TRL PKWY HWY TER SQ LOOP CRES CV PT".split()
+)
+
+
+def _street_key(street_name: str | None) -> str | None:
+    """Soundex of the longest word of the street name that is not a street type or a
+    direction ("N MAIN ST" -> M500), so "MAIN ST" and "MIAN STREET" share a block."""
+    if not street_name:
+        return None
+    words = [
+        w for w in street_name.split() if w not in _STREET_TYPES and w not in {"N", "S", "E", "W"}
+    ]
+    return soundex(max(words, key=len)) if words else None
+
+
 def _cap_blocks(frame: pd.DataFrame, column: str, max_block_size: int) -> pd.Series:
     """The column with values shared by more than ``max_block_size`` parties blanked, so one
     huge group (a property manager's office, "PO BOX 1") cannot explode the pair count."""
@@ -173,13 +227,18 @@ def build_party_frame(records: pd.DataFrame, *, max_block_size: int = 400) -> pd
         zip5 = (
             address.zip if address.zip and address.zip.isdigit() and len(address.zip) == 5 else None
         )
+        number, street = address.street_number, address.street_name
+        if number is None and street is None:
+            number, street = street_parts(clean_text(row.get("mailing_address")))
         base = {
             "record_id": row["record_id"],
             "addr_key": address.key,
             # the street line alone: the same address written with and without its ZIP
             "addr_line": line_key(address),
-            "street_number": address.street_number,
-            "street_name": address.street_name,
+            "street_number": number,
+            "street_name": street,
+            "street_key": _street_key(street),
+            "city": address.city.upper() if address.city else None,
             "zip5": zip5,
             "zip3": zip5[:3] if zip5 else None,
         }
@@ -203,8 +262,10 @@ def build_party_frame(records: pd.DataFrame, *, max_block_size: int = 400) -> pd
                     "display_name": party.display_name,
                     "first_name": first,
                     "first_initial": first[0] if first else None,
+                    "first_key": soundex(first),
                     "middle_initial": person.middle_initial if person else None,
                     "last_name": last,
+                    "last_initial": last[0] if last else None,
                     "last_key": last_key,
                     "suffix": person.suffix if person else None,
                     "org_std": party.org_std,
@@ -214,14 +275,24 @@ def build_party_frame(records: pd.DataFrame, *, max_block_size: int = 400) -> pd
                     "name_token": last_key
                     if group == "P"
                     else (org_tokens[0] if org_tokens else last_key),
+                    "number_zip": _joined(base["street_number"], zip5),
+                    "last_zip": _joined(last, zip5),
+                    "first_zip": _joined(first, zip5),
+                    "full_name": _joined(first, last),
+                    "sound_zip3": _joined(
+                        last_key, first[0] if first else None, zip5[:3] if zip5 else None
+                    ),
                 }
             )
             uid += 1
     frame = pd.DataFrame(rows, columns=[c for c in PARTY_COLUMNS if c != "addr_block"])
     frame["addr_block"] = frame["addr_key"]
     if len(frame):
-        frame["addr_block"] = _cap_blocks(frame, "addr_key", max_block_size)
-        frame["org_block"] = _cap_blocks(frame, "org_block", max_block_size)
+        for column in CAPPED_BLOCKS:
+            # name + ZIP blocks are capped harder: a common name in a big ZIP is caught by
+            # the address rules, and 100 parties make at most 4,950 pairs
+            cap = max_block_size if column in ("addr_block", "org_block") else NAME_ZIP_CAP
+            frame[column] = _cap_blocks(frame, column, cap)
     frame = frame.astype({"unique_id": "int64", "party_index": "int64"})
     object_columns = [c for c in frame.columns if c not in {"unique_id", "party_index"}]
     frame[object_columns] = (

@@ -259,10 +259,13 @@ def _score(
                 linker, db_api = new_linker(sub, group, group_model)
                 if group_model is None:
                     train(linker, group, seed=config.seed, u_max_pairs=config.u_max_pairs)
-                edges, hist, n = scored_pairs(linker, db_api, config.threshold)
+                edges, hist, n, prior = scored_pairs(
+                    linker, db_api, config.threshold, len(sub), refit=group == "P"
+                )
                 histogram.update(hist)
                 total += n
                 trained[group] = linker.misc.save_model_to_json()
+                trained[group]["probability_two_random_records_match"] = prior
                 methods.add("splink")
             except Exception as exc:  # noqa: BLE001 - Splink raises many types on degenerate data
                 edges = _deterministic_edges(sub)

@@ -8,6 +8,14 @@ couples written four ways, trusts, LLC name variants (punctuation, suffix spelli
 unit formats, case, ZIP+4), owners who moved, and many different people with common
 surnames in the same city (so precision is really tested).
 
+On top of those, ``error_rate`` of the records (never an entity's first) carry the errors
+FEBRL's generator injects into duplicates (Christen 2005, "Probabilistic data generation
+for deduplication and data linkage"), one to three per record: keyboard typos (insert,
+delete, substitute with a neighbouring key, transpose), OCR confusions (0/O, 1/I, 5/S,
+RN/M ...), phonetic respellings (PH/F, CK/K, IE/EI ...), a missing value (given name,
+street number, city or ZIP), given name and surname swapped, and abbreviations (the given
+name cut to its initial, MOUNT -> MT, SAINT -> ST).
+
 Truth (``true_entity``) follows the definition in ``reos.owners.resolution``: records are one
 entity when connected through a shared real party (person, company, trust). Each generated
 owner unit is one entity because a couple's first record always names both spouses; sibling
@@ -417,14 +425,113 @@ def _fmt_address(rng: random.Random, a: _Address) -> dict[str, Any]:
     }
 
 
-def generate_owner_records(n_records: int = 1000, *, seed: int = 7) -> pd.DataFrame:
-    """A labelled roster of about ``n_records`` owner records.
+_KEYBOARD = {
+    row[i]: row[max(i - 1, 0)] + row[min(i + 1, len(row) - 1)]
+    for row in ("QWERTYUIOP", "ASDFGHJKL", "ZXCVBNM")
+    for i in range(len(row))
+}
+_OCR = [("O", "0"), ("I", "1"), ("S", "5"), ("B", "8"), ("RN", "M"), ("CL", "D"), ("G", "6")]
+_PHONETIC = [("PH", "F"), ("CK", "K"), ("IE", "EI"), ("C", "K"), ("Y", "I"), ("EE", "EA"),
+             ("OU", "OW"), ("SS", "S"), ("LL", "L"), ("TH", "T")]  # fmt: skip
+_ABBREVIATIONS = [("MOUNT ", "MT "), ("SAINT ", "ST "), ("NORTH ", "N "), ("FORT ", "FT ")]
+
+
+def febrl_typo(rng: random.Random, word: str) -> str:
+    """One FEBRL-style typographical error: insert, delete, substitute (a neighbouring key)
+    or transpose, at a random position after the first letter."""
+    if len(word) < 3:
+        return word
+    i = rng.randrange(1, len(word))
+    op = rng.random()
+    if op < 0.25:
+        return word[:i] + rng.choice(_KEYBOARD.get(word[i].upper(), "E")) + word[i:]
+    if op < 0.5:
+        return word[:i] + word[i + 1 :]
+    if op < 0.75:
+        return word[:i] + rng.choice(_KEYBOARD.get(word[i].upper(), "E")) + word[i + 1 :]
+    if i < len(word) - 1:
+        return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+    return word[: i - 1] + word[i] + word[i - 1]
+
+
+def _replace_one(rng: random.Random, word: str, table: list[tuple[str, str]]) -> str:
+    upper = word.upper()
+    found = [(a, b) for a, b in table if a in upper] + [(b, a) for a, b in table if b in upper]
+    if not found:
+        return febrl_typo(rng, word)
+    a, b = rng.choice(found)
+    i = upper.index(a)
+    return word[:i] + (b if word[i : i + len(a)].isupper() else b.lower()) + word[i + len(a) :]
+
+
+def _febrl_errors(rng: random.Random, rec: dict[str, Any]) -> None:
+    """One to three FEBRL-style modifications of a person's record, in place."""
+    for _ in range(rng.choice((1, 1, 2, 3))):
+        op = rng.random()
+        name = rec.get("owner_name") or ""
+        if op < 0.45 and name:
+            words = name.split()
+            k = rng.randrange(len(words))
+            kind = rng.random()
+            table = _OCR if kind < 0.15 else (_PHONETIC if kind < 0.35 else None)
+            words[k] = _replace_one(rng, words[k], table) if table else febrl_typo(rng, words[k])
+            rec["owner_name"] = " ".join(words)
+        elif op < 0.6 and rec.get("mailing_address"):
+            words = str(rec["mailing_address"]).split()
+            k = rng.randrange(len(words))
+            words[k] = febrl_typo(rng, words[k])
+            rec["mailing_address"] = " ".join(words)
+        elif op < 0.72:
+            field_name = rng.choice(
+                ("mailing_city", "mailing_zip", "mailing_address", "owner_name")
+            )
+            if field_name == "owner_name":
+                words = name.replace(",", "").split()
+                if len(words) > 1:  # the given name missing: the surname alone
+                    surname_first = "," in name or name.isupper()
+                    rec["owner_name"] = words[0] if surname_first else words[-1]
+            elif field_name == "mailing_address" and rec.get("mailing_address"):
+                words = str(rec["mailing_address"]).split()
+                if words and words[0].isdigit():  # the street number missing
+                    rec["mailing_address"] = " ".join(words[1:])
+            else:
+                rec[field_name] = None
+        elif op < 0.82 and rec.get("mailing_zip"):
+            z = str(rec["mailing_zip"])[:5]
+            if len(z) == 5:
+                i = rng.randrange(2, 5)
+                rec["mailing_zip"] = z[:i] + str(rng.randrange(10)) + z[i + 1 :]
+        elif op < 0.92 and name and "," in name:
+            last, _, rest = name.partition(",")
+            rec["owner_name"] = f"{rest.strip()}, {last.strip()}"  # given and surname swapped
+        elif name:
+            words = name.split()
+            if len(words) > 1 and rng.random() < 0.5:
+                k = 1 if ("," in name or name.isupper()) else 0
+                words[k] = words[k][0]  # the given name abbreviated to its initial
+                rec["owner_name"] = " ".join(words)
+            else:
+                for long, short in _ABBREVIATIONS:
+                    city = str(rec.get("mailing_city") or "")
+                    if city.upper().startswith(long):
+                        rec["mailing_city"] = short + city[len(long) :]
+                        break
+
+
+def generate_owner_records(
+    n_records: int = 1000, *, seed: int = 7, error_rate: float = 0.0
+) -> pd.DataFrame:
+    """A labelled roster of about ``n_records`` owner records; ``error_rate`` of the
+    records of people (not an entity's first record) carry FEBRL-style errors.
 
     Columns: the owner-record input columns, property situs columns, ``last_sale_date``,
     ``estimated_value``, ``true_entity`` (truth for resolution) and ``true_group`` (the
     landlord behind several LLCs, else the entity itself).
     """
     rng = random.Random(seed)
+    errors_rng = random.Random(seed * 7919 + 1)
+    seen: dict[str, bool] = {}
+    kind = "person"
     rows: list[dict[str, Any]] = []
     unit_no = 0
     start = date(2024, 6, 30)
@@ -453,6 +560,10 @@ def generate_owner_records(n_records: int = 1000, *, seed: int = 7) -> pd.DataFr
             "true_entity": entity,
             "true_group": group,
         }
+        person = "&" not in name and not name2 and kind in ("person", "couple")
+        if person and seen.get(entity) and errors_rng.random() < error_rate:
+            _febrl_errors(errors_rng, rec)
+        seen[entity] = True
         rows.append(rec)
 
     while len(rows) < n_records:

