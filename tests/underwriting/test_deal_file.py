@@ -99,6 +99,10 @@ def test_every_problem_is_one_line_naming_the_field_and_its_value() -> None:
             "loan.amort_years: 0 — must be greater than 0",
         ),
         ({"loan": {"ltv": 0.5, "rate": 0.05, "amort_years": 2.01}}, "whole number of months"),
+        (
+            {"loan": {"ltv": 0.5, "rate": 0.05, "amort_years": 5e-324}},
+            "loan.amort_years: 5e-324 — must be at least one monthly payment",
+        ),
         ({"loan": {"ltv": 0.5, "rate": 0.05}}, "loan.amort_years: required for a rental deal"),
         ({"loan": 5}, "loan: 5 — must be a mapping of field: value"),
         ({"exit_cap_rate": 0}, "exit_cap_rate: 0 — must be greater than 0"),

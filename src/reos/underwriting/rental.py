@@ -48,6 +48,8 @@ class RentalLoan(DealModel):
     def _whole_months(cls, value: float) -> float:
         if abs(12 * value - round(12 * value)) > 1e-9:
             raise ValueError("must be a whole number of months (12 × amort_years a whole number)")
+        if round(12 * value) < 1:
+            raise ValueError("must be at least one monthly payment (1/12 of a year)")
         return value
 
 
