@@ -80,7 +80,11 @@ def test_record_kinds_come_from_the_domains_that_declare_them() -> None:
     from reos.ingest.kinds import kind_of
     from reos.kernel.vocabulary import Entity
 
-    assert kind_modules() == ("reos.properties.kinds", "reos.owners.kinds")
+    assert kind_modules() == (
+        "reos.properties.kinds",
+        "reos.owners.kinds",
+        "reos.underwriting.kinds",
+    )
     writers = {entity: kind_of(entity.value).writer for entity in Entity}
     assert writers == {
         Entity.PROPERTY: "reos.properties.bulk:write_properties",
