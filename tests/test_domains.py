@@ -90,4 +90,5 @@ def test_record_kinds_come_from_the_domains_that_declare_them() -> None:
         Entity.PROPERTY: "reos.properties.bulk:write_properties",
         Entity.SALE: "reos.properties.bulk:write_sales",
         Entity.OWNER: "reos.owners.bulk:write_owner_records",
+        Entity.RENT: "reos.underwriting.bulk:write_rent_listings",
     }
