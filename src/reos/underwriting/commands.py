@@ -60,12 +60,26 @@ def format_metric(name: str, value: Any, precise: bool = False) -> str:
     return f"${value:,.2f}" if value >= 0 else f"-${-value:,.2f}"
 
 
+#: Lease-table columns that are fractions (shown as written, e.g. 0.03), not dollars.
+FRACTION_COLUMNS = frozenset({"escalation", "renewal_probability"})
+#: Lease-table columns that are rents per square foot (shown to the cent of a $/sf).
+PSF_COLUMNS = frozenset({"rent_psf_annual"})
+
+
 def _format_cell(column: str, value: Any) -> str:
-    if column in ("year", "month", "years"):
-        return f"{value:g}" if isinstance(value, float) else str(value)
-    if isinstance(value, float | int) and not isinstance(value, bool):
+    """A table cell: counts (years, months, rows) as whole numbers, fractions as written,
+    rents per square foot to four places, every other figure in dollars to the cent."""
+    if isinstance(value, bool) or value is None:
+        return "" if value is None else str(value)
+    if column in ("year", "month", "years") or isinstance(value, int):
+        return f"{value:g}" if isinstance(value, float) else f"{value:,}"
+    if isinstance(value, float):
+        if column in FRACTION_COLUMNS:
+            return f"{value:g}"
+        if column in PSF_COLUMNS:
+            return f"{value:,.4f}"
         return f"{value:,.2f}"
-    return "" if value is None else str(value)
+    return str(value)
 
 
 def _format_input(value: Any) -> str:
@@ -407,7 +421,7 @@ def offer_max(
                 "bound",
                 f"at ${result.max_offer:,}",
                 f"at ${result.max_offer + 1:,}",
-                "holds",
+                f"holds at ${result.max_offer + 1:,}",
             ],
             checks,
         ),
