@@ -521,3 +521,88 @@ def test_cli_underwrites_a_stored_property(
     assert code == 2 and "strategy" in err and "Traceback" not in err
     code, _out, err = _cli(["underwrite", "--property", "nope", "--org", slug], capsys)
     assert code != 0 and "property" in err
+
+
+def test_max_offer_through_the_api(client: Any, store: dict[str, Any], make_org: Any) -> None:
+    """``POST /underwriting/max-offer`` answers what ``reos offer max`` answers: for a whole
+    deal (the CLI's library call on the same deal) and for a stored property's filled deal
+    (feasible at the answer, broken a dollar above); bad constraints are 422 naming them;
+    another organisation's property is a 404."""
+    from reos.underwriting.offers import max_offer_for
+
+    headers = store["headers"]
+    _put_defaults(client, headers)
+    deal = {"strategy": "rental", "purchase_price": 240000, "closing_costs": 4800,
+            "gross_rent_monthly": 2400, "property_tax_annual": 3900, "insurance_annual": 1500,
+            "management_rate": 0.08, "maintenance_rate": 0.05,
+            "loan": {"ltv": 0.75, "rate": 0.065, "amort_years": 30}}  # fmt: skip
+    constraints = {"min_dscr": 1.25, "min_cash_on_cash": 0.06}
+    r = client.post(
+        "/api/v1/underwriting/max-offer",
+        json={"deal": deal, "constraints": constraints},
+        headers=headers,
+    )
+    assert r.status_code == 200, r.text
+    out = r.json()
+    direct = max_offer_for(deal, constraints)
+    assert out["max_offer"] == direct.max_offer and out["binding"] == direct.binding
+    assert out["binding"] in constraints and out["sources"] == {}
+    binding = next(c for c in out["checks"] if c["constraint"] == out["binding"])
+    assert binding["at_max"] >= constraints[out["binding"]] > binding["at_max_plus_one"]
+
+    subject = store["subject"]
+    r = client.post(
+        "/api/v1/underwriting/max-offer",
+        json={"property_id": str(subject.id), "strategy": "rental", "as_of": AS_OF,
+              "constraints": {"min_dscr": 1.1}},
+        headers=headers,
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["max_offer"] is not None and out["binding"] == "min_dscr"
+    assert out["sources"]["gross_rent_monthly"].startswith(f"rent estimate {AS_OF}")
+    assert out["metrics_at_max"]["dscr"] >= 1.1
+
+    bad = client.post(
+        "/api/v1/underwriting/max-offer",
+        json={"deal": deal, "constraints": {"min_profit": 1000, "min_dscr": 1.2}},
+        headers=headers,
+    )
+    assert bad.status_code == 422 and "min_profit" in bad.text and "rental" in bad.text
+    empty = client.post(
+        "/api/v1/underwriting/max-offer", json={"deal": deal, "constraints": {}}, headers=headers
+    )
+    assert empty.status_code == 422 and "constraints" in empty.text
+    broken = client.post(
+        "/api/v1/underwriting/max-offer",
+        json={"deal": {**deal, "loan": {"ltv": 1.5, "rate": 0.06, "amort_years": 30}},
+              "constraints": constraints},
+        headers=headers,
+    )  # fmt: skip
+    assert broken.status_code == 422 and "loan.ltv" in broken.text
+    cross = client.post(
+        "/api/v1/underwriting/max-offer",
+        json={"property_id": str(subject.id), "constraints": {"min_dscr": 1.1}},
+        headers=make_org().headers(),
+    )
+    assert cross.status_code == 404, cross.text
+
+
+def test_a_deal_body_problem_names_the_field_as_written(client: Any, store: dict[str, Any]) -> None:
+    """The field path of a problem inside a whole deal is the user's (``deal.loan.amort_years``),
+    not pydantic's union member or validator wrapper, and only the deal's own strategy's
+    rules are applied."""
+    deal = {"strategy": "rental", "purchase_price": 200000, "gross_rent_monthly": 1800,
+            "property_tax_annual": 2400, "insurance_annual": 1000,
+            "loan": {"ltv": 0.7, "rate": 0.06, "amort_years": 31.7}}  # fmt: skip
+    r = client.post("/api/v1/underwritings", json={"deal": deal}, headers=store["headers"])
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert body["field"] == "deal.loan.amort_years", body
+    assert "whole number of months" in body["message"]
+    assert len(body["detail"]["errors"]) == 1, body  # the flip's rules are not applied
+    hotel = client.post(
+        "/api/v1/underwritings", json={"deal": {**deal, "strategy": "hotel"}},
+        headers=store["headers"],
+    )  # fmt: skip
+    assert hotel.status_code == 422 and "rental" in hotel.text and "flip" in hotel.text

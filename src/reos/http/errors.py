@@ -57,7 +57,14 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 def _field_of(loc: tuple[Any, ...], kind: str | None = None) -> str:
     if kind == "json_invalid":
         return "body"  # the location is ("body", character offset): the body as a whole
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    # pydantic names a union member or a validator wrapper in the location
+    # ("function-after[_check(), RentalDeal]", "PublishedRentalDeal"): not a field the user wrote
+    parts = [
+        str(p)
+        for p in loc
+        if p not in ("body", "query", "path", "header")
+        and not (isinstance(p, str) and (p.startswith("function-") or p[:1].isupper()))
+    ]
     return ".".join(parts) or ".".join(str(p) for p in loc)
 
 

@@ -11,10 +11,13 @@ from fastapi import APIRouter, status
 from reos.http.deps import ReadSession, SettingsSession, WriteSession
 from reos.http.errors import error_responses
 from reos.http.paging import Offset, limit_query
+from reos.kernel.jsonable import jsonable
 from reos.underwriting import service
 from reos.underwriting.schemas import (
     DefaultsBody,
     DefaultsOut,
+    MaxOfferOut,
+    MaxOfferRequest,
     UnderwritingOut,
     UnderwritingPage,
     UnderwritingRequest,
@@ -96,3 +99,29 @@ def put_defaults(body: DefaultsBody, session: SettingsSession) -> dict[str, Any]
     per strategy, checked by the deal-file rules; a strategy left out has none saved."""
     given = body.model_dump(exclude_none=True)
     return service.replace_defaults(session, given)
+
+
+@router.post(
+    "/underwriting/max-offer",
+    response_model=MaxOfferOut,
+    responses=ERRORS | error_responses(404),
+)
+def max_offer(body: MaxOfferRequest, session: ReadSession) -> MaxOfferOut:
+    """The maximum offer: the highest whole-dollar price at which every constraint holds
+    (``min_*`` ≥, ``max_*`` ≤, inclusive), checked there and one dollar above, with the
+    constraint that binds — ``reos offer max`` through the API. For a whole deal or a
+    stored property (its deal filled as ``POST /underwritings`` fills it). A constraint that
+    does not exist or does not apply to the strategy is a 422 naming it."""
+    assumptions = None
+    if body.assumptions is not None:
+        assumptions = body.assumptions.model_dump(exclude_none=True)
+    result, sources = service.max_offer(
+        session,
+        dict(body.constraints),
+        deal=body.deal,
+        property_id=body.property_id,
+        strategy=body.strategy,
+        assumptions=assumptions,
+        as_of=body.as_of,
+    )
+    return MaxOfferOut(**jsonable(result.as_json()), sources=sources)

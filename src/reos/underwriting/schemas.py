@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Literal, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Optional
 
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     SerializerFunctionWrapHandler,
+    Tag,
     create_model,
     model_serializer,
     model_validator,
@@ -171,6 +173,33 @@ def _request_branches() -> list[Any]:
     return [rental, flip, deal]
 
 
+#: The union tag of each strategy's whole deal (a model's name, so an error's location
+#: reads as the user's field path once :mod:`reos.http.errors` drops model names).
+DEAL_TAGS = {"rental": "RentalDeal", "flip": "FlipDeal"}
+
+
+def _deal_tag(value: Any) -> str | None:
+    """The deal's strategy as its union tag (a deal without one is a rental, as in a deal
+    file), so a problem is reported against the strategy the user meant only."""
+    strategy = value.get("strategy", "rental") if isinstance(value, dict) else None
+    if strategy is None:
+        strategy = getattr(value, "strategy", "rental")
+    return DEAL_TAGS.get(strategy) if isinstance(strategy, str) else None
+
+
+#: A whole rental or flip deal, checked against its own strategy's rules only.
+WholeDeal = Annotated[
+    Annotated[PublishedRentalDeal, Tag("RentalDeal")]
+    | Annotated[PublishedFlipDeal, Tag("FlipDeal")],
+    Discriminator(
+        _deal_tag,
+        custom_error_type="strategy",
+        custom_error_message="strategy: must be rental or flip (a commercial deal is "
+        "underwritten from a deal file: reos underwrite DEAL.yaml)",
+    ),
+]
+
+
 class UnderwritingRequest(InputModel):
     """Underwrite a stored property (``property_id``, with ``strategy`` and optional
     ``price`` and ``assumptions``: the deal is filled from the store, the organisation's
@@ -193,7 +222,7 @@ class UnderwritingRequest(InputModel):
         description="deal-file fields of the strategy that override what the store and the "
         "defaults give (a field of the other strategy is refused)",
     )
-    deal: PublishedRentalDeal | PublishedFlipDeal | None = None
+    deal: WholeDeal | None = None
 
     @model_validator(mode="after")
     def _one_subject(self) -> UnderwritingRequest:
@@ -249,3 +278,47 @@ class UnderwritingPage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class MaxOfferRequest(InputModel):
+    """The highest whole-dollar price at which every constraint holds, for a whole deal
+    (``deal``: a deal file's mapping of any strategy, commercial included) or for a stored
+    property's deal filled as an underwriting fills it (``property_id``, ``strategy``,
+    optional ``assumptions`` and ``as_of``). Exactly one of the two. Nothing is stored."""
+
+    constraints: dict[str, float] = Field(
+        min_length=1,
+        description='constraint name to bound, e.g. {"min_dscr": 1.25, "min_cash_on_cash": 0.06}',
+    )
+    property_id: uuid.UUID | None = None
+    strategy: Literal["rental", "flip"] = "rental"
+    as_of: date | None = Field(
+        default=None, description="date of the AVM value and the rent estimate (default today)"
+    )
+    assumptions: RentalAssumptions | FlipAssumptions | None = None
+    deal: dict[str, Any] | None = Field(
+        default=None, description="a whole deal file as JSON (rental, flip or commercial)"
+    )
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> MaxOfferRequest:
+        if (self.property_id is None) == (self.deal is None):
+            raise ValueError("give exactly one of property_id or deal")
+        if self.deal is not None and self.assumptions is not None:
+            raise ValueError("a whole deal carries its own assumptions")
+        return self
+
+
+class MaxOfferOut(BaseModel):
+    """``max_offer`` (whole dollars, null when no price satisfies every constraint or none
+    limits the price: ``reason`` says which), the ``binding`` constraint, each constraint
+    checked at ``max_offer`` and one dollar above, the metrics at ``max_offer``, and for a
+    stored property where each filled input came from."""
+
+    max_offer: int | None
+    binding: str | None
+    reason: str
+    constraints: dict[str, float]
+    checks: list[dict[str, Any]]
+    metrics_at_max: dict[str, Any]
+    sources: dict[str, str]

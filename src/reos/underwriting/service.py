@@ -49,6 +49,7 @@ from reos.kernel.principal import actor_of
 from reos.models import RentListing, Underwriting, UnderwritingDefaults, UnderwritingRun
 from reos.properties import read_model as properties_read
 from reos.underwriting import deal as deals
+from reos.underwriting import offers
 from reos.underwriting.analysis import DealAnalysis
 from reos.underwriting.rent_estimate import NO_RENT_RECORDS, RentEstimate, estimate_rent
 from reos.underwriting.schemas import PROPERTY_INPUTS
@@ -464,25 +465,62 @@ def underwrite_property(
     as_of: date | None = None,
 ) -> Underwriting:
     """Fill the deal of a stored property from the store, underwrite it, keep it."""
+    filled = filled_property_deal(
+        session, property_id, strategy, assumptions=assumptions, price=price, as_of=as_of
+    )
+    analysis, cases = _analyse(filled)
+    row = _store(
+        session, property_id, analysis, filled.sources,
+        cases=cases, evidence=filled.evidence, model_version=filled.model_version,
+    )  # fmt: skip
+    record_audit(
+        session, "underwrite", "property", property_id,
+        {"underwriting_id": row.id, "strategy": strategy},
+    )  # fmt: skip
+    return row
+
+
+def filled_property_deal(
+    session: Session,
+    property_id: uuid.UUID,
+    strategy: str = "rental",
+    *,
+    assumptions: dict[str, Any] | None = None,
+    price: float | None = None,
+    as_of: date | None = None,
+) -> FilledDeal:
+    """The deal of a stored property filled from the store, the organisation's defaults
+    and the contract's (see the module docstring), every input with its source."""
     from reos.properties import service as properties_service
 
     check_store_strategy(strategy)
     prop = properties_service.get_property(session, property_id)
     user = check_assumptions(strategy, assumptions or {})
-    day = as_of or _today()
     needs_rent = "gross_rent_monthly" not in user
-    (facts,) = _facts(session, [prop], strategy, day, None, need_rent=needs_rent)
-    filled = fill_deal(strategy, facts, user, defaults_of(session).get(strategy, {}), price)
-    analysis, cases = _analyse(filled)
-    row = _store(
-        session, prop.id, analysis, filled.sources,
-        cases=cases, evidence=filled.evidence, model_version=filled.model_version,
-    )  # fmt: skip
-    record_audit(
-        session, "underwrite", "property", prop.id,
-        {"underwriting_id": row.id, "strategy": strategy},
-    )  # fmt: skip
-    return row
+    (facts,) = _facts(session, [prop], strategy, as_of or _today(), None, need_rent=needs_rent)
+    return fill_deal(strategy, facts, user, defaults_of(session).get(strategy, {}), price)
+
+
+def max_offer(
+    session: Session,
+    constraints: dict[str, float],
+    *,
+    deal: dict[str, Any] | None = None,
+    property_id: uuid.UUID | None = None,
+    strategy: str = "rental",
+    assumptions: dict[str, Any] | None = None,
+    as_of: date | None = None,
+) -> tuple[offers.OfferResult, dict[str, str]]:
+    """The maximum offer (:mod:`reos.underwriting.offers`) for a whole deal, or for a
+    stored property's deal filled as an underwriting would fill it; with the filled
+    inputs' sources (empty for a whole deal). Nothing is stored."""
+    if deal is not None:
+        return offers.max_offer_for(deal, constraints), {}
+    assert property_id is not None
+    filled = filled_property_deal(
+        session, property_id, strategy, assumptions=assumptions, as_of=as_of
+    )
+    return offers.max_offer_for(filled.deal, constraints), filled.sources
 
 
 def underwrite_deal(session: Session, deal: Any) -> Underwriting:
