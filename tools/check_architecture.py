@@ -119,6 +119,10 @@ KERNEL_MAY_NAME: dict[str, tuple[str, str]] = {
 #: Which domain (or infrastructure package) owns, and alone writes, each model's table.
 TABLE_OWNERS: dict[str, str] = {
     "Property": "reos.properties",
+    "PipelineRun": "reos.pipeline",
+    "PipelineChunk": "reos.pipeline",
+    "PipelineItem": "reos.pipeline",
+    "PipelineSettings": "reos.pipeline",
     "Sale": "reos.properties",
     "FieldChange": "reos.properties",
     "OwnerEntity": "reos.owners",

@@ -41,7 +41,7 @@ def pg(engine: Engine) -> Engine:
 def _seed(conn: Any, org: uuid.UUID) -> None:
     """One row per tenant table for ``org``, inserted as the owner (bypassing RLS)."""
     user = uuid.uuid4()
-    prop, imp, ent = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    prop, imp, ent, run = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     conn.execute(
         text("INSERT INTO organizations (id, name, slug) VALUES (:o, :n, :n)"),
         {"o": org, "n": f"rls-{org.hex[:12]}"},
@@ -130,6 +130,22 @@ def _seed(conn: Any, org: uuid.UUID) -> None:
         ),
         "underwriting_runs": (
             "(id, org_id, strategy, assumptions, status, properties_total, properties_done, underwritten, skipped) VALUES (:id, :org, 'rental', '{}', 'running', 1, 0, 0, '{}')",
+            {},
+        ),
+        "pipeline_runs": (
+            "(id, org_id, status, trigger, watermarks, properties_total, stages, summary) VALUES (:rid, :org, 'running', 'cli', '{}', 1, '[]', '{}')",
+            {"rid": run},
+        ),
+        "pipeline_chunks": (
+            "(id, org_id, run_id, stage, stage_order, seq, property_ids, status, completions, processed, failed, skipped, seconds, result) VALUES (:id, :org, :rid, 'value', 0, 0, '[]', 'pending', 0, 0, 0, 0, 0, '{}')",
+            {"rid": run},
+        ),
+        "pipeline_items": (
+            "(id, org_id, run_id, stage, property_id, outcome, reason) VALUES (:id, :org, :rid, 'value', :pid, 'failed', 'x')",
+            {"rid": run, "pid": prop},
+        ),
+        "pipeline_settings": (
+            "(id, org_id, shortlist_top_n, strategy, chunk_properties) VALUES (:id, :org, 100, 'rental', 500)",
             {},
         ),
     }

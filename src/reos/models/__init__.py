@@ -12,6 +12,7 @@ from reos.models.org import (
     User,
 )
 from reos.models.owner import OwnerEntity, OwnerOverride, OwnerRecord, ResolutionRun
+from reos.models.pipeline import PipelineChunk, PipelineItem, PipelineRun, PipelineSettings
 from reos.models.property import FieldChange, Property, Sale
 from reos.models.underwriting import (
     RentListing,
@@ -34,6 +35,10 @@ __all__ = [
     "OwnerEntity",
     "OwnerOverride",
     "OwnerRecord",
+    "PipelineChunk",
+    "PipelineItem",
+    "PipelineRun",
+    "PipelineSettings",
     "Property",
     "QuarantinedRow",
     "RefreshToken",

@@ -159,3 +159,37 @@ def properties_after(session: Session, after: uuid.UUID | None, limit: int) -> S
 def property_count(session: Session) -> int:
     """How many properties the organisation has."""
     return int(session.scalar(select(func.count(Property.id))) or 0)
+
+
+def newest_changes(session: Session) -> dict[str, datetime | None]:
+    """The latest ``updated_at`` of the organisation's properties and of its sales (None
+    when it has none): the watermarks a run of the pipeline covers up to."""
+    return {
+        "properties": session.scalar(select(func.max(Property.updated_at))),
+        "sales": session.scalar(select(func.max(Sale.updated_at))),
+    }
+
+
+def property_ids_changed_since(
+    session: Session, properties_after: datetime | None, sales_after: datetime | None
+) -> set[uuid.UUID]:
+    """Ids of the properties created or changed after ``properties_after``, and of those
+    with a sale recorded or changed after ``sales_after`` (None: every one)."""
+    stmt = select(Property.id)
+    if properties_after is not None:
+        stmt = stmt.where(Property.updated_at > properties_after)
+    ids = set(session.scalars(stmt))
+    sales = select(Sale.property_id).distinct()
+    if sales_after is not None:
+        sales = sales.where(Sale.updated_at > sales_after)
+    ids.update(session.scalars(sales))
+    return ids
+
+
+def properties_by_id(session: Session, property_ids: Iterable[uuid.UUID]) -> list[Property]:
+    """The organisation's properties among ``property_ids`` (ids of another organisation
+    or of deleted properties are absent)."""
+    out: list[Property] = []
+    for batch in in_batches(property_ids):
+        out.extend(session.scalars(select(Property).where(among(session, Property.id, batch))))
+    return out
