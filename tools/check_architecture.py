@@ -119,6 +119,11 @@ KERNEL_MAY_NAME: dict[str, tuple[str, str]] = {
 #: Which domain (or infrastructure package) owns, and alone writes, each model's table.
 TABLE_OWNERS: dict[str, str] = {
     "Property": "reos.properties",
+    "PropertyList": "reos.dealflow",
+    "ListMembership": "reos.dealflow",
+    "SavedSearch": "reos.dealflow",
+    "DealScore": "reos.dealflow",
+    "ScoreModel": "reos.dealflow",
     "Sale": "reos.properties",
     "FieldChange": "reos.properties",
     "OwnerEntity": "reos.owners",
