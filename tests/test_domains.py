@@ -17,7 +17,8 @@ from reos.domains import DOMAINS, PLATFORM_COMMANDS, command_modules, job_module
 def test_domain_names_are_unique_and_each_is_declared_in_its_package() -> None:
     names = [d.name for d in DOMAINS]
     assert names == [
-        "accounts", "properties", "ingest", "valuation", "owners", "underwriting", "pipeline",
+        "accounts", "properties", "ingest", "valuation", "owners", "underwriting", "dealflow",
+        "pipeline",
     ]  # fmt: skip
     for domain in DOMAINS:
         assert importlib.import_module(f"reos.{domain.name}").DOMAIN is domain
@@ -38,7 +39,7 @@ def test_the_cli_offers_every_declared_command_and_nothing_else() -> None:
     assert set(LAZY_COMMANDS) == {
         "init", "serve", "db", "worker", "orgs", "users", "apikeys", "properties",
         "import", "quarantine", "fields", "avm", "value", "owners", "underwrite", "offer",
-        "pipeline",
+        "lists", "searches", "score", "pipeline",
     }  # fmt: skip
     assert LAZY_COMMANDS["worker"] == "reos.jobs.commands"
 

@@ -42,6 +42,7 @@ def _seed(conn: Any, org: uuid.UUID) -> None:
     """One row per tenant table for ``org``, inserted as the owner (bypassing RLS)."""
     user = uuid.uuid4()
     prop, imp, ent, run = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    plist = uuid.uuid4()
     conn.execute(
         text("INSERT INTO organizations (id, name, slug) VALUES (:o, :n, :n)"),
         {"o": org, "n": f"rls-{org.hex[:12]}"},
@@ -146,6 +147,26 @@ def _seed(conn: Any, org: uuid.UUID) -> None:
         ),
         "pipeline_settings": (
             "(id, org_id, shortlist_top_n, strategy, chunk_properties) VALUES (:id, :org, 100, 'rental', 500)",
+            {},
+        ),
+        "property_lists": (
+            "(id, org_id, name, kind, list_date, derived, query, member_count, report) VALUES (:id, :org, 'l', 'probate', '2020-01-01', false, '{}', 1, '{}')",
+            {"id": plist},
+        ),
+        "list_memberships": (
+            "(id, org_id, list_id, property_id, status, listed_on, attributes) VALUES (:id, :org, :lid, :pid, 'matched', '2020-01-01', '{}')",
+            {"lid": plist, "pid": prop},
+        ),
+        "saved_searches": (
+            "(id, org_id, name, filters, last_match_count, last_new_count, last_match_ids) VALUES (:id, :org, 's', '{}', 0, 0, '[]')",
+            {},
+        ),
+        "deal_scores": (
+            "(id, org_id, property_id, score, drivers, reasons, features, model_version, scored_at) VALUES (:id, :org, :pid, 50, '[]', '[]', '{}', 'default-v1', now())",
+            {"pid": prop},
+        ),
+        "score_models": (
+            "(id, org_id, version, path, outcome_count, holdout_auc, default_auc, features, metrics, is_active) VALUES (:id, :org, 'v', 'p', 1, 0.5, 0.5, '[]', '{}', false)",
             {},
         ),
     }

@@ -1,6 +1,7 @@
 """All ORM models, imported here so Alembic and the tenancy walker see every table."""
 
 from reos.models.audit import AuditEntry
+from reos.models.dealflow import DealScore, ListMembership, PropertyList, SavedSearch, ScoreModel
 from reos.models.imports import ImportRun, QuarantinedRow
 from reos.models.jobs import Job, ScheduleRun
 from reos.models.org import (
@@ -26,9 +27,11 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "AvmModelVersion",
+    "DealScore",
     "FieldChange",
     "ImportRun",
     "Job",
+    "ListMembership",
     "LoginThrottle",
     "Membership",
     "Organization",
@@ -40,12 +43,15 @@ __all__ = [
     "PipelineRun",
     "PipelineSettings",
     "Property",
+    "PropertyList",
     "QuarantinedRow",
     "RefreshToken",
     "RentListing",
     "ResolutionRun",
     "Sale",
+    "SavedSearch",
     "ScheduleRun",
+    "ScoreModel",
     "Underwriting",
     "UnderwritingDefaults",
     "UnderwritingRun",

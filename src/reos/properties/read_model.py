@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, func, or_, select
+from sqlalchemy import RowMapping, String, func, or_, select
 from sqlalchemy.orm import Session
 
 from reos.kernel.bulk import among, in_batches
+from reos.kernel.parcels import PARCEL_SEPARATORS
 from reos.models import Property, Sale
 
 #: Sale columns a sales frame may ask for.
@@ -193,3 +195,99 @@ def properties_by_id(session: Session, property_ids: Iterable[uuid.UUID]) -> lis
     for batch in in_batches(property_ids):
         out.extend(session.scalars(select(Property).where(among(session, Property.id, batch))))
     return out
+
+
+def parcel_key_expression() -> Any:
+    """The stored parcel number as :func:`reos.kernel.parcels.parcel_key` writes it, in SQL
+    (``upper`` with every separator replaced by nothing), so a lookup compares keys in the
+    database instead of loading every parcel number."""
+    expression: Any = func.upper(Property.parcel_number)
+    for separator in PARCEL_SEPARATORS:
+        expression = func.replace(expression, separator, "", type_=String)
+    return expression
+
+
+def property_ids_by_parcel_key(session: Session, keys: Iterable[str]) -> dict[str, list[uuid.UUID]]:
+    """Property ids by the key of their parcel number (:func:`reos.kernel.parcels.parcel_key`)
+    for the keys given; a key several properties share lists them all. The database compares
+    the key expression of the organisation's parcel numbers with the keys (one parameter
+    per batch), so no parcel number is loaded that does not match."""
+    wanted = {k for k in keys if k}
+    found: dict[str, list[uuid.UUID]] = {}
+    expression = parcel_key_expression()
+    for batch in in_batches(wanted):
+        stmt = select(Property.id, expression).where(
+            Property.parcel_number.is_not(None), among(session, expression, batch)
+        )
+        for pid, key in session.execute(stmt):
+            found.setdefault(key, []).append(pid)
+    return found
+
+
+@dataclass(frozen=True)
+class PropertyFacts:
+    """What deal flow reads of a property: where it is, what it is, and its attributes
+    (``assessed_value``, ``mortgage_balance`` ... when a source gave them; dollars)."""
+
+    address_key: str | None
+    address: str | None
+    city: str | None
+    state: str | None
+    zip: str | None
+    property_type: str | None
+    attributes: dict[str, Any]
+    updated_at: datetime | None
+
+
+def property_facts(
+    session: Session, property_ids: Iterable[uuid.UUID] | None = None
+) -> dict[uuid.UUID, PropertyFacts]:
+    """:class:`PropertyFacts` of each property (every property of the organisation when
+    ``property_ids`` is None), by id, read in batches."""
+    columns = (
+        Property.id,
+        Property.address_key,
+        func.coalesce(Property.address_normalized, Property.address),
+        Property.city,
+        Property.state,
+        Property.zip,
+        Property.property_type,
+        Property.attributes,
+        Property.updated_at,
+    )
+    statements: Iterable[Any]
+    if property_ids is None:
+        statements = [select(*columns)]
+    else:
+        statements = (
+            select(*columns).where(among(session, Property.id, batch))
+            for batch in in_batches(property_ids)
+        )
+    out: dict[uuid.UUID, PropertyFacts] = {}
+    for stmt in statements:
+        for pid, key, address, city, state, zip_code, kind, attributes, updated in session.execute(
+            stmt
+        ):
+            out[pid] = PropertyFacts(
+                key, address, city, state, zip_code, kind, dict(attributes or {}), updated
+            )
+    return out
+
+
+def property_ids_where(
+    session: Session,
+    *,
+    cities: Sequence[str] = (),
+    zips: Sequence[str] = (),
+    property_types: Sequence[str] = (),
+) -> list[uuid.UUID]:
+    """Ids of the organisation's properties in one of ``cities`` (case-insensitive), one of
+    ``zips`` and of one of ``property_types``; an empty sequence does not filter."""
+    stmt = select(Property.id)
+    if cities:
+        stmt = stmt.where(func.upper(Property.city).in_([c.upper() for c in cities]))
+    if zips:
+        stmt = stmt.where(Property.zip.in_(list(zips)))
+    if property_types:
+        stmt = stmt.where(Property.property_type.in_(list(property_types)))
+    return list(session.scalars(stmt))
