@@ -16,7 +16,15 @@ from reos.domains import DOMAINS, PLATFORM_COMMANDS, command_modules, job_module
 
 def test_domain_names_are_unique_and_each_is_declared_in_its_package() -> None:
     names = [d.name for d in DOMAINS]
-    assert names == ["accounts", "properties", "ingest", "valuation", "owners", "underwriting"]
+    assert names == [
+        "accounts",
+        "properties",
+        "ingest",
+        "valuation",
+        "owners",
+        "underwriting",
+        "crm",
+    ]
     for domain in DOMAINS:
         assert importlib.import_module(f"reos.{domain.name}").DOMAIN is domain
 
@@ -55,7 +63,7 @@ def test_the_app_mounts_every_domain_router() -> None:
 def test_the_worker_loads_every_domains_job_module() -> None:
     from reos.jobs.registry import handlers
 
-    assert job_modules() == ("reos.ingest.jobs", "reos.valuation.jobs")
+    assert job_modules() == ("reos.ingest.jobs", "reos.valuation.jobs", "reos.crm.jobs")
     assert {"import", "avm_train"} <= set(handlers())
 
 

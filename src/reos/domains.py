@@ -11,7 +11,7 @@ and do not load (see :mod:`reos.frontdoor`).
 
 from __future__ import annotations
 
-from reos import accounts, ingest, owners, properties, underwriting, valuation
+from reos import accounts, crm, ingest, owners, properties, underwriting, valuation
 from reos.frontdoor import Commands, Domain, Schedule
 
 #: Every business domain, in the order their routers are mounted.
@@ -22,6 +22,7 @@ DOMAINS: tuple[Domain, ...] = (
     valuation.DOMAIN,
     owners.DOMAIN,
     underwriting.DOMAIN,
+    crm.DOMAIN,
 )
 
 #: Commands that belong to no domain: the store, the server and the job worker.

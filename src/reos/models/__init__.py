@@ -1,6 +1,7 @@
 """All ORM models, imported here so Alembic and the tenancy walker see every table."""
 
 from reos.models.audit import AuditEntry
+from reos.models.crm import Deal, DealEvent, DealNote, DealStage, DealTag, DealTask, Offer
 from reos.models.imports import ImportRun, QuarantinedRow
 from reos.models.jobs import Job, ScheduleRun
 from reos.models.org import (
@@ -25,10 +26,17 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "AvmModelVersion",
+    "Deal",
+    "DealEvent",
+    "DealNote",
+    "DealStage",
+    "DealTag",
+    "DealTask",
     "FieldChange",
     "ImportRun",
     "Job",
     "LoginThrottle",
+    "Offer",
     "Membership",
     "Organization",
     "OwnerEntity",
