@@ -18,7 +18,7 @@ def test_domain_names_are_unique_and_each_is_declared_in_its_package() -> None:
     names = [d.name for d in DOMAINS]
     assert names == [
         "accounts", "properties", "ingest", "valuation", "owners", "underwriting", "dealflow",
-        "pipeline",
+        "crm", "pipeline",
     ]  # fmt: skip
     for domain in DOMAINS:
         assert importlib.import_module(f"reos.{domain.name}").DOMAIN is domain
@@ -59,7 +59,9 @@ def test_the_app_mounts_every_domain_router() -> None:
 def test_the_worker_loads_every_domains_job_module() -> None:
     from reos.jobs.registry import handlers
 
-    assert job_modules() == ("reos.ingest.jobs", "reos.valuation.jobs", "reos.pipeline.jobs")
+    assert job_modules() == (
+        "reos.ingest.jobs", "reos.valuation.jobs", "reos.crm.jobs", "reos.pipeline.jobs",
+    )  # fmt: skip
     assert {"import", "avm_train", "pipeline.run", "pipeline.work", "pipeline.daily"} <= set(
         handlers()
     )

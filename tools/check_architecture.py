@@ -152,6 +152,13 @@ TABLE_OWNERS: dict[str, str] = {
     "AuditEntry": "reos.accounts",
     "Job": "reos.jobs",
     "ScheduleRun": "reos.jobs",
+    "Deal": "reos.crm",
+    "DealStage": "reos.crm",
+    "DealTag": "reos.crm",
+    "DealNote": "reos.crm",
+    "DealTask": "reos.crm",
+    "DealEvent": "reos.crm",
+    "Offer": "reos.crm",
 }
 
 #: Where the tenancy rule does not apply, by module or ``module:Qualified.name`` prefix.

@@ -11,7 +11,17 @@ and do not load (see :mod:`reos.frontdoor`).
 
 from __future__ import annotations
 
-from reos import accounts, dealflow, ingest, owners, pipeline, properties, underwriting, valuation
+from reos import (
+    accounts,
+    crm,
+    dealflow,
+    ingest,
+    owners,
+    pipeline,
+    properties,
+    underwriting,
+    valuation,
+)
 from reos.frontdoor import Commands, Domain, Schedule
 
 #: Every business domain, in the order their routers are mounted.
@@ -23,6 +33,7 @@ DOMAINS: tuple[Domain, ...] = (
     owners.DOMAIN,
     underwriting.DOMAIN,
     dealflow.DOMAIN,
+    crm.DOMAIN,
     pipeline.DOMAIN,
 )
 

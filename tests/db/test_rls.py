@@ -42,7 +42,7 @@ def _seed(conn: Any, org: uuid.UUID) -> None:
     """One row per tenant table for ``org``, inserted as the owner (bypassing RLS)."""
     user = uuid.uuid4()
     prop, imp, ent, run = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    plist = uuid.uuid4()
+    plist, deal = uuid.uuid4(), uuid.uuid4()
     conn.execute(
         text("INSERT INTO organizations (id, name, slug) VALUES (:o, :n, :n)"),
         {"o": org, "n": f"rls-{org.hex[:12]}"},
@@ -168,6 +168,31 @@ def _seed(conn: Any, org: uuid.UUID) -> None:
         "score_models": (
             "(id, org_id, version, path, outcome_count, holdout_auc, default_auc, features, metrics, is_active) VALUES (:id, :org, 'v', 'p', 1, 0.5, 0.5, '[]', '{}', false)",
             {},
+        ),
+        "deal_stages": (
+            "(id, org_id, name, position, terminal) VALUES (:id, :org, 'new', 0, false)",
+            {},
+        ),
+        "deals": (
+            "(id, org_id, property_id, open_property_id, stage, reasons, search_text, version) VALUES (:did, :org, :pid, :pid, 'new', '[]', '', 1)",
+            {"did": deal, "pid": prop},
+        ),
+        "deal_tags": ("(id, org_id, deal_id, tag) VALUES (:id, :org, :did, 'hot')", {"did": deal}),
+        "deal_notes": (
+            "(id, org_id, deal_id, body) VALUES (:id, :org, :did, 'called')",
+            {"did": deal},
+        ),
+        "deal_tasks": (
+            "(id, org_id, deal_id, title, done) VALUES (:id, :org, :did, 'call', false)",
+            {"did": deal},
+        ),
+        "deal_events": (
+            "(id, org_id, deal_id, kind, occurred_at, detail) VALUES (:id, :org, :did, 'created', now(), '{}')",
+            {"did": deal},
+        ),
+        "offers": (
+            "(id, org_id, deal_id, property_id, party, price, terms, source, basis, status) VALUES (:id, :org, :did, :pid, 'buyer', 100000.00, '{}', 'typed', '{}', 'draft')",
+            {"did": deal, "pid": prop},
         ),
     }
     missing = set(tenant_tables()) - set(rows)

@@ -1,6 +1,7 @@
 """All ORM models, imported here so Alembic and the tenancy walker see every table."""
 
 from reos.models.audit import AuditEntry
+from reos.models.crm import Deal, DealEvent, DealNote, DealStage, DealTag, DealTask, Offer
 from reos.models.dealflow import DealScore, ListMembership, PropertyList, SavedSearch, ScoreModel
 from reos.models.imports import ImportRun, QuarantinedRow
 from reos.models.jobs import Job, ScheduleRun
@@ -27,12 +28,19 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "AvmModelVersion",
+    "Deal",
+    "DealEvent",
+    "DealNote",
     "DealScore",
+    "DealStage",
+    "DealTag",
+    "DealTask",
     "FieldChange",
     "ImportRun",
     "Job",
     "ListMembership",
     "LoginThrottle",
+    "Offer",
     "Membership",
     "Organization",
     "OwnerEntity",

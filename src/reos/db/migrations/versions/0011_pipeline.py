@@ -1,7 +1,7 @@
 """pipeline: runs, their chunks, the properties a stage could not handle, settings
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 
 Four tenant tables owned by ``reos.pipeline``, each with the row-level security policy of
 every tenant table: ``pipeline_runs`` (one run from changed records to a ranked deal list,
@@ -22,7 +22,7 @@ from reos.config import get_settings
 from reos.db.migrations.rls import enable_rls, grant_app_role
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
