@@ -6,11 +6,13 @@ Light on import (no heavy library): the pipeline and the score model's training 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reos.crm import service
+from reos.kernel.bulk import among, in_batches
 from reos.models import Deal, Offer
 
 
@@ -36,3 +38,14 @@ def outcomes(session: Session) -> list[tuple[uuid.UUID, bool]]:
     for property_id, status in session.execute(decided):
         good[property_id] = good.get(property_id, False) or status == "accepted"
     return sorted(good.items(), key=lambda item: str(item[0]))
+
+
+def properties_with_open_deals(
+    session: Session, property_ids: Iterable[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Which of the given properties have an open deal (the pipeline rescores those)."""
+    out: set[uuid.UUID] = set()
+    for batch in in_batches(property_ids):
+        stmt = select(Deal.open_property_id).where(among(session, Deal.open_property_id, batch))
+        out.update(pid for pid in session.scalars(stmt) if pid is not None)
+    return out

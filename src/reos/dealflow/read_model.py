@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from reos.dealflow.lists import stack_rows
 from reos.dealflow.scoring import Driver, PropertyScore
 from reos.kernel.bulk import among, in_batches
-from reos.models import DealScore
+from reos.models import DealScore, ListMembership
 
 
 def latest_scores(
@@ -52,3 +52,18 @@ def stacks(
     for pid, _lid, kind, name, day, _attrs in stack_rows(session, list(property_ids)):
         out.setdefault(pid, []).append((kind, name, day))
     return out
+
+
+def newest_membership_change(session: Session) -> datetime | None:
+    """The latest ``updated_at`` of the organisation's list rows (None: no list yet): the
+    watermark of list changes a pipeline run covers up to."""
+    return session.scalar(select(func.max(ListMembership.updated_at)))
+
+
+def property_ids_listed_since(session: Session, after: datetime | None) -> set[uuid.UUID]:
+    """Properties put on a list (or whose list row changed) after ``after`` (None: every
+    property on a list)."""
+    stmt = select(ListMembership.property_id).where(ListMembership.property_id.is_not(None))
+    if after is not None:
+        stmt = stmt.where(ListMembership.updated_at > after)
+    return {pid for pid in session.scalars(stmt.distinct()) if pid is not None}

@@ -45,6 +45,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from reos.dealflow import read_model as dealflow_read
 from reos.errors import Conflict, NotFound, ReosError, ValidationFailed
 from reos.kernel.bulk import among, in_batches
 from reos.models import PipelineChunk, PipelineItem, PipelineRun, PipelineSettings
@@ -233,6 +234,7 @@ def current_watermarks(session: Session) -> dict[str, str | None]:
         "properties": _iso(newest["properties"]),
         "sales": _iso(newest["sales"]),
         "owner_records": _iso(owners_queries.newest_record_change(session)),
+        "list_memberships": _iso(dealflow_read.newest_membership_change(session)),
     }
 
 
@@ -244,6 +246,7 @@ def changed_property_ids(session: Session, since: dict[str, Any]) -> set[uuid.UU
     ids |= owners_queries.property_ids_with_records_changed_since(
         session, _parse(since.get("owner_records"))
     )
+    ids |= dealflow_read.property_ids_listed_since(session, _parse(since.get("list_memberships")))
     return ids
 
 
@@ -433,6 +436,64 @@ def _claim(session: Session, run_id: uuid.UUID) -> PipelineChunk | str:
     return chunk
 
 
+def _cover(run: PipelineRun, source: str, newest: datetime | None) -> None:
+    """Move the run's watermark of ``source`` up to ``newest`` (what its own stage wrote)."""
+    mark = _iso(newest)
+    marks = dict(run.watermarks)
+    if mark is not None and (marks.get(source) or "") < mark:
+        marks[source] = mark
+        run.watermarks = marks
+
+
+def _take_in_relisted(session: Session, run: PipelineRun, chunk: PipelineChunk) -> None:
+    """The derived lists just refreshed may have put properties outside the run on a list
+    (an owner now known to live out of state): their score changes, so they join the run's
+    later stages as extra chunks, and the run covers the list rows it wrote."""
+    planned = _parse(dict(run.watermarks).get("list_memberships"))
+    relisted = dealflow_read.property_ids_listed_since(session, planned)
+    known = {uuid.UUID(str(x)) for x in chunk.property_ids}
+    extra = sorted(relisted - known, key=str)
+    _cover(run, "list_memberships", dealflow_read.newest_membership_change(session))
+    if not extra:
+        return
+    size = settings_of(session).chunk_properties or DEFAULT_CHUNK_PROPERTIES
+    pieces = [[str(i) for i in extra[k : k + size]] for k in range(0, len(extra), size)]
+    everyone = [str(i) for i in extra]
+    for order, stage in enumerate(STAGES):
+        if order <= chunk.stage_order:
+            continue
+        last = session.scalar(
+            select(func.max(PipelineChunk.seq)).where(
+                PipelineChunk.run_id == run.id, PipelineChunk.stage == stage.name
+            )
+        )
+        start = 0 if last is None else last + 1
+        if not stage.per_property:
+            # a whole-organisation stage takes every property of the run once
+            whole = session.scalars(
+                select(PipelineChunk).where(
+                    PipelineChunk.run_id == run.id, PipelineChunk.stage == stage.name
+                )
+            ).first()
+            if whole is not None:
+                whole.property_ids = list(whole.property_ids) + everyone
+            continue
+        for seq, piece in enumerate(pieces, start):
+            session.add(
+                PipelineChunk(
+                    run_id=run.id,
+                    stage=stage.name,
+                    stage_order=order,
+                    seq=seq,
+                    property_ids=piece,
+                    status="pending",
+                    completions=0,
+                )  # fmt: skip
+            )
+    run.properties_total = run.properties_total + len(extra)
+    run.summary = {**dict(run.summary), "relisted": len(extra)}
+
+
 def work_one_chunk(
     session: Session, run_id: uuid.UUID, *, before_commit: ChunkHook | None = None
 ) -> PipelineChunk | str:
@@ -454,11 +515,9 @@ def work_one_chunk(
     outcome, failed = _run_stage(session, stage, ctx, todo)
     if stage.name == "owners":
         # resolution stamps the records it resolved: the run covers those stamps
-        mark = _iso(owners_queries.newest_record_change(session))
-        marks = dict(run.watermarks)
-        if mark is not None and (marks.get("owner_records") or "") < mark:
-            marks["owner_records"] = mark
-            run.watermarks = marks
+        _cover(run, "owner_records", owners_queries.newest_record_change(session))
+    if stage.name == "lists":
+        _take_in_relisted(session, run, chunk)
     items = [(pid, "skipped", reason) for pid, reason in outcome.skipped.items()]
     items += [(pid, "failed", reason) for pid, reason in failed.items()]
     for pid, outcome_name, reason in items:

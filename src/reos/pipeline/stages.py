@@ -89,13 +89,119 @@ def underwrite(session: Session, ctx: StageContext, ids: Sequence[uuid.UUID]) ->
     return StageOutcome(processed=done, skipped=refused)
 
 
+def refresh_lists(session: Session, ctx: StageContext, ids: Sequence[uuid.UUID]) -> StageOutcome:
+    """Rebuild the derived lists (absentee, out of state, long ownership, ...): owners
+    were just resolved, so who is absent or owns a portfolio may have changed."""
+    from reos.dealflow import service as dealflow_service
+
+    members = dealflow_service.refresh_derived_lists(session)
+    return StageOutcome(processed=len(members), result={"derived_lists": members})
+
+
+def retrain(session: Session, ctx: StageContext, ids: Sequence[uuid.UUID]) -> StageOutcome:
+    """Train the deal score on the organisation's recorded outcomes when there are enough
+    of them and more than the active model learned from; the model is kept only when it
+    beats the default weights on a holdout (deal flow decides)."""
+    from reos.config import get_settings
+    from reos.crm import read_model as crm_read
+    from reos.dealflow import service as dealflow_service
+
+    outcomes = crm_read.outcomes(session)
+    needed = get_settings().score_min_outcomes
+    if len(outcomes) < needed:
+        return StageOutcome(
+            result={"trained": False, "why": f"{len(outcomes)} outcomes, {needed} needed"}
+        )
+    trained = dealflow_service.list_models(session)  # newest first
+    if trained and trained[0].outcome_count >= len(outcomes):
+        return StageOutcome(result={"trained": False, "why": "no new outcome since the model"})
+    report = dealflow_service.train_score_model(session, outcomes)
+    return StageOutcome(
+        processed=len(outcomes),
+        result={"trained": True, "report": {k: v for k, v in vars(report).items()
+                                            if isinstance(v, str | int | float | bool)}},
+    )  # fmt: skip
+
+
+def score(session: Session, ctx: StageContext, ids: Sequence[uuid.UUID]) -> StageOutcome:
+    """Score 0-100 with drivers and reasons (deal flow's default weights or learned model)."""
+    from reos.dealflow import service as dealflow_service
+
+    scores = dealflow_service.score_properties(session, list(ids))
+    return StageOutcome(processed=len(scores))
+
+
+#: How many of the shortlist a run keeps in its report (``top_deals``).
+TOP_DEALS_KEPT = 20
+
+
+def shortlist(session: Session, ctx: StageContext, ids: Sequence[uuid.UUID]) -> StageOutcome:
+    """The organisation's shortlist rule over every current score (the top N, or every
+    score at or above the threshold) plus the run's properties that already have an open
+    deal: the CRM opens a deal at ``new`` for each without one and rescores the others,
+    never twice. Keeps the top deals, with their reasons, address and value, for the
+    run's report."""
+    from reos.crm import read_model as crm_read
+    from reos.crm import service as crm_service
+    from reos.dealflow import read_model as dealflow_read
+    from reos.dealflow import service as dealflow_service
+    from reos.properties import read_model as properties_read
+    from reos.valuation import read_model as valuation_read
+
+    if ctx.shortlist_min_score is not None:
+        top, _total = dealflow_service.top_scores(
+            session, min_score=ctx.shortlist_min_score, limit=1_000_000
+        )
+    else:
+        top, _total = dealflow_service.top_scores(session, limit=ctx.shortlist_top_n or 100)
+    chosen = {s.property_id: s for s in top}
+    open_ones = crm_read.properties_with_open_deals(session, ids)
+    rescore = [pid for pid in open_ones if pid not in chosen]
+    for pid, current in dealflow_read.latest_scores(session, rescore).items():
+        chosen[pid] = current
+    ranked = sorted(chosen.values(), key=lambda s: (-s.score, str(s.property_id)))
+    result = crm_service.shortlist(
+        session, [(s.property_id, s.score, list(s.reasons)) for s in ranked]
+    )
+    best = ranked[:TOP_DEALS_KEPT]
+    sites = properties_read.site_addresses(session, [s.property_id for s in best])
+    values = valuation_read.latest_values(session, [s.property_id for s in best])
+    deal_of = dict(zip([s.property_id for s in ranked], result.deal_ids, strict=False))
+    top_deals = []
+    for s in best:
+        address, city, state, zip_code = sites.get(s.property_id, (None, None, None, None))
+        top_deals.append(
+            {
+                "property_id": str(s.property_id),
+                "deal_id": str(deal_of[s.property_id]) if s.property_id in deal_of else None,
+                "score": s.score,
+                "reasons": list(s.reasons),
+                "address": ", ".join(x for x in (address, city, state, zip_code) if x) or None,
+                "estimated_value": values[s.property_id][0] if s.property_id in values else None,
+            }
+        )
+    return StageOutcome(
+        processed=len(ranked),
+        result={
+            "created": result.created,
+            "rescored": result.rescored,
+            "shortlisted": len(ranked),
+            "summary": {"top_deals": top_deals},
+        },
+    )
+
+
 #: Every stage, in the order a run takes them. Chunks of a stage start once every chunk
 #: of the stage before is done (a score reads the valuation and underwriting just stored).
 STAGES: tuple[Stage, ...] = (
     Stage("normalise", True, normalise, "normalise"),
     Stage("owners", False, resolve_owners, "resolve owners"),
+    Stage("lists", False, refresh_lists, "refresh derived lists"),
     Stage("value", True, value, "value"),
     Stage("underwrite", True, underwrite, "underwrite"),
+    Stage("retrain", False, retrain, "retrain the deal score"),
+    Stage("score", True, score, "score"),
+    Stage("shortlist", False, shortlist, "shortlist"),
 )
 
 STAGE_NAMES: tuple[str, ...] = tuple(s.name for s in STAGES)
