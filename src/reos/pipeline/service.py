@@ -62,6 +62,9 @@ DEFAULT_CHUNK_PROPERTIES = 500
 #: stage is being worked by another worker.
 WAIT_SECONDS = 0.2
 STRATEGIES = ("rental", "flip")
+#: Seconds to hold each chunk's transaction open before its commit: for durability tests
+#: and drills (a ``kill -9`` then lands inside a chunk); unset in production.
+PAUSE_SETTING = "REOS_PIPELINE_CHUNK_PAUSE_S"
 DAILY_AT = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 SessionFactory = Callable[[], AbstractContextManager[Session]]
@@ -445,12 +448,13 @@ def _cover(run: PipelineRun, source: str, newest: datetime | None) -> None:
         run.watermarks = marks
 
 
-def _take_in_relisted(session: Session, run: PipelineRun, chunk: PipelineChunk) -> None:
+def _take_in_relisted(
+    session: Session, run: PipelineRun, chunk: PipelineChunk, relisted: set[uuid.UUID]
+) -> None:
     """The derived lists just refreshed may have put properties outside the run on a list
-    (an owner now known to live out of state): their score changes, so they join the run's
-    later stages as extra chunks, and the run covers the list rows it wrote."""
-    planned = _parse(dict(run.watermarks).get("list_memberships"))
-    relisted = dealflow_read.property_ids_listed_since(session, planned)
+    or off one (an owner now known to live out of state): their score changes, so they
+    join the run's later stages as extra chunks, and the run covers the list rows the
+    refresh rewrote."""
     known = {uuid.UUID(str(x)) for x in chunk.property_ids}
     extra = sorted(relisted - known, key=str)
     _cover(run, "list_memberships", dealflow_read.newest_membership_change(session))
@@ -517,7 +521,8 @@ def work_one_chunk(
         # resolution stamps the records it resolved: the run covers those stamps
         _cover(run, "owner_records", owners_queries.newest_record_change(session))
     if stage.name == "lists":
-        _take_in_relisted(session, run, chunk)
+        relisted = outcome.result.pop(pipeline_stages.RELISTED, [])
+        _take_in_relisted(session, run, chunk, {uuid.UUID(x) for x in relisted})
     items = [(pid, "skipped", reason) for pid, reason in outcome.skipped.items()]
     items += [(pid, "failed", reason) for pid, reason in failed.items()]
     for pid, outcome_name, reason in items:
@@ -535,6 +540,9 @@ def work_one_chunk(
     session.flush()
     if before_commit is not None:
         before_commit(chunk)
+    pause = float(os.environ.get(PAUSE_SETTING) or 0)
+    if pause > 0:
+        time.sleep(pause)
     done = session.execute(
         update(PipelineChunk)
         .where(PipelineChunk.id == chunk.id, PipelineChunk.status == "pending")

@@ -92,10 +92,29 @@ def underwrite(session: Session, ctx: StageContext, ids: Sequence[uuid.UUID]) ->
 def refresh_lists(session: Session, ctx: StageContext, ids: Sequence[uuid.UUID]) -> StageOutcome:
     """Rebuild the derived lists (absentee, out of state, long ownership, ...): owners
     were just resolved, so who is absent or owns a portfolio may have changed."""
+    from reos.dealflow import read_model as dealflow_read
     from reos.dealflow import service as dealflow_service
+    from reos.properties import read_model as properties_read
 
+    everyone = properties_read.property_ids_where(session)
+
+    def lists_of() -> dict[uuid.UUID, set[tuple[str, str]]]:
+        stacked = dealflow_read.stacks(session, everyone)
+        return {pid: {(kind, name) for kind, name, _day in rows} for pid, rows in stacked.items()}
+
+    before = lists_of()
     members = dealflow_service.refresh_derived_lists(session)
-    return StageOutcome(processed=len(members), result={"derived_lists": members})
+    after = lists_of()
+    moved = [pid for pid in set(before) | set(after) if before.get(pid) != after.get(pid)]
+    return StageOutcome(
+        processed=len(members),
+        result={"derived_lists": members, RELISTED: sorted(str(pid) for pid in moved)},
+    )
+
+
+#: The result key under which the lists stage hands over the properties whose lists
+#: changed (taken out of the result before it is stored).
+RELISTED = "relisted_property_ids"
 
 
 def retrain(session: Session, ctx: StageContext, ids: Sequence[uuid.UUID]) -> StageOutcome:
