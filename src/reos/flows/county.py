@@ -1,7 +1,7 @@
 """A synthetic county for pipeline tests and benchmarks: sales, owners and three lists.
 
 Writes, into a directory, the files an investor would load: a sales file (parcel, site
-address, coordinates, size, sale; :func:`reos.ingest.synthetic.write_sales_file`), an
+address, coordinates, size, sale: the columns of a county deed and assessor export), an
 owner file with one owner record per parcel (a fifth of them absentee owners mailing from
 another state, some landlords owning several parcels), and three distress lists over the
 same parcels (tax delinquent with the amount due, probate with a case number, vacant).
@@ -16,8 +16,6 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from reos.ingest.synthetic import write_sales_file
-
 #: Share of the parcels on each list and the list's date.
 LIST_SHARES = {"tax_delinquent": 0.08, "probate": 0.03, "vacant": 0.05}
 LIST_DATE = "2023-11-01"
@@ -27,6 +25,38 @@ LAST = ("Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "D
         "Rodriguez", "Martinez", "Hernandez", "Lopez", "Wilson", "Anderson", "Thomas")  # fmt: skip
 AWAY = (("Phoenix", "AZ", "85004"), ("Denver", "CO", "80202"), ("Austin", "TX", "78701"),
         ("Chicago", "IL", "60601"))  # fmt: skip
+
+
+HEADER = ("APN", "Situs Address", "City", "State", "Zip", "Latitude", "Longitude",
+          "Property Type", "Living Area", "Lot Size", "Beds", "Baths Full", "Baths Half",
+          "Year Built", "Sale ID", "Sale Date", "Sale Price")  # fmt: skip
+STREETS = ("Main St", "Oak Ave", "Maple Dr", "Cedar Ln", "Elm St", "Pine Rd", "Lake Dr",
+           "Hill St", "Park Ave", "Ridge Rd", "Sunset Blvd", "River Rd", "Mill St")  # fmt: skip
+CITIES = (("Ames", "50010", 42.03, -93.62), ("Des Moines", "50309", 41.59, -93.62),
+          ("Cedar Rapids", "52401", 41.98, -91.67))  # fmt: skip
+
+
+def write_sales(path: Path, properties: int, *, seed: int = 7) -> None:
+    """``properties`` parcels sold once each in 2021-2023, a third of them again: a price
+    of about $140 a square foot with noise (so the AVM has something to learn)."""
+    rng = random.Random(seed)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(HEADER)
+        sale = 0
+        for n in range(1, properties + 1):
+            city, zip5, lat0, lon0 = CITIES[n % len(CITIES)]
+            area = rng.randint(700, 3500)
+            house = [f"{n:08d}-{n % 97:02d}", f"{rng.randint(1, 9999)} {rng.choice(STREETS)}",
+                     city, "IA", zip5, f"{lat0 + rng.uniform(-0.03, 0.03):.6f}",
+                     f"{lon0 + rng.uniform(-0.03, 0.03):.6f}", "Single Family", str(area),
+                     str(rng.randint(3000, 15000)), str(rng.randint(2, 5)), str(rng.randint(1, 3)),
+                     str(rng.randint(0, 1)), str(rng.randint(1920, 2015))]  # fmt: skip
+            for _time in range(2 if rng.random() < 0.3 else 1):
+                sale += 1
+                day = f"{rng.randint(2021, 2023)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+                price = round(area * 140 * rng.lognormvariate(0, 0.2), -2)
+                writer.writerow([*house, f"S{seed}-{sale:08d}", day, f"{price:.0f}"])
 
 
 @dataclass(frozen=True)
@@ -47,10 +77,10 @@ def _parcels(sales: Path) -> list[tuple[str, str, str, str]]:
 
 
 def write_world(directory: Path, properties: int, *, seed: int = 7) -> World:
-    """Write the files of about ``properties`` parcels (a third of them sold twice)."""
+    """Write the files of ``properties`` parcels (a third of them sold twice)."""
     directory.mkdir(parents=True, exist_ok=True)
     sales = directory / "sales.csv"
-    write_sales_file(sales, round(properties / 0.7), repeat_rate=0.3, dirty_rate=0.0, seed=seed)
+    write_sales(sales, properties, seed=seed)
     parcels = _parcels(sales)
     rng = random.Random(seed * 31 + 5)
     owners = directory / "owners.csv"
