@@ -83,7 +83,10 @@ def get_lists(session: ReadSession, kind: ListKind | None = None) -> ListPage:
 
 
 @router.post(
-    "/lists", response_model=ListOut, status_code=status.HTTP_201_CREATED, responses=ERRORS
+    "/lists",
+    response_model=ListOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=ERRORS | error_responses(400, 413),
 )
 def import_list(
     session: WriteSession,
@@ -98,7 +101,8 @@ def import_list(
     """Import a list file: rows matched to stored properties by parcel number (case,
     spaces, dashes and dots ignored) or normalised address; unmatched and duplicate rows
     kept with their reason; the report (rows read = matched + unmatched + duplicate) is in
-    ``report``. A file matching no property is a 422 and makes no list."""
+    ``report``. A file matching no property is a 422 and makes no list. A body that is not
+    multipart form data is a 400; one over ``REOS_MAX_BODY_BYTES`` a 413."""
     suffix = Path(file.filename or "list.csv").suffix.lower() or ".csv"
     with tempfile.TemporaryDirectory(prefix="reos-list-") as folder:
         stored = Path(folder) / f"{Path(file.filename or 'list').stem[:100] or 'list'}{suffix}"

@@ -102,8 +102,7 @@ def features_for(
         asking = next((money(attrs[n]) for n in ASKING_NAMES if n in attrs), None)
         if asking:
             entry["ask"] = asking
-    wanted = set(ids)
-    owners = {pid: o for pid, o in owners_read.property_owners(session).items() if pid in wanted}
+    owners = owners_read.property_owners(session, ids)
     facts = properties_read.property_facts(session, ids)
     absentee = {
         pid
@@ -214,7 +213,7 @@ def upsert_scores(session: Session, scores: Sequence[PropertyScore]) -> None:
                 "id": uuid.uuid4(),
                 "property_id": s.property_id,
                 "score": s.score,
-                "drivers": [asdict(d) for d in s.drivers],
+                "drivers": [{"label": d.label, "points": d.points} for d in s.drivers],
                 "reasons": s.reasons,
                 "features": s.features,
                 "model_version": s.model_version,
