@@ -37,6 +37,21 @@ EXCLUDED: dict[str, dict[str, str]] = {
         "columns) is checked, and an arbitrary byte string is rightly refused; also "
         "ingest/api.py: `entity` is a free string, not the enum properties|sales|owners",
     },
+    "POST /api/v1/lists": {
+        "positive_data_acceptance": "the file's content (a readable CSV/TSV/XLSX table with a "
+        "parcel or address column, at least one row matching a stored property) is checked, "
+        "and an arbitrary byte string is rightly refused with a 422 naming `file` "
+        "(tests/dealflow/test_dealflow.py::test_api_lists_stack_searches_scores_and_another_org)",
+    },
+    "POST /api/v1/searches": {
+        "positive_data_acceptance": "a range's low end above its high end (min_score above "
+        "max_score, min_value above max_value) is a cross-field rule the schema cannot state; "
+        "a 422 naming the filter",
+    },
+    "PATCH /api/v1/searches/{search_id}": {
+        "positive_data_acceptance": "as POST /api/v1/searches: a range's low end above its "
+        "high end is a 422 naming the filter",
+    },
     "POST /api/v1/underwritings": {
         "positive_data_acceptance": "a deal's cross-field rules (an amortisation of whole "
         "months, variable expenses below income, a lease ending after it starts) are not "

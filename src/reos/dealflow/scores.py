@@ -102,8 +102,7 @@ def features_for(
         asking = next((money(attrs[n]) for n in ASKING_NAMES if n in attrs), None)
         if asking:
             entry["ask"] = asking
-    wanted = set(ids)
-    owners = {pid: o for pid, o in owners_read.property_owners(session).items() if pid in wanted}
+    owners = owners_read.property_owners(session, ids)
     facts = properties_read.property_facts(session, ids)
     absentee = {
         pid
@@ -214,7 +213,7 @@ def upsert_scores(session: Session, scores: Sequence[PropertyScore]) -> None:
                 "id": uuid.uuid4(),
                 "property_id": s.property_id,
                 "score": s.score,
-                "drivers": [asdict(d) for d in s.drivers],
+                "drivers": [{"label": d.label, "points": d.points} for d in s.drivers],
                 "reasons": s.reasons,
                 "features": s.features,
                 "model_version": s.model_version,
@@ -247,11 +246,11 @@ def upsert_scores(session: Session, scores: Sequence[PropertyScore]) -> None:
 
 
 def score_properties(
-    session: Session, property_ids: Sequence[uuid.UUID] | None = None
+    session: Session, property_ids: Sequence[uuid.UUID] | None = None, *, store: bool = True
 ) -> list[PropertyScore]:
     """Score the given properties (every property of the organisation when None) with
     the active learned model, else the default weights; store each as the property's one
-    current score (upsert) and return them in the order given."""
+    current score (upsert; not when ``store`` is False) and return them in the order given."""
     ids = list(dict.fromkeys(property_ids)) if property_ids is not None else (
         properties_read.property_ids_where(session)
     )  # fmt: skip
@@ -261,7 +260,8 @@ def score_properties(
         batch = ids[start : start + SCORE_BATCH]
         features = features_for(session, batch)
         scores = scores_of(features, model)
-        upsert_scores(session, scores)
+        if store:
+            upsert_scores(session, scores)
         out.extend(scores)
     session.flush()
     return out

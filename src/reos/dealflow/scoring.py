@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 #: The default model's version, stored with every score it makes.
@@ -110,10 +110,11 @@ class ScoreFeatures:
     def vector(self) -> list[float]:
         """The features in :data:`FEATURE_NAMES` order, NaN where unknown (LightGBM's
         missing value)."""
-        return [math.nan if v is None else float(v) for v in asdict(self).values()]
+        values = (getattr(self, name) for name in FEATURE_NAMES)
+        return [math.nan if v is None else float(v) for v in values]
 
     def as_dict(self) -> dict[str, float | None]:
-        return asdict(self)
+        return {name: getattr(self, name) for name in FEATURE_NAMES}
 
 
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in fields(ScoreFeatures))

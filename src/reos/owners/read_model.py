@@ -7,11 +7,14 @@ Light: models and kernel only, never the resolver (Splink, pandas)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
+from reos.kernel.bulk import among, in_batches
 from reos.models import OwnerEntity, OwnerRecord
 
 
@@ -30,19 +33,13 @@ class PropertyOwner:
     portfolio_size: int
 
 
-def property_owners(session: Session) -> dict[uuid.UUID, PropertyOwner]:
-    """:class:`PropertyOwner` of every property of the organisation with a linked owner
-    record, by property id. Three set-based queries (records, kinds, portfolio sizes)."""
-    sizes = {
-        entity_id: int(count)
-        for entity_id, count in session.execute(
-            select(OwnerRecord.entity_id, func.count(distinct(OwnerRecord.property_id)))
-            .where(OwnerRecord.entity_id.is_not(None), OwnerRecord.property_id.is_not(None))
-            .group_by(OwnerRecord.entity_id)
-        )
-    }
-    kinds = dict(session.execute(select(OwnerEntity.id, OwnerEntity.kind)).tuples().all())
-    stmt = (
+def property_owners(
+    session: Session, property_ids: Iterable[uuid.UUID] | None = None
+) -> dict[uuid.UUID, PropertyOwner]:
+    """:class:`PropertyOwner` of each property with a linked owner record (of every
+    property of the organisation when ``property_ids`` is None), by property id. Set-based:
+    the records (in batches of keys), then the kinds and portfolio sizes of their owners."""
+    base = (
         select(
             OwnerRecord.property_id,
             OwnerRecord.mailing_address_key,
@@ -53,15 +50,46 @@ def property_owners(session: Session) -> dict[uuid.UUID, PropertyOwner]:
         .where(OwnerRecord.property_id.is_not(None))
         .order_by(OwnerRecord.property_id, OwnerRecord.created_at)
     )
-    out: dict[uuid.UUID, PropertyOwner] = {}
-    for pid, key, state, country, entity_id in session.execute(stmt):
-        if pid is None:
-            continue
-        out[pid] = PropertyOwner(  # ascending creation: the newest record wins
+    statements: Iterable[Any]
+    if property_ids is None:
+        statements = [base]
+    else:
+        statements = (
+            base.where(among(session, OwnerRecord.property_id, batch))
+            for batch in in_batches(property_ids)
+        )
+    records: dict[uuid.UUID, tuple[Any, ...]] = {}
+    for stmt in statements:
+        for pid, key, state, country, entity_id in session.execute(stmt):
+            if pid is not None:
+                records[pid] = (key, state, country, entity_id)  # the newest record wins
+    entities = {r[3] for r in records.values() if r[3] is not None}
+    kinds: dict[uuid.UUID, str] = {}
+    sizes: dict[uuid.UUID, int] = {}
+    for batch in in_batches(entities):
+        kinds.update(
+            session.execute(
+                select(OwnerEntity.id, OwnerEntity.kind).where(
+                    among(session, OwnerEntity.id, batch)
+                )
+            ).tuples()
+        )
+        sizes.update(
+            (entity_id, int(count))
+            for entity_id, count in session.execute(
+                select(OwnerRecord.entity_id, func.count(distinct(OwnerRecord.property_id)))
+                .where(among(session, OwnerRecord.entity_id, batch))
+                .group_by(OwnerRecord.entity_id)
+            )
+            if entity_id is not None
+        )
+    return {
+        pid: PropertyOwner(
             key,
             state,
             country,
             kinds.get(entity_id) if entity_id is not None else None,
             sizes.get(entity_id, 1) if entity_id is not None else 1,
         )
-    return out
+        for pid, (key, state, country, entity_id) in records.items()
+    }
