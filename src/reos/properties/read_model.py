@@ -159,3 +159,23 @@ def properties_after(session: Session, after: uuid.UUID | None, limit: int) -> S
 def property_count(session: Session) -> int:
     """How many properties the organisation has."""
     return int(session.scalar(select(func.count(Property.id))) or 0)
+
+
+def import_sources(
+    session: Session, property_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, tuple[uuid.UUID, int]]:
+    """``(import id, row number)`` of the file row that created each property, by id (a
+    property entered by hand, or whose import is not recorded, is absent): where its
+    original columns can be read back (``reos.ingest.service.original_rows``)."""
+    out: dict[uuid.UUID, tuple[uuid.UUID, int]] = {}
+    for batch in in_batches(property_ids):
+        stmt = select(Property.id, Property.provenance).where(among(session, Property.id, batch))
+        for pid, provenance in session.execute(stmt):
+            row = (provenance or {}).get("row") or {}
+            import_id, number = row.get("import_id"), row.get("row")
+            if import_id and isinstance(number, int):
+                try:
+                    out[pid] = (uuid.UUID(str(import_id)), number)
+                except ValueError:
+                    continue
+    return out
