@@ -792,7 +792,8 @@ class OriginalRows:
     """Rows of imported files as the user wrote them: each import's ``headers`` in file
     order, each requested row's cells by header (text as in the file) keyed by
     ``(import id, row number)``, and why an import's rows could not be read
-    (``unavailable``: the import is unknown, its file is gone or changed since)."""
+    (``unavailable``: the import is unknown, its file is gone or changed since; its
+    headers are then those recorded at import time)."""
 
     headers: dict[uuid.UUID, list[str]] = field(default_factory=dict)
     cells: dict[tuple[uuid.UUID, int], dict[str, str | None]] = field(default_factory=dict)
@@ -811,6 +812,8 @@ def original_rows(session: Session, wanted: dict[uuid.UUID, set[int]]) -> Origin
         if run is None:
             out.unavailable[import_id] = f"import {import_id} not found"
             continue
+        # the headers as recorded at import time, kept even when the rows cannot be read
+        out.headers[import_id] = [str(h) for h in (run.mapping or {}).get("headers") or []]
         path = Path(run.stored_path) if run.stored_path else None
         if path is None or not path.is_file():
             out.unavailable[import_id] = f"{run.filename}: the imported file is no longer stored"
