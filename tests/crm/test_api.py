@@ -317,3 +317,29 @@ def test_other_organisations_ids_are_404_and_change_nothing(
         client.get(f"/api/v1/offers/{offer['id']}", headers=h).json()["offers"][0]["status"]
         == "draft"
     )
+
+
+def test_offer_priced_by_the_underwriting_maximum_offer(client: Any, org: Any) -> None:
+    (deal_id,) = _deals(org, 1)
+    h = org.headers()
+    assumptions = {"purchase_price": 150000, "gross_rent_monthly": 1800,
+                   "property_tax_annual": 2400, "insurance_annual": 1200,
+                   "loan": {"ltv": 0.75, "rate": 0.07, "amort_years": 30}}  # fmt: skip
+    body = {"deal_id": str(deal_id),
+            "max_offer": {"strategy": "rental", "constraints": {"min_dscr": 1.25},
+                          "assumptions": assumptions}}  # fmt: skip
+    r = client.post("/api/v1/offers", json=body, headers=h)
+    assert r.status_code == 201, r.text
+    offer = r.json()
+    assert offer["source"] == "optimiser" and offer["basis"]["binding"] == "min_dscr"
+    assert offer["price"] == f"{offer['basis']['max_offer']}.00"
+    # one dollar more breaks the binding constraint: the underwriting's own check
+    checks = offer["basis"]["checks"]
+    assert checks and checks[0]["metric"] == "dscr"
+    events = client.get(f"/api/v1/deals/{deal_id}/events", headers=h).json()
+    assert [e["kind"] for e in events][-2:] == ["underwriting", "offer_created"]
+    assert events[-2]["detail"]["max_offer"] == offer["basis"]["max_offer"]
+    # the store does not know taxes: the refusal names what is missing
+    body["max_offer"]["assumptions"] = None
+    r = client.post("/api/v1/offers", json=body, headers=h)
+    assert r.status_code == 422 and "property_tax_annual" in r.json()["message"]
