@@ -6,8 +6,8 @@ date, open or closed. Sorts: ``score``, ``updated``, ``due``, ``address``; ``-``
 for descending (the default is ``-score``: best deals first). A missing score sorts as -1,
 a missing due date as 9999-12-31 and a missing address as "", so every deal has a place.
 
-Pages are keyset pages: ``next_cursor`` encodes the last row's sort value and id, and the
-next page starts strictly after it, so rows inserted or changed meanwhile neither repeat
+Pages are keyset pages: ``next_cursor`` encodes the last row's sort value and id (ties
+are ordered by id in the sort's direction), and the next page starts strictly after it, so rows inserted or changed meanwhile neither repeat
 nor shift the page (as an offset would). The cursor is opaque (URL-safe base64 of JSON)
 and checked: a cursor from another sort is a 422.
 """
@@ -23,11 +23,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, literal, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from reos.errors import ValidationFailed
 from reos.models import Deal, DealTag
+from reos.models.crm import ADDRESS_RANK, DUE_RANK, SCORE_RANK
 
 SORTS = ("score", "updated", "due", "address")
 NO_SCORE = -1
@@ -50,13 +51,13 @@ class DealFilters:
 
 def _sort_expr(key: str) -> Any:
     if key == "score":
-        return func.coalesce(Deal.score, NO_SCORE)
+        return SCORE_RANK
     if key == "updated":
         return Deal.updated_at
     if key == "due":
-        return func.coalesce(Deal.next_action_due, literal(NO_DUE))
+        return DUE_RANK
     if key == "address":
-        return func.coalesce(Deal.address, "")
+        return ADDRESS_RANK
     raise AssertionError(key)
 
 
@@ -169,10 +170,14 @@ def ordered(stmt: Select[Deal], sort: str, cursor: str | None) -> Select[Deal]:
     if cursor:
         value, ident = decode_cursor(sort, cursor)
         if descending:
-            stmt = stmt.where(or_(expr < value, and_(expr == value, Deal.id > ident)))
+            stmt = stmt.where(or_(expr < value, and_(expr == value, Deal.id < ident)))
         else:
             stmt = stmt.where(or_(expr > value, and_(expr == value, Deal.id > ident)))
-    return stmt.order_by(expr.desc() if descending else expr.asc(), Deal.id.asc())
+    # ties broken by id in the same direction, so one index on (org_id, key, id) serves
+    # the sort read forwards or backwards
+    if descending:
+        return stmt.order_by(expr.desc(), Deal.id.desc())
+    return stmt.order_by(expr.asc(), Deal.id.asc())
 
 
 def page(
