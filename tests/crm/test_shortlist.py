@@ -106,3 +106,33 @@ def test_unknown_ids_are_not_found_across_orgs(org: Any, other_org: Any) -> None
         assert service.get_deal(s, deal_id).stage == "new"
         assert s.scalar(select(func.count(DealEvent.id))) == 1
     assert uuid.UUID(str(deal_id))
+
+
+def test_two_shortlists_racing_make_each_deal_once(org: Any, is_pg: bool) -> None:
+    if not is_pg:
+        pytest.skip("concurrent writers are PostgreSQL's case; SQLite runs one at a time")
+    import threading
+
+    props = make_properties(org.id, 40)
+    barrier = threading.Barrier(2)
+    results: list[service.ShortlistResult] = []
+    errors: list[BaseException] = []
+
+    def pipeline_worker(score: int) -> None:
+        try:
+            with acting(org.id, "pipeline") as s:
+                barrier.wait(timeout=30)
+                results.append(service.shortlist(s, [(p, score, []) for p in props]))
+        except BaseException as exc:  # noqa: BLE001 - asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=pipeline_worker, args=(sc,)) for sc in (60, 61)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    assert sum(r.created for r in results) == 40
+    assert results[0].deal_ids == results[1].deal_ids  # the same deal for each property
+    with acting(org.id) as s:
+        assert s.scalar(select(func.count(Deal.id))) == 40

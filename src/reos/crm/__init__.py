@@ -9,10 +9,12 @@ are in :mod:`reos.crm.stages`, the offer transitions in :mod:`reos.crm.offers`, 
 deadline job in :mod:`reos.crm.deadlines`.
 """
 
-from reos.frontdoor import Domain, Schedule
+from reos.frontdoor import Commands, Domain, Schedule
 
 DOMAIN = Domain(
     name="crm",
+    router="reos.crm.api:router",
+    commands=Commands("reos.crm.commands", ("deals", "offers", "tasks")),
     jobs="reos.crm.jobs",
     schedules=(Schedule("crm.deadlines", 15 * 60),),
 )

@@ -69,6 +69,17 @@ def check_price(value: Any, field: str = "price") -> Decimal:
     return price.quantize(CENT)
 
 
+def terms_json(terms: dict[str, Any] | None) -> dict[str, Any]:
+    """Terms as stored: money (earnest money) as an exact decimal string, never a float."""
+    out: dict[str, Any] = {}
+    for key, value in (terms or {}).items():
+        if isinstance(value, Decimal):
+            out[key] = str(check_price(value, f"terms.{key}") if value else value)
+        else:
+            out[key] = jsonable(value)
+    return out
+
+
 def get_offer(session: Session, offer_id: uuid.UUID) -> Offer:
     offer = tenancy.get(session, Offer, offer_id)
     if offer is None:
@@ -158,7 +169,7 @@ def create_offer(
         property_id=deal.property_id,
         party="buyer",
         price=price_value,
-        terms=jsonable(terms or {}),
+        terms=terms_json(terms),
         source=source,
         basis=basis,
         status="draft",
@@ -293,7 +304,7 @@ def counter(
         parent_offer_id=parent.id,
         party=by,
         price=price_value,
-        terms=jsonable(terms) if terms is not None else dict(parent.terms or {}),
+        terms=terms_json(terms) if terms is not None else dict(parent.terms or {}),
         source="typed",
         basis={},
         status="sent",

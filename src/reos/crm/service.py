@@ -254,12 +254,18 @@ def shortlist(
         for found in session.scalars(stmt):
             open_deals[found.property_id] = found
     deal_ids: dict[uuid.UUID, uuid.UUID] = {}
+    fresh = [pid for pid in wanted if pid not in open_deals]
+    created = _insert_all(session, {pid: wanted[pid] for pid in fresh}, sites)
     for property_id, (score, reasons) in wanted.items():
-        deal: Deal | None = open_deals.get(property_id)
+        deal: Deal | None = open_deals.get(property_id) or created.get(property_id)
+        if deal is not None and property_id in created:
+            result.created += 1
+            deal_ids[property_id] = deal.id
+            continue
         if deal is None:
-            deal, created = _insert_or_find(session, property_id, score, reasons,
-                                            sites[property_id])  # fmt: skip
-            if created:
+            deal, is_new = _insert_or_find(session, property_id, score, reasons,
+                                           sites[property_id])  # fmt: skip
+            if is_new:
                 result.created += 1
                 deal_ids[property_id] = deal.id
                 continue
@@ -269,6 +275,39 @@ def shortlist(
     session.flush()
     result.deal_ids = [deal_ids[pid] for pid, _, _ in candidates if pid in deal_ids]
     return result
+
+
+def _insert_all(
+    session: Session,
+    new: dict[uuid.UUID, tuple[int, list[str]]],
+    sites: dict[uuid.UUID, Any],
+) -> dict[uuid.UUID, Deal]:
+    """New deals for every property in ``new``, in one savepoint (one multi-row insert);
+    empty when another transaction opened a deal on one of them meanwhile (the unique key
+    refuses the batch), and the caller then goes one property at a time."""
+    if not new:
+        return {}
+    deals: dict[uuid.UUID, Deal] = {}
+    for property_id, (score, reasons) in new.items():
+        deal = Deal(
+            property_id=property_id,
+            open_property_id=property_id,
+            stage=stage_rules.NEW,
+            score=score,
+            reasons=reasons,
+        )
+        _set_site(deal, sites[property_id])
+        deals[property_id] = deal
+    try:
+        with session.begin_nested():
+            session.add_all(deals.values())
+            session.flush()
+    except IntegrityError:
+        return {}
+    for deal in deals.values():
+        record_event(session, deal, "shortlisted",
+                     {"stage": deal.stage, "score": deal.score, "reasons": deal.reasons})  # fmt: skip
+    return deals
 
 
 def _insert_or_find(

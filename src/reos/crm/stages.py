@@ -136,6 +136,8 @@ def check_stage_list(stages: Sequence[Stage]) -> None:
             problems.append(f"{where}.outcome: {stage.outcome!r} — use won, lost or null")
         if stage.outcome is not None and not stage.terminal:
             problems.append(f"{where}.outcome: only a terminal stage has an outcome")
+    if any(s.name == NEW and s.terminal for s in stages):
+        problems.append(f"stages: {NEW!r} cannot be terminal (new deals start open there)")
     if NEW not in seen:
         problems.append(f"stages: the list must include {NEW!r} (new deals start there)")
     if problems:

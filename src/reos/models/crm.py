@@ -24,6 +24,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    func,
+    literal_column,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -58,10 +60,8 @@ class Deal(IdMixin, TenantScoped, TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("org_id", "open_property_id"),
         Index("ix_deals_org_property", "org_id", "property_id"),
-        Index("ix_deals_org_score", "org_id", "score", "id"),
         Index("ix_deals_org_stage_score", "org_id", "stage", "score"),
         Index("ix_deals_org_updated", "org_id", "updated_at", "id"),
-        Index("ix_deals_org_due", "org_id", "next_action_due"),
         Index("ix_deals_org_assignee", "org_id", "assignee_id"),
         Index("ix_deals_org_zip", "org_id", "zip"),
         Index("ix_deals_org_city", "org_id", "city"),
@@ -89,6 +89,17 @@ class Deal(IdMixin, TenantScoped, TimestampMixin, Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
+
+
+#: The deal list's sort keys: a missing score sorts as -1, a missing due date as
+#: 9999-12-31, a missing address as "". Constants are written inline (not bound
+#: parameters) so that the indexes below, on the same expressions, serve the sorts.
+SCORE_RANK = func.coalesce(Deal.score, literal_column("-1"))
+DUE_RANK = func.coalesce(Deal.next_action_due, literal_column("'9999-12-31'"))
+ADDRESS_RANK = func.coalesce(Deal.address, literal_column("''"))
+Index("ix_deals_org_score_rank", Deal.org_id, SCORE_RANK, Deal.id)
+Index("ix_deals_org_due_rank", Deal.org_id, DUE_RANK, Deal.id)
+Index("ix_deals_org_address_rank", Deal.org_id, ADDRESS_RANK, Deal.id)
 
 
 class DealTag(IdMixin, TenantScoped, Base):

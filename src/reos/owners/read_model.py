@@ -72,7 +72,9 @@ def property_owners(
                 select(OwnerEntity.id, OwnerEntity.kind).where(
                     among(session, OwnerEntity.id, batch)
                 )
-            ).tuples()
+            )
+            .tuples()
+            .all()
         )
         sizes.update(
             (entity_id, int(count))

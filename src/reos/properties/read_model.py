@@ -291,3 +291,23 @@ def property_ids_where(
     if property_types:
         stmt = stmt.where(Property.property_type.in_(list(property_types)))
     return list(session.scalars(stmt))
+
+
+def import_sources(
+    session: Session, property_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, tuple[uuid.UUID, int]]:
+    """``(import id, row number)`` of the file row that created each property, by id (a
+    property entered by hand, or whose import is not recorded, is absent): where its
+    original columns can be read back (``reos.ingest.service.original_rows``)."""
+    out: dict[uuid.UUID, tuple[uuid.UUID, int]] = {}
+    for batch in in_batches(property_ids):
+        stmt = select(Property.id, Property.provenance).where(among(session, Property.id, batch))
+        for pid, provenance in session.execute(stmt):
+            row = (provenance or {}).get("row") or {}
+            import_id, number = row.get("import_id"), row.get("row")
+            if import_id and isinstance(number, int):
+                try:
+                    out[pid] = (uuid.UUID(str(import_id)), number)
+                except ValueError:
+                    continue
+    return out

@@ -36,6 +36,12 @@ TABLES = (
     "offers",
 )
 
+RANK_INDEXES = {
+    "ix_deals_org_score_rank": "coalesce(score, -1)",
+    "ix_deals_org_due_rank": "coalesce(next_action_due, '9999-12-31')",
+    "ix_deals_org_address_rank": "coalesce(address, '')",
+}
+
 
 def upgrade() -> None:
     op.create_table(
@@ -129,9 +135,7 @@ def upgrade() -> None:
     with op.batch_alter_table("deals", schema=None) as batch_op:
         batch_op.create_index("ix_deals_org_assignee", ["org_id", "assignee_id"], unique=False)
         batch_op.create_index("ix_deals_org_city", ["org_id", "city"], unique=False)
-        batch_op.create_index("ix_deals_org_due", ["org_id", "next_action_due"], unique=False)
         batch_op.create_index("ix_deals_org_property", ["org_id", "property_id"], unique=False)
-        batch_op.create_index("ix_deals_org_score", ["org_id", "score", "id"], unique=False)
         batch_op.create_index(
             "ix_deals_org_stage_score", ["org_id", "stage", "score"], unique=False
         )
@@ -342,12 +346,17 @@ def upgrade() -> None:
             batch_op.f("ix_offers_parent_offer_id"), ["parent_offer_id"], unique=False
         )
 
+    # the deal list's sort keys (reos.models.crm: SCORE_RANK, DUE_RANK, ADDRESS_RANK)
+    for name, expression in RANK_INDEXES.items():
+        op.create_index(name, "deals", ["org_id", sa.text(expression), "id"], unique=False)
     for table in TABLES:
         enable_rls(table)
     grant_app_role(get_settings().app_role)
 
 
 def downgrade() -> None:
+    for name in RANK_INDEXES:
+        op.drop_index(name, table_name="deals")
     with op.batch_alter_table("offers", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_offers_parent_offer_id"))
         batch_op.drop_index("ix_offers_org_status_expires")
@@ -375,9 +384,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_deals_org_zip")
         batch_op.drop_index("ix_deals_org_updated")
         batch_op.drop_index("ix_deals_org_stage_score")
-        batch_op.drop_index("ix_deals_org_score")
         batch_op.drop_index("ix_deals_org_property")
-        batch_op.drop_index("ix_deals_org_due")
         batch_op.drop_index("ix_deals_org_city")
         batch_op.drop_index("ix_deals_org_assignee")
 
