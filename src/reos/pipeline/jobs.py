@@ -63,9 +63,12 @@ def work(org_id: uuid.UUID, payload: dict[str, Any], checkpoint: Checkpoint) -> 
 @register("pipeline.daily")
 def daily(org_id: uuid.UUID, payload: dict[str, Any], checkpoint: Checkpoint) -> None:
     """Every few minutes (once per period, whatever the number of workers): start the
-    organisation's daily run when its time has come and it has not run today."""
+    organisation's daily run when its time has come (at the period's start, UTC) and it
+    has not run that day; the run's day is unique, so it runs once a day."""
     from reos.pipeline import service
 
+    tick = payload.get("period_start")
+    now = datetime.fromisoformat(str(tick)) if tick else datetime.now(UTC)
     with _unit(org_id) as session:
-        planned = service.plan_scheduled(session, datetime.now(UTC))
+        planned = service.plan_scheduled(session, now)
     _start(org_id, planned, 1, checkpoint)
