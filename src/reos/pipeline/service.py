@@ -296,6 +296,11 @@ def plan_run(
         last = last_finished_run(session)
         start = dict(last.watermarks) if last is not None else {}
     ids = sorted(changed_property_ids(session, start), key=str)
+    changed_sources = sorted(
+        source
+        for source, newest in watermarks.items()
+        if newest is not None and (start.get(source) is None or str(start[source]) < newest)
+    )
     now = _now()
     run = PipelineRun(
         status="running" if ids else "nothing_new",
@@ -304,7 +309,7 @@ def plan_run(
         watermarks=watermarks,
         properties_total=len(ids),
         stages=list(pipeline_stages.STAGE_NAMES),
-        summary={"from": start},
+        summary={"from": start, "changed_sources": changed_sources},
         scheduled_for=scheduled_for,
         started_at=now,
         finished_at=None if ids else now,
@@ -352,6 +357,7 @@ def _context(session: Session, run: PipelineRun) -> StageContext:
         strategy=settings.strategy,
         shortlist_top_n=settings.shortlist_top_n,
         shortlist_min_score=settings.shortlist_min_score,
+        changed_sources=tuple((run.summary or {}).get("changed_sources", pipeline_stages.SOURCES)),
     )
 
 

@@ -30,6 +30,12 @@ class StageContext:
     strategy: str
     shortlist_top_n: int | None
     shortlist_min_score: int | None
+    #: the source tables with changes since the last run (``SOURCES``)
+    changed_sources: tuple[str, ...] = ()
+
+
+#: The source tables whose changes a run takes.
+SOURCES = ("properties", "sales", "owner_records", "list_memberships")
 
 
 @dataclass
@@ -63,6 +69,8 @@ def resolve_owners(session: Session, ctx: StageContext, ids: Sequence[uuid.UUID]
     new records are linked to the owners already known)."""
     from reos.owners import service as owners_service
 
+    if "owner_records" not in ctx.changed_sources:
+        return StageOutcome(result={"skipped": "no owner record changed since the last run"})
     report = owners_service.resolve(session)
     keep = ("mode", "records", "entities", "new_records", "changed_records", "seconds")
     return StageOutcome(
