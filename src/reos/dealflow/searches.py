@@ -60,6 +60,12 @@ def check_filters(filters: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in filters.items() if v not in (None, [], "")}
     for kind in out.get("list_kinds", []):
         check_kind(kind)
+    for name in ("cities", "zips", "property_types"):
+        for text in out.get(name, []):
+            if not isinstance(text, str) or not text.strip() or any(ord(c) < 32 for c in text):
+                raise ValidationFailed(
+                    f"{name}: {text!r} is not a name (printable text)", field=f"filters.{name}"
+                )
     for low, high in (("min_value", "max_value"), ("min_score", "max_score")):
         if low in out and high in out and out[low] > out[high]:
             raise ValidationFailed(f"{low} is above {high}", field=f"filters.{low}")
