@@ -79,14 +79,14 @@ def features_for(
     today = today or datetime.now(UTC).date()
     ids = list(property_ids)
     lists: dict[uuid.UUID, dict[str, Any]] = {}
-    for pid, lid, kind, _name, day, attrs in stack_rows(session, ids):
+    for pid, lid, kind, _name, day, attrs, derived in stack_rows(session, ids):
         entry = lists.setdefault(
             pid,
             {
                 "lists": set(),
                 "kinds": set(),
                 "distress": set(),
-                "newest": day,
+                "newest": None,
                 "arrears": 0.0,
                 "ask": None,
             },
@@ -95,7 +95,8 @@ def features_for(
         entry["kinds"].add(kind)
         if kind in DISTRESS_KINDS:
             entry["distress"].add(lid)
-        entry["newest"] = max(entry["newest"], day)
+        if not derived:  # joining a derived list is not news about the owner
+            entry["newest"] = day if entry["newest"] is None else max(entry["newest"], day)
         if kind == "tax_delinquent":
             amount = next((money(attrs[n]) for n in AMOUNT_NAMES if n in attrs), None)
             entry["arrears"] += amount or 0.0
@@ -142,7 +143,9 @@ def features_for(
         out[pid] = ScoreFeatures(
             distress_lists=float(len(listed["distress"])) if listed else 0.0,
             stack_size=float(len(listed["lists"])) if listed else 0.0,
-            days_since_listed=float((today - listed["newest"]).days) if listed else None,
+            days_since_listed=(
+                float((today - listed["newest"]).days) if listed and listed["newest"] else None
+            ),
             absentee=1.0 if (pid in absentee or on_absentee_list) else 0.0,
             years_owned=round((today - sale[0]).days / 365.25, 2) if sale else None,
             tax_arrears=listed["arrears"] if listed and listed["arrears"] else None,
