@@ -369,3 +369,50 @@ def test_cli_import_list_lists_score_and_searches(store: dict[str, Any], capsys:
     assert json.loads(out)["new"] == 0
     code, out, _ = _cli(["score", "models", "--org", org.slug, "--json"], capsys)
     assert code == 0 and json.loads(out) == []
+
+
+def test_a_learned_model_that_beats_the_weights_is_activated_and_explains_scores(
+    org: Any, tmp_path: Path, capsys: Any, client: Any
+) -> None:
+    """Outcomes good exactly for owners of 5 to 12 years: the default weights rank the
+    longest-held first (AUC under 0.5 on that), a tree model learns the band."""
+    rng = random.Random(3)
+    props = ["parcel_number,address,city,state,zip"]
+    sales = ["parcel_number,close_date,sale_price"]
+    years: dict[str, float] = {}
+    for i in range(240):
+        parcel = f"P-{i:04d}"
+        props.append(f"{parcel},{100 + i} Pine St,Springfield,IL,62701")
+        year = rng.randrange(1985, 2025)
+        sales.append(f"{parcel},{year}-06-15,{rng.randrange(50_000, 300_000)}")
+        years[parcel.replace("-", "")] = 2026 - year
+    for kind, rows in (("properties", props), ("sales", sales)):
+        code, out, err = _cli(
+            ["import", kind, str(_write(tmp_path, f"{kind}.csv", "\n".join(rows) + "\n")), "--org", org.slug],
+            capsys,
+        )  # fmt: skip
+        assert code == 0, out + err
+    with _session(org.id) as s:
+        from reos.properties import read_model as properties_read
+
+        by_key = properties_read.property_ids_by_parcel_key(s, years)
+    outcomes = [(by_key[k][0], 5 <= y < 12) for k, y in years.items()]
+    with _session(org.id) as s:
+        report = service.train_score_model(s, outcomes, min_outcomes=100)
+    assert report.holdout_auc > report.default_auc and report.activated, report
+    with _session(org.id) as s:
+        scores = service.score_properties(s)
+        models = service.list_models(s)
+    assert all(sc.model_version == report.version for sc in scores)
+    assert all(sum(d.points for d in sc.drivers) == sc.score for sc in scores)
+    assert any(d.label.startswith("owned") for sc in scores for d in sc.drivers)
+    assert models[0].is_active and Path(models[0].path).exists()
+    body = client.get("/api/v1/score-models", headers=org.headers()).json()
+    assert body["items"][0]["is_active"] and body["items"][0]["holdout_auc"] > 0.5
+    # a training whose transaction is rolled back leaves no model file behind
+    folder = None
+    with pytest.raises(RuntimeError), _session(org.id) as s:
+        again = service.train_score_model(s, outcomes, min_outcomes=100)
+        folder = next(m for m in service.list_models(s) if m.version == again.version).path
+        raise RuntimeError("the caller fails before committing")
+    assert folder is not None and not Path(folder).exists()
