@@ -18,6 +18,7 @@ import argparse
 import csv
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -104,6 +105,7 @@ def main() -> None:
     finally:
         if dropped:
             drop_database(*dropped)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def run(args: argparse.Namespace, home: Path) -> None:
