@@ -416,3 +416,36 @@ def test_a_learned_model_that_beats_the_weights_is_activated_and_explains_scores
         folder = next(m for m in service.list_models(s) if m.version == again.version).path
         raise RuntimeError("the caller fails before committing")
     assert folder is not None and not Path(folder).exists()
+
+
+def test_equity_lists_appear_with_mortgage_balances_and_xlsx_lists_import(
+    org: Any, tmp_path: Path, capsys: Any
+) -> None:
+    rows = 'parcel,addr,city,state,zip,balance\n1-1,1 Elm St,Springfield,IL,62701,0\n1-2,2 Elm St,Springfield,IL,62701,"$95,000"\n'
+    mapping = (
+        "record: property\nfields:\n  parcel_number: parcel\n  address: addr\n  city: city\n"
+        "  state: state\n  zip: zip\n  attr.mortgage_balance: balance\n"
+    )
+    path, mapping_path = _write(tmp_path, "p.csv", rows), _write(tmp_path, "m.yaml", mapping)
+    code, out, err = _cli(
+        ["import", "properties", str(path), "--mapping", str(mapping_path), "--org", org.slug],
+        capsys,
+    )
+    assert code == 0, out + err
+    with _session(org.id) as s:
+        counts = service.refresh_derived_lists(s)
+    assert counts["free_and_clear"] == 1 and counts["high_equity"] == 0  # no AVM values yet
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["Parcel ID", "Case No", "Filed"])
+    sheet.append(["1.2", "PR-9", "2026-10-01"])
+    book.save(tmp_path / "probate.xlsx")
+    with _session(org.id) as s:
+        report = service.import_list(s, tmp_path / "probate.xlsx", "probate")
+        stack = read_model.stacks(s, [m.property_id for m in service.members(s, report.list_id)[0]])
+    assert report.matched == 1
+    (entries,) = stack.values()
+    assert ("probate", report.name, __import__("datetime").date(2026, 10, 1)) in entries
