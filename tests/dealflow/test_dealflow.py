@@ -449,3 +449,14 @@ def test_equity_lists_appear_with_mortgage_balances_and_xlsx_lists_import(
     assert report.matched == 1
     (entries,) = stack.values()
     assert ("probate", report.name, __import__("datetime").date(2026, 10, 1)) in entries
+
+
+def test_outcomes_of_properties_another_org_holds_are_not_learned_from(
+    store: dict[str, Any], other_org: Any
+) -> None:
+    from reos.errors import InsufficientData
+
+    theirs = [(pid, i % 2 == 0) for i, pid in enumerate(store["ids"].values())]
+    with _session(other_org.id) as s, pytest.raises(InsufficientData) as err:
+        service.train_score_model(s, theirs * 3)
+    assert err.value.message.startswith("0 outcomes")

@@ -307,7 +307,8 @@ def train_score_model(
     latest: dict[uuid.UUID, bool] = {}
     for pid, good in outcomes:
         latest[pid] = bool(good)  # a property's last outcome counts
-    features = features_for(session, list(latest))
+    known = properties_read.property_facts(session, list(latest))  # this organisation's
+    features = features_for(session, [pid for pid in latest if pid in known])
     ids = [pid for pid in latest if pid in features]
     labels = [latest[pid] for pid in ids]
     positives = sum(labels)
@@ -357,6 +358,7 @@ def train_score_model(
             "holdout_rows": trained.holdout_rows,
             "positives": trained.positives,
             "reason": reason,
+            "outcomes_not_found": len(latest) - len(ids),
         },
         is_active=activate,
     )
