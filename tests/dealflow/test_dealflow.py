@@ -369,6 +369,27 @@ def test_cli_import_list_lists_score_and_searches(store: dict[str, Any], capsys:
     assert json.loads(out)["new"] == 0
     code, out, _ = _cli(["score", "models", "--org", org.slug, "--json"], capsys)
     assert code == 0 and json.loads(out) == []
+    code, out, _ = _cli(
+        ["lists", "list", "--kind", "tax_delinquent", "--org", org.slug, "--json"], capsys
+    )
+    (tax_list,) = json.loads(out)
+    code, out, _ = _cli(["lists", "show", tax_list["id"], "--org", org.slug], capsys)
+    assert "rows read 5 = matched 3 + unmatched 1 + duplicate 1" in out
+    code, out, _ = _cli(
+        ["lists", "members", tax_list["id"], "--status", "unmatched", "--org", org.slug, "--json"],
+        capsys,
+    )
+    assert [m["row"] for m in json.loads(out)["items"]] == [4]
+    main101 = str(store["ids"]["main101"])
+    code, out, _ = _cli(["score", "--property", main101, "--org", org.slug, "--json"], capsys)
+    assert code == 0 and json.loads(out)["items"][0]["property_id"] == main101
+    code, out, err = _cli(["score", "--property", str(uuid.uuid4()), "--org", org.slug], capsys)
+    assert code != 0 and "not found" in err
+    outcomes = _write(store["tmp"], "outcomes.csv", f"property_id,outcome\n{main101},won\nx,lost\n")
+    code, out, err = _cli(
+        ["score", "train", "--outcomes", str(outcomes), "--org", org.slug], capsys
+    )
+    assert code != 0 and "row 2: property_id 'x' is not a UUID" in err
 
 
 def test_a_learned_model_that_beats_the_weights_is_activated_and_explains_scores(
