@@ -481,3 +481,12 @@ def test_outcomes_of_properties_another_org_holds_are_not_learned_from(
     with _session(other_org.id) as s, pytest.raises(InsufficientData) as err:
         service.train_score_model(s, theirs * 3)
     assert err.value.message.startswith("0 outcomes")
+
+
+def test_scoring_another_orgs_property_writes_nothing(
+    store: dict[str, Any], other_org: Any
+) -> None:
+    theirs = list(store["ids"].values())
+    with _session(other_org.id) as s:
+        assert service.score_properties(s, theirs) == []
+        assert service.top_scores(s)[1] == 0

@@ -75,7 +75,8 @@ class ScoreModelReport:
 def features_for(
     session: Session, property_ids: Sequence[uuid.UUID], today: date | None = None
 ) -> dict[uuid.UUID, ScoreFeatures]:
-    """The score features of each property, read set-based (see :class:`ScoreFeatures`)."""
+    """The score features of each property, read set-based (see :class:`ScoreFeatures`);
+    an id that is not one of the organisation's properties is left out."""
     today = today or datetime.now(UTC).date()
     ids = list(property_ids)
     lists: dict[uuid.UUID, dict[str, Any]] = {}
@@ -116,8 +117,10 @@ def features_for(
     underwritings = underwriting_read.latest_underwritings(session, ids)
     out: dict[uuid.UUID, ScoreFeatures] = {}
     for pid in ids:
-        listed = lists.get(pid)
         fact = facts.get(pid)
+        if fact is None:
+            continue  # not a property of this organisation: nothing to score
+        listed = lists.get(pid)
         sale = sales.get(pid)
         value = values.get(pid)
         uw = underwritings.get(pid)
@@ -253,7 +256,9 @@ def score_properties(
 ) -> list[PropertyScore]:
     """Score the given properties (every property of the organisation when None) with
     the active learned model, else the default weights; store each as the property's one
-    current score (upsert; not when ``store`` is False) and return them in the order given."""
+    current score (upsert; not when ``store`` is False) and return them in the order given.
+    Ids that are not the organisation's properties are skipped (nothing is written for
+    them)."""
     ids = list(dict.fromkeys(property_ids)) if property_ids is not None else (
         properties_read.property_ids_where(session)
     )  # fmt: skip
