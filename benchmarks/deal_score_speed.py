@@ -18,6 +18,7 @@ import argparse
 import csv
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -104,6 +105,7 @@ def main() -> None:
     finally:
         if dropped:
             drop_database(*dropped)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def run(args: argparse.Namespace, home: Path) -> None:
@@ -117,9 +119,23 @@ def run(args: argparse.Namespace, home: Path) -> None:
     cli(["lists", "refresh", "--json"])
     print(f"store made in {time.perf_counter() - started:.1f} s", file=sys.stderr)
 
-    from reos.cli_support import org_session
+    from contextlib import contextmanager
+
+    from reos.cli_support import resolve_org_id
+    from reos.db.session import tenant_session
     from reos.dealflow import service
+    from reos.kernel.principal import Principal, attach
     from reos.properties import read_model as properties_read
+
+    org_id = resolve_org_id(None)
+
+    @contextmanager
+    def org_session(_ref: None):  # type: ignore[no-untyped-def]
+        """One tenant transaction, as a pipeline worker opens it (the CLI's helper also
+        checks the schema version each time, which is not the scorer's cost)."""
+        with tenant_session(org_id) as session:
+            attach(session, Principal(kind="cli", org_id=org_id, role="owner"))
+            yield session
 
     with org_session(None) as session:
         ids = properties_read.property_ids_where(session)

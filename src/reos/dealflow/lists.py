@@ -11,6 +11,7 @@ writes nothing.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -48,6 +49,8 @@ LIST_KINDS: tuple[str, ...] = (
 #: Property attribute names that carry the open mortgage balance (dollars); the equity
 #: lists exist only when some property has one.
 MORTGAGE_NAMES = ("mortgage_balance", "loan_balance", "open_mortgage_balance")
+#: A quoted value in a reason, replaced by an ellipsis when reasons are counted.
+QUOTED = re.compile(r"'[^']*'")
 #: Membership rows written per INSERT.
 INSERT_BATCH = 2_000
 
@@ -210,7 +213,7 @@ def import_list(
         if status == "matched" and why:
             counts[why] += 1
         elif status == "unmatched" and why:
-            general = why.split("'")[0].strip() if "'" in why else why
+            general = QUOTED.sub("'…'", why)
             reasons[general] = reasons.get(general, 0) + 1
     if counts["matched"] == 0:
         first = [f"row {r.row_number}: {why}" for r, _p, s, why in matches if s != "matched"][:5]
@@ -487,9 +490,9 @@ def refresh_derived_lists(session: Session) -> dict[str, int]:
 
 def stack_rows(
     session: Session, property_ids: Iterable[uuid.UUID] | None
-) -> list[tuple[uuid.UUID, uuid.UUID, str, str, date, dict[str, Any]]]:
-    """``(property id, list id, kind, list name, listed on, attributes)`` of every matched
-    membership of the properties (all when None), oldest first."""
+) -> list[tuple[uuid.UUID, uuid.UUID, str, str, date, dict[str, Any], bool]]:
+    """``(property id, list id, kind, list name, listed on, attributes, derived)`` of every
+    matched membership of the properties (all when None), oldest first."""
     from reos.kernel.bulk import among, in_batches
 
     stmt = (
@@ -500,6 +503,7 @@ def stack_rows(
             PropertyList.name,
             ListMembership.listed_on,
             ListMembership.attributes,
+            PropertyList.derived,
         )
         .join(PropertyList, PropertyList.id == ListMembership.list_id)
         .where(ListMembership.status == "matched", ListMembership.property_id.is_not(None))
@@ -513,11 +517,11 @@ def stack_rows(
             stmt.where(among(session, ListMembership.property_id, batch))
             for batch in in_batches(property_ids)
         )
-    out: list[tuple[uuid.UUID, uuid.UUID, str, str, date, dict[str, Any]]] = []
+    out: list[tuple[uuid.UUID, uuid.UUID, str, str, date, dict[str, Any], bool]] = []
     for s in statements:
         out.extend(
-            (pid, lid, kind, name, day, dict(attrs or {}))
-            for pid, lid, kind, name, day, attrs in session.execute(s)
+            (pid, lid, kind, name, day, dict(attrs or {}), bool(derived))
+            for pid, lid, kind, name, day, attrs, derived in session.execute(s)
         )
     return out
 

@@ -49,7 +49,7 @@ def stacks(
     """The lists each property is on: ``[(kind, list name, date it was listed)]``, oldest
     first; properties on no list are absent."""
     out: dict[uuid.UUID, list[tuple[str, str, date]]] = {}
-    for pid, _lid, kind, name, day, _attrs in stack_rows(session, list(property_ids)):
+    for pid, _lid, kind, name, day, _attrs, _derived in stack_rows(session, list(property_ids)):
         out.setdefault(pid, []).append((kind, name, day))
     return out
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from reos.kernel.schemas import InputModel
 
@@ -71,14 +71,22 @@ class StackOut(BaseModel):
     lists: list[StackEntry]
 
 
+#: A city or property type: printable text (no control characters), 1-100 characters.
+Name = Annotated[
+    str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
+#: A five-digit ZIP code.
+Zip = Annotated[str, StringConstraints(pattern=r"^[0-9]{5}$")]
+
+
 class SearchFilters(InputModel):
     """Every filter is optional; a search matches the properties meeting all it gives."""
 
     list_kinds: list[ListKind] = Field(default_factory=list, max_length=11)
     min_stack: int | None = Field(default=None, ge=1, le=1000)
-    cities: list[str] = Field(default_factory=list, max_length=100)
-    zips: list[str] = Field(default_factory=list, max_length=100)
-    property_types: list[str] = Field(default_factory=list, max_length=50)
+    cities: list[Name] = Field(default_factory=list, max_length=100)
+    zips: list[Zip] = Field(default_factory=list, max_length=100)
+    property_types: list[Name] = Field(default_factory=list, max_length=50)
     min_value: float | None = Field(default=None, ge=0, le=1e12, description="dollars")
     max_value: float | None = Field(default=None, ge=0, le=1e12, description="dollars")
     min_score: int | None = Field(default=None, ge=0, le=100)

@@ -75,18 +75,19 @@ class ScoreModelReport:
 def features_for(
     session: Session, property_ids: Sequence[uuid.UUID], today: date | None = None
 ) -> dict[uuid.UUID, ScoreFeatures]:
-    """The score features of each property, read set-based (see :class:`ScoreFeatures`)."""
+    """The score features of each property, read set-based (see :class:`ScoreFeatures`);
+    an id that is not one of the organisation's properties is left out."""
     today = today or datetime.now(UTC).date()
     ids = list(property_ids)
     lists: dict[uuid.UUID, dict[str, Any]] = {}
-    for pid, lid, kind, _name, day, attrs in stack_rows(session, ids):
+    for pid, lid, kind, _name, day, attrs, derived in stack_rows(session, ids):
         entry = lists.setdefault(
             pid,
             {
                 "lists": set(),
                 "kinds": set(),
                 "distress": set(),
-                "newest": day,
+                "newest": None,
                 "arrears": 0.0,
                 "ask": None,
             },
@@ -95,7 +96,8 @@ def features_for(
         entry["kinds"].add(kind)
         if kind in DISTRESS_KINDS:
             entry["distress"].add(lid)
-        entry["newest"] = max(entry["newest"], day)
+        if not derived:  # joining a derived list is not news about the owner
+            entry["newest"] = day if entry["newest"] is None else max(entry["newest"], day)
         if kind == "tax_delinquent":
             amount = next((money(attrs[n]) for n in AMOUNT_NAMES if n in attrs), None)
             entry["arrears"] += amount or 0.0
@@ -115,8 +117,10 @@ def features_for(
     underwritings = underwriting_read.latest_underwritings(session, ids)
     out: dict[uuid.UUID, ScoreFeatures] = {}
     for pid in ids:
-        listed = lists.get(pid)
         fact = facts.get(pid)
+        if fact is None:
+            continue  # not a property of this organisation: nothing to score
+        listed = lists.get(pid)
         sale = sales.get(pid)
         value = values.get(pid)
         uw = underwritings.get(pid)
@@ -142,7 +146,9 @@ def features_for(
         out[pid] = ScoreFeatures(
             distress_lists=float(len(listed["distress"])) if listed else 0.0,
             stack_size=float(len(listed["lists"])) if listed else 0.0,
-            days_since_listed=float((today - listed["newest"]).days) if listed else None,
+            days_since_listed=(
+                float((today - listed["newest"]).days) if listed and listed["newest"] else None
+            ),
             absentee=1.0 if (pid in absentee or on_absentee_list) else 0.0,
             years_owned=round((today - sale[0]).days / 365.25, 2) if sale else None,
             tax_arrears=listed["arrears"] if listed and listed["arrears"] else None,
@@ -250,7 +256,9 @@ def score_properties(
 ) -> list[PropertyScore]:
     """Score the given properties (every property of the organisation when None) with
     the active learned model, else the default weights; store each as the property's one
-    current score (upsert; not when ``store`` is False) and return them in the order given."""
+    current score (upsert; not when ``store`` is False) and return them in the order given.
+    Ids that are not the organisation's properties are skipped (nothing is written for
+    them)."""
     ids = list(dict.fromkeys(property_ids)) if property_ids is not None else (
         properties_read.property_ids_where(session)
     )  # fmt: skip
@@ -304,7 +312,8 @@ def train_score_model(
     latest: dict[uuid.UUID, bool] = {}
     for pid, good in outcomes:
         latest[pid] = bool(good)  # a property's last outcome counts
-    features = features_for(session, list(latest))
+    known = properties_read.property_facts(session, list(latest))  # this organisation's
+    features = features_for(session, [pid for pid in latest if pid in known])
     ids = [pid for pid in latest if pid in features]
     labels = [latest[pid] for pid in ids]
     positives = sum(labels)
@@ -354,6 +363,7 @@ def train_score_model(
             "holdout_rows": trained.holdout_rows,
             "positives": trained.positives,
             "reason": reason,
+            "outcomes_not_found": len(latest) - len(ids),
         },
         is_active=activate,
     )

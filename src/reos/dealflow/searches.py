@@ -60,6 +60,12 @@ def check_filters(filters: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in filters.items() if v not in (None, [], "")}
     for kind in out.get("list_kinds", []):
         check_kind(kind)
+    for name in ("cities", "zips", "property_types"):
+        for text in out.get(name, []):
+            if not isinstance(text, str) or not text.strip() or any(ord(c) < 32 for c in text):
+                raise ValidationFailed(
+                    f"{name}: {text!r} is not a name (printable text)", field=f"filters.{name}"
+                )
     for low, high in (("min_value", "max_value"), ("min_score", "max_score")):
         if low in out and high in out and out[low] > out[high]:
             raise ValidationFailed(f"{low} is above {high}", field=f"filters.{low}")
@@ -125,12 +131,11 @@ def delete_search(session: Session, search_id: uuid.UUID) -> None:
 def matching(session: Session, filters: dict[str, Any]) -> list[uuid.UUID]:
     """Property ids matching every filter, highest score first (unscored last)."""
     candidates: set[uuid.UUID] | None = None
-    if filters.get("list_kinds") or filters.get("min_stack"):
-        candidates = set(
-            stack_counts(
-                session, filters.get("list_kinds") or (), int(filters.get("min_stack") or 1)
-            )
-        )
+    if filters.get("list_kinds"):  # on a list of one of these kinds
+        candidates = set(stack_counts(session, filters["list_kinds"], 1))
+    if filters.get("min_stack"):  # on at least this many lists of any kind
+        stacked = set(stack_counts(session, (), int(filters["min_stack"])))
+        candidates = stacked if candidates is None else candidates & stacked
     if filters.get("cities") or filters.get("zips") or filters.get("property_types"):
         placed = set(
             properties_read.property_ids_where(
