@@ -44,6 +44,7 @@ def test_the_cli_offers_every_declared_command_and_nothing_else() -> None:
     assert set(LAZY_COMMANDS) == {
         "init", "serve", "db", "worker", "orgs", "users", "apikeys", "properties",
         "import", "quarantine", "fields", "avm", "value", "owners", "underwrite", "offer",
+        "deals", "offers", "tasks",
     }  # fmt: skip
     assert LAZY_COMMANDS["worker"] == "reos.jobs.commands"
 
