@@ -57,6 +57,8 @@ def test_list_filters_sort_and_keyset_pages(client: Any, org: Any) -> None:
         "/api/v1/deals", params={"cursor": first["next_cursor"], "sort": "due"}, headers=h
     )
     assert r.status_code == 422 and r.json()["field"] == "cursor"
+    r = client.get("/api/v1/deals", params={"stage": "contacetd"}, headers=h)
+    assert r.status_code == 422 and "contacted" in r.json()["message"]
     r = client.get("/api/v1/deals", params={"cursor": "garbage!"}, headers=h)
     assert r.status_code == 422 and r.json()["field"] == "cursor"
 
