@@ -70,6 +70,21 @@ EXCLUDED: dict[str, dict[str, str]] = {
         "are in) are not expressible in the schema; each is a 422 naming the stage "
         "(tests/crm/test_api.py::test_configured_stages)",
     },
+    "POST /api/v1/deals": {
+        "positive_data_acceptance": "assignee_id must be a member of the organisation, "
+        "which the schema cannot know; any other id is a 422 naming assignee_id "
+        "(tests/crm/test_cli_export.py: `reos deals assign` to a non-member)",
+    },
+    "PATCH /api/v1/deals/{deal_id}": {
+        "positive_data_acceptance": "a stage must be one of the organisation's configured "
+        "stages and pass the stage rules (an offer before offer_sent, a reason to close as "
+        "lost), and assignee_id a member: each is a 422 naming the field "
+        "(tests/crm/test_api.py::test_stage_rules)",
+    },
+    "POST /api/v1/deals/{deal_id}/tasks": {
+        "positive_data_acceptance": "assignee_id must be a member of the organisation; any "
+        "other id is a 422 naming assignee_id",
+    },
     "POST /api/v1/offers": {
         "positive_data_acceptance": "exactly one of deal_id and property_id, and one of "
         "price and max_offer, is given, and expires_at lies in the future: each refusal "
@@ -77,8 +92,13 @@ EXCLUDED: dict[str, dict[str, str]] = {
     },
     "GET /api/v1/deals": {
         "positive_data_acceptance": "the cursor is opaque: only a next_cursor the list gave "
-        "out (for the same sort) is a cursor, any other string is a 422 naming it "
+        "out (for the same sort) is a cursor, and a stage must be one of the organisation's "
+        "configured stages; anything else is a 422 naming it "
         "(tests/crm/test_api.py::test_list_filters_sort_and_keyset_pages)",
+    },
+    "GET /api/v1/deals/export.csv": {
+        "positive_data_acceptance": "a stage must be one of the organisation's configured "
+        "stages; any other is a 422 naming the valid ones",
     },
 }
 

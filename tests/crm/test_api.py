@@ -57,6 +57,8 @@ def test_list_filters_sort_and_keyset_pages(client: Any, org: Any) -> None:
         "/api/v1/deals", params={"cursor": first["next_cursor"], "sort": "due"}, headers=h
     )
     assert r.status_code == 422 and r.json()["field"] == "cursor"
+    r = client.get("/api/v1/deals", params={"stage": "contacetd"}, headers=h)
+    assert r.status_code == 422 and "contacted" in r.json()["message"]
     r = client.get("/api/v1/deals", params={"cursor": "garbage!"}, headers=h)
     assert r.status_code == 422 and r.json()["field"] == "cursor"
 
@@ -150,6 +152,8 @@ def test_stage_rules(client: Any, org: Any) -> None:
     assert r.json()["close_reason"].startswith("owner passed")
     r = patch({"stage": "closed_won"})
     assert r.status_code == 422 and "closed" in r.json()["message"]
+    draft = client.post("/api/v1/offers", json={"deal_id": str(deal_id), "price": 5}, headers=h)
+    assert draft.status_code == 422 and "closed" in draft.json()["message"]
     r = patch({"stage": "contacted"})  # reopened
     assert r.status_code == 200 and r.json()["is_open"] is True
     rules = client.get("/api/v1/deal-stages", headers=h).json()["rules"]

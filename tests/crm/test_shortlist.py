@@ -136,3 +136,19 @@ def test_two_shortlists_racing_make_each_deal_once(org: Any, is_pg: bool) -> Non
     assert results[0].deal_ids == results[1].deal_ids  # the same deal for each property
     with acting(org.id) as s:
         assert s.scalar(select(func.count(Deal.id))) == 40
+
+
+def test_activity_recorded_on_a_propertys_open_deal(org: Any) -> None:
+    a, b = make_properties(org.id, 2)
+    with acting(org.id) as s:
+        (deal_id,) = service.shortlist(s, [(a, 50, [])]).deal_ids
+    with acting(org.id, "pipeline") as s:
+        event = service.record_property_activity(
+            s, a, "valuation", {"estimated_value": 182000, "confidence": "B"}
+        )
+        assert event is not None and event.deal_id == deal_id
+        assert service.record_property_activity(s, b, "valuation", {}) is None
+    with acting(org.id) as s:
+        kinds = [e.kind for e in service.events_of(s, deal_id)]
+        assert kinds == ["shortlisted", "valuation"]
+        assert service.events_of(s, deal_id)[-1].actor == "pipeline"

@@ -1,4 +1,4 @@
-"""``reos deals list|show|move|assign|note|tag|export``, ``reos offers create|send|counter|
+"""``reos deals list|open|show|move|assign|note|tag|export``, ``reos offers create|send|counter|
 accept|reject|withdraw|list`` and ``reos tasks list|done``.
 
 Each command is one unit of work in the organisation (``--org`` when there are several),
@@ -145,6 +145,24 @@ def deals_list(
     print_table(out, ["id", "stage", "score", "address", "assignee", "due", "tags", "reasons"])
     if next_cursor:
         typer.echo(f"more: --cursor {next_cursor}")
+
+
+@deals_app.command("open")
+def deals_open(
+    property_id: str = typer.Argument(..., help="property id"),
+    assignee: str | None = typer.Option(None, "--assignee", help="member's email"),
+    org: str | None = OrgOption,
+) -> None:
+    """Open a deal on a property by hand, at stage new (the pipeline's shortlist opens
+    them for scored properties)."""
+    from reos.crm import service
+
+    ident = parse_uuid(property_id, "property", "a property id")
+    with org_session(org) as session:
+        user_id = service.member_by_email(session, assignee) if assignee else None
+        deal = service.create_deal(session, ident, assignee_id=user_id)
+        deal_id = deal.id
+    typer.echo(f"deal {deal_id} opened on property {ident} (stage new)")
 
 
 @deals_app.command("show")

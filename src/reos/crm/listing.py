@@ -26,6 +26,8 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from reos.crm import service
+from reos.crm import stages as stage_rules
 from reos.errors import ValidationFailed
 from reos.models import Deal, DealTag
 from reos.models.crm import ADDRESS_RANK, DUE_RANK, SCORE_RANK
@@ -183,7 +185,13 @@ def ordered(stmt: Select[Deal], sort: str, cursor: str | None) -> Select[Deal]:
 def page(
     session: Session, filters: DealFilters, sort: str, limit: int, cursor: str | None = None
 ) -> tuple[Sequence[Deal], str | None]:
-    """One page of deals and the cursor of the next (None on the last page)."""
+    """One page of deals and the cursor of the next (None on the last page). A stage
+    filter naming no stage of the organisation is a 422 naming the valid ones (a typo
+    would otherwise list nothing, silently)."""
+    if filters.stages:
+        stages = service.stages_of(session)
+        for name in filters.stages:
+            stage_rules.find(stages, name)
     stmt = ordered(filtered(filters), sort, cursor).limit(limit + 1)
     rows = session.scalars(stmt).all()
     more = len(rows) > limit

@@ -241,6 +241,11 @@ def apply_transition(
     stage moves that follow (see the module docstring)."""
     check_transition(offer, status)
     at = now or utcnow()
+    if status in ("sent", "accepted") and deal.open_property_id is None:
+        raise ValidationFailed(
+            f"deal {deal.id} is closed ({deal.stage}); reopen it before its offers move on",
+            field="status",
+        )
     if status == "sent":
         _check_expiry(offer.expires_at, at)
         offer.sent_at = at

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -25,7 +25,7 @@ from reos.crm import stages as stage_rules
 from reos.crm.stages import DealFacts, Stage
 from reos.db import tenancy
 from reos.db.base import utcnow
-from reos.errors import NotFound, PreconditionFailed, ValidationFailed
+from reos.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from reos.kernel.bulk import among, in_batches
 from reos.kernel.principal import actor_of
 from reos.models import Deal, DealEvent, DealNote, DealStage, DealTag, DealTask, Offer
@@ -93,6 +93,18 @@ def record_activity(
     return event
 
 
+def record_property_activity(
+    session: Session, property_id: uuid.UUID, kind: str, detail: dict[str, Any]
+) -> DealEvent | None:
+    """Record an activity (``valuation``, ``underwriting``, ``message`` ...) on the open
+    deal of a property, if it has one (None when it has none): what the pipeline calls
+    after valuing or underwriting a shortlisted property."""
+    deal = open_deal_of(session, property_id)
+    if deal is None:
+        return None
+    return record_activity(session, deal.id, kind, detail)
+
+
 def events_of(session: Session, deal_id: uuid.UUID) -> Sequence[DealEvent]:
     """The deal's timeline, oldest first."""
     get_deal(session, deal_id)
@@ -121,7 +133,9 @@ def replace_stages(session: Session, stages: Sequence[Stage]) -> list[Stage]:
     stage_rules.check_stage_list(stages)
     names = {s.name for s in stages}
     in_use: dict[str, int] = {}
-    for name, count in session.execute(select(Deal.stage, _count()).group_by(Deal.stage)).all():
+    for name, count in session.execute(
+        select(Deal.stage, func.count(Deal.id)).group_by(Deal.stage)
+    ).all():
         if name not in names:
             in_use[name] = int(count)
     if in_use:
@@ -140,12 +154,6 @@ def replace_stages(session: Session, stages: Sequence[Stage]) -> list[Stage]:
         )
     session.flush()
     return list(stages)
-
-
-def _count() -> Any:
-    from sqlalchemy import func
-
-    return func.count(Deal.id)
 
 
 # --- deals ------------------------------------------------------------------------------
@@ -191,8 +199,6 @@ def create_deal(
         raise NotFound(f"property {property_id} not found", field="property_id")
     existing = open_deal_of(session, property_id)
     if existing is not None:
-        from reos.errors import Conflict
-
         raise Conflict(
             f"property {property_id} already has an open deal ({existing.id})",
             field="property_id",

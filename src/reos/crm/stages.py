@@ -105,8 +105,9 @@ def check_move(
         send_draft = True
     if stage.name == UNDER_CONTRACT and "accepted" not in facts.offer_statuses:
         raise ValidationFailed(
-            "under_contract needs an accepted offer: accept the seller's answer first "
-            "(POST /api/v1/offers/{id}/transition with status accepted)",
+            "under_contract needs an accepted offer: record the seller's acceptance first "
+            "(`reos offers accept ID`, or POST /api/v1/offers/{id}/transition with status "
+            "accepted)",
             field="stage",
             stage=stage.name,
         )
