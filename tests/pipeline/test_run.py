@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from reos.db.session import tenant_session
-from reos.models import Deal, DealScore, PipelineChunk, PipelineItem, Valuation
+from reos.models import Deal, DealEvent, DealScore, PipelineChunk, PipelineItem, Valuation
 from reos.pipeline import service
 from reos.pipeline.stages import STAGE_NAMES
 
@@ -112,6 +112,11 @@ def test_nothing_new_does_nothing_and_a_change_is_taken_alone(world: dict[str, A
         ).all()
     assert len(open_deals) == len(set(open_deals))
     assert top and first.run.id != third.run.id
+    # the deal's timeline shows the new underwriting (and valuation, when it was valued)
+    with tenant_session(org_id) as session:
+        deal = session.scalars(select(Deal).where(Deal.open_property_id == deal_property)).one()
+        kinds = set(session.scalars(select(DealEvent.kind).where(DealEvent.deal_id == deal.id)))
+    assert "underwriting" in kinds and {"shortlisted"} <= kinds
 
 
 def test_since_takes_everything_changed_after_the_day(world: dict[str, Any]) -> None:

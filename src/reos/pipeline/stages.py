@@ -84,7 +84,32 @@ def value(session: Session, ctx: StageContext, ids: Sequence[uuid.UUID]) -> Stag
     from reos.valuation import service as valuation_service
 
     valued, not_valued = valuation_service.value_properties(session, ids, ctx.as_of)
+    _on_open_deals(session, ctx, [i for i in ids if i not in not_valued], "valuation")
     return StageOutcome(processed=valued, skipped=not_valued)
+
+
+def _on_open_deals(
+    session: Session, ctx: StageContext, ids: Sequence[uuid.UUID], kind: str
+) -> None:
+    """Put the new valuation or underwriting on the timeline of each property's open deal
+    (the CRM's front), with the figure it produced."""
+    from reos.crm import read_model as crm_read
+    from reos.crm import service as crm_service
+
+    open_ones = sorted(crm_read.properties_with_open_deals(session, ids), key=str)
+    if not open_ones:
+        return
+    detail: dict[uuid.UUID, dict[str, Any]] = {}
+    if kind == "valuation":
+        from reos.valuation import read_model as valuation_read
+
+        for pid, (value_usd, day) in valuation_read.latest_values(session, open_ones).items():
+            detail[pid] = {"estimated_value": value_usd, "valuation_date": day.isoformat()}
+    for pid in open_ones:
+        crm_service.record_property_activity(
+            session, pid, kind,
+            {**detail.get(pid, {}), "strategy": ctx.strategy, "pipeline_run_id": str(ctx.run_id)},
+        )  # fmt: skip
 
 
 def underwrite(session: Session, ctx: StageContext, ids: Sequence[uuid.UUID]) -> StageOutcome:
@@ -94,6 +119,7 @@ def underwrite(session: Session, ctx: StageContext, ids: Sequence[uuid.UUID]) ->
     done, refused = underwriting_service.underwrite_properties(
         session, ids, ctx.strategy, as_of=ctx.as_of
     )
+    _on_open_deals(session, ctx, [i for i in ids if i not in refused], "underwriting")
     return StageOutcome(processed=done, skipped=refused)
 
 
