@@ -157,13 +157,33 @@ def deal_flow(org_ref: str, workdir: Path, samples: Path = SAMPLES) -> None:
             session, strategy="flip", valuation_date=DEMO_VALUATION_DATE, shortlist_top_n=100
         )
     run_pipeline(org_id)
+    print_standing_deals(org_ref)
 
 
 def run_pipeline(org_id: object) -> None:
-    """One pipeline run, as ``reos pipeline run`` does it, printing the top deals."""
+    """One pipeline run, as ``reos pipeline run`` does it (progress bars, report, top
+    deals)."""
     subprocess.run(
         [sys.executable, "-m", "reos", "pipeline", "run", "--org", str(org_id)], check=True
     )
+
+
+def print_standing_deals(org_ref: str) -> None:
+    """When the run found nothing new (the demo was loaded before), the top deals of the
+    last run that shortlisted, with their reasons."""
+    from reos.pipeline import service as pipeline_service
+
+    with org_session(org_ref) as session:
+        runs, _total = pipeline_service.list_runs(session, limit=50)
+        if not runs or runs[0].status != "nothing_new":
+            return
+        shortlisted = [r for r in runs if r.status == "done" and r.summary.get("top_deals")]
+        deals = list(shortlisted[0].summary["top_deals"]) if shortlisted else []
+    print(f"the top deals standing from the last pipeline run ({len(deals)} kept):")
+    for rank, deal in enumerate(deals[:10], 1):
+        print(f"{rank:>3}. score {deal['score']}  {deal.get('address') or deal['property_id']}")
+        for reason in deal.get("reasons", [])[:5]:
+            print(f"       {reason}")
 
 
 def main() -> None:
