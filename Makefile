@@ -35,7 +35,7 @@ demo: demo-data
 
 demo-data: install
 	$(REOS) init --org "$(DEMO_ORG)" --email $(DEMO_EMAIL) --password $(DEMO_PASSWORD)
-	$(BIN)/python -m reos.flows.demo --org $(DEMO_SLUG)
+	$(BIN)/python -m reos.flows.demo --org $(DEMO_SLUG) --workdir .reos/demo
 
 ## lint: style, formatting and the architecture's boundaries (see ARCHITECTURE.md)
 lint: install

@@ -447,16 +447,16 @@ def test_a_model_without_an_owner_is_refused(tmp_path: Path) -> None:
     found = _found(
         tmp_path,
         {
-            "reos/models/offer.py": """
+            "reos/models/letter.py": """
                 from reos.db.base import Base, TenantScoped
 
-                class Offer(TenantScoped, Base):
-                    __tablename__ = "offers"
+                class Letter(TenantScoped, Base):
+                    __tablename__ = "letters"
             """,
         },
     )
     assert found == [
-        "src/reos/models/offer.py:3: table-owner: model Offer (offers) has no owning domain "
+        "src/reos/models/letter.py:3: table-owner: model Letter (letters) has no owning domain "
         "in TABLE_OWNERS"
     ]
 

@@ -16,7 +16,10 @@ from reos.domains import DOMAINS, PLATFORM_COMMANDS, command_modules, job_module
 
 def test_domain_names_are_unique_and_each_is_declared_in_its_package() -> None:
     names = [d.name for d in DOMAINS]
-    assert names == ["accounts", "properties", "ingest", "valuation", "owners", "underwriting"]
+    assert names == [
+        "accounts", "properties", "ingest", "valuation", "owners", "underwriting", "dealflow",
+        "crm", "pipeline",
+    ]  # fmt: skip
     for domain in DOMAINS:
         assert importlib.import_module(f"reos.{domain.name}").DOMAIN is domain
 
@@ -36,6 +39,7 @@ def test_the_cli_offers_every_declared_command_and_nothing_else() -> None:
     assert set(LAZY_COMMANDS) == {
         "init", "serve", "db", "worker", "orgs", "users", "apikeys", "properties",
         "import", "quarantine", "fields", "avm", "value", "owners", "underwrite", "offer",
+        "lists", "searches", "score", "deals", "offers", "tasks", "pipeline",
     }  # fmt: skip
     assert LAZY_COMMANDS["worker"] == "reos.jobs.commands"
 
@@ -55,8 +59,12 @@ def test_the_app_mounts_every_domain_router() -> None:
 def test_the_worker_loads_every_domains_job_module() -> None:
     from reos.jobs.registry import handlers
 
-    assert job_modules() == ("reos.ingest.jobs", "reos.valuation.jobs")
-    assert {"import", "avm_train"} <= set(handlers())
+    assert job_modules() == (
+        "reos.ingest.jobs", "reos.valuation.jobs", "reos.crm.jobs", "reos.pipeline.jobs",
+    )  # fmt: skip
+    assert {"import", "avm_train", "pipeline.run", "pipeline.work", "pipeline.daily"} <= set(
+        handlers()
+    )
 
 
 def test_app_cli_and_worker_name_no_domain() -> None:

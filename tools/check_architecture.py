@@ -119,6 +119,15 @@ KERNEL_MAY_NAME: dict[str, tuple[str, str]] = {
 #: Which domain (or infrastructure package) owns, and alone writes, each model's table.
 TABLE_OWNERS: dict[str, str] = {
     "Property": "reos.properties",
+    "PipelineRun": "reos.pipeline",
+    "PipelineChunk": "reos.pipeline",
+    "PipelineItem": "reos.pipeline",
+    "PipelineSettings": "reos.pipeline",
+    "PropertyList": "reos.dealflow",
+    "ListMembership": "reos.dealflow",
+    "SavedSearch": "reos.dealflow",
+    "DealScore": "reos.dealflow",
+    "ScoreModel": "reos.dealflow",
     "Sale": "reos.properties",
     "FieldChange": "reos.properties",
     "OwnerEntity": "reos.owners",
@@ -143,6 +152,13 @@ TABLE_OWNERS: dict[str, str] = {
     "AuditEntry": "reos.accounts",
     "Job": "reos.jobs",
     "ScheduleRun": "reos.jobs",
+    "Deal": "reos.crm",
+    "DealStage": "reos.crm",
+    "DealTag": "reos.crm",
+    "DealNote": "reos.crm",
+    "DealTask": "reos.crm",
+    "DealEvent": "reos.crm",
+    "Offer": "reos.crm",
 }
 
 #: Where the tenancy rule does not apply, by module or ``module:Qualified.name`` prefix.

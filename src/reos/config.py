@@ -104,6 +104,12 @@ class Settings(BaseSettings):
     # Honest limits of a valuation (reos.valuation.limits, reos.valuation.service). The comp
     # limits are medians over the comps a value uses; their defaults were chosen from the
     # Ames out-of-time experiments of benchmarks/comp_limits.py (its docstring gives the rule).
+    score_min_outcomes: int = Field(
+        default=500,
+        ge=1,
+        description="Outcomes (deals won, lost, dead; offers accepted or refused) an "
+        "organisation needs before a trained deal-score model may replace the default weights.",
+    )
     avm_stale_after_sales: int = Field(
         default=1,
         ge=1,

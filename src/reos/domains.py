@@ -11,7 +11,17 @@ and do not load (see :mod:`reos.frontdoor`).
 
 from __future__ import annotations
 
-from reos import accounts, ingest, owners, properties, underwriting, valuation
+from reos import (
+    accounts,
+    crm,
+    dealflow,
+    ingest,
+    owners,
+    pipeline,
+    properties,
+    underwriting,
+    valuation,
+)
 from reos.frontdoor import Commands, Domain, Schedule
 
 #: Every business domain, in the order their routers are mounted.
@@ -22,6 +32,9 @@ DOMAINS: tuple[Domain, ...] = (
     valuation.DOMAIN,
     owners.DOMAIN,
     underwriting.DOMAIN,
+    dealflow.DOMAIN,
+    crm.DOMAIN,
+    pipeline.DOMAIN,
 )
 
 #: Commands that belong to no domain: the store, the server and the job worker.

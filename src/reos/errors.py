@@ -56,6 +56,24 @@ class Conflict(ReosError):
     code = "conflict"
 
 
+class PreconditionFailed(ReosError):
+    """The caller's copy is stale: its ``If-Match`` names a version that is no longer the
+    current one (someone else changed the record since it was read)."""
+
+    status_code = 412
+    exit_code = 4
+    code = "precondition_failed"
+
+
+class PreconditionRequired(ReosError):
+    """A change to a record that several people edit must say which version it applies
+    to (``If-Match`` with the ETag read), so no one overwrites another silently."""
+
+    status_code = 428
+    exit_code = 2
+    code = "precondition_required"
+
+
 class Unauthenticated(ReosError):
     """Missing, malformed, expired or wrongly signed credentials."""
 

@@ -41,7 +41,8 @@ def pg(engine: Engine) -> Engine:
 def _seed(conn: Any, org: uuid.UUID) -> None:
     """One row per tenant table for ``org``, inserted as the owner (bypassing RLS)."""
     user = uuid.uuid4()
-    prop, imp, ent = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    prop, imp, ent, run = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    plist, deal = uuid.uuid4(), uuid.uuid4()
     conn.execute(
         text("INSERT INTO organizations (id, name, slug) VALUES (:o, :n, :n)"),
         {"o": org, "n": f"rls-{org.hex[:12]}"},
@@ -131,6 +132,67 @@ def _seed(conn: Any, org: uuid.UUID) -> None:
         "underwriting_runs": (
             "(id, org_id, strategy, assumptions, status, properties_total, properties_done, underwritten, skipped) VALUES (:id, :org, 'rental', '{}', 'running', 1, 0, 0, '{}')",
             {},
+        ),
+        "pipeline_runs": (
+            "(id, org_id, status, trigger, watermarks, properties_total, stages, summary) VALUES (:rid, :org, 'running', 'cli', '{}', 1, '[]', '{}')",
+            {"rid": run},
+        ),
+        "pipeline_chunks": (
+            "(id, org_id, run_id, stage, stage_order, seq, property_ids, status, completions, processed, failed, skipped, seconds, result) VALUES (:id, :org, :rid, 'value', 0, 0, '[]', 'pending', 0, 0, 0, 0, 0, '{}')",
+            {"rid": run},
+        ),
+        "pipeline_items": (
+            "(id, org_id, run_id, stage, property_id, outcome, reason) VALUES (:id, :org, :rid, 'value', :pid, 'failed', 'x')",
+            {"rid": run, "pid": prop},
+        ),
+        "pipeline_settings": (
+            "(id, org_id, shortlist_top_n, strategy, chunk_properties) VALUES (:id, :org, 100, 'rental', 500)",
+            {},
+        ),
+        "property_lists": (
+            "(id, org_id, name, kind, list_date, derived, query, member_count, report) VALUES (:id, :org, 'l', 'probate', '2020-01-01', false, '{}', 1, '{}')",
+            {"id": plist},
+        ),
+        "list_memberships": (
+            "(id, org_id, list_id, property_id, status, listed_on, attributes) VALUES (:id, :org, :lid, :pid, 'matched', '2020-01-01', '{}')",
+            {"lid": plist, "pid": prop},
+        ),
+        "saved_searches": (
+            "(id, org_id, name, filters, last_match_count, last_new_count, last_match_ids) VALUES (:id, :org, 's', '{}', 0, 0, '[]')",
+            {},
+        ),
+        "deal_scores": (
+            "(id, org_id, property_id, score, drivers, reasons, features, model_version, scored_at) VALUES (:id, :org, :pid, 50, '[]', '[]', '{}', 'default-v1', now())",
+            {"pid": prop},
+        ),
+        "score_models": (
+            "(id, org_id, version, path, outcome_count, holdout_auc, default_auc, features, metrics, is_active) VALUES (:id, :org, 'v', 'p', 1, 0.5, 0.5, '[]', '{}', false)",
+            {},
+        ),
+        "deal_stages": (
+            "(id, org_id, name, position, terminal) VALUES (:id, :org, 'new', 0, false)",
+            {},
+        ),
+        "deals": (
+            "(id, org_id, property_id, open_property_id, stage, reasons, search_text, version) VALUES (:did, :org, :pid, :pid, 'new', '[]', '', 1)",
+            {"did": deal, "pid": prop},
+        ),
+        "deal_tags": ("(id, org_id, deal_id, tag) VALUES (:id, :org, :did, 'hot')", {"did": deal}),
+        "deal_notes": (
+            "(id, org_id, deal_id, body) VALUES (:id, :org, :did, 'called')",
+            {"did": deal},
+        ),
+        "deal_tasks": (
+            "(id, org_id, deal_id, title, done) VALUES (:id, :org, :did, 'call', false)",
+            {"did": deal},
+        ),
+        "deal_events": (
+            "(id, org_id, deal_id, kind, occurred_at, detail) VALUES (:id, :org, :did, 'created', now(), '{}')",
+            {"did": deal},
+        ),
+        "offers": (
+            "(id, org_id, deal_id, property_id, party, price, terms, source, basis, status) VALUES (:id, :org, :did, :pid, 'buyer', 100000.00, '{}', 'typed', '{}', 'draft')",
+            {"did": deal, "pid": prop},
         ),
     }
     missing = set(tenant_tables()) - set(rows)

@@ -12,7 +12,8 @@ from sqlalchemy import select, update
 from reos.db.session import system_session, tenant_session
 from reos.errors import ValidationFailed
 from reos.jobs import queue
-from reos.jobs.worker import Worker
+from reos.jobs.schedules import Scheduler
+from reos.jobs.worker import Worker as ScheduledWorker
 from reos.models.jobs import Job
 
 
@@ -24,6 +25,12 @@ def _job(org_id: uuid.UUID, kind: str = "test") -> uuid.UUID:
 def _status(job_id: uuid.UUID) -> Job:
     with system_session() as s:
         return s.scalars(select(Job).where(Job.id == job_id)).one()
+
+
+def Worker(**options: Any) -> ScheduledWorker:  # noqa: N802 - stands in for the class
+    """A worker that enqueues no schedules (the domains' periodic jobs, such as
+    ``crm.deadlines``): these tests count the jobs they queue themselves."""
+    return ScheduledWorker(scheduler=Scheduler(schedules=()), **options)
 
 
 def _drain_others() -> None:

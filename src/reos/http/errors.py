@@ -41,8 +41,10 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         403: "The caller's role does not allow this",
         404: "Not found in the caller's organisation",
         409: "Conflicts with the current state",
+        412: "If-Match names a version that is no longer current; read it again",
         413: "Body larger than the configured limit",
         422: "Invalid input; the body names the field",
+        428: "If-Match is required: send the ETag you read",
         429: "Rate limit exceeded; see Retry-After",
     }
     return {

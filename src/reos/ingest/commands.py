@@ -213,9 +213,25 @@ def import_report(
 
 @import_app.command("list")
 def import_list(
-    org: str | None = OrgOption, as_json: bool = JsonOption, limit: int = typer.Option(20, min=1)
+    file: Path | None = typer.Argument(
+        None, help="a distress list (CSV/TSV or XLSX) to import; without it, recent imports"
+    ),
+    kind: str | None = typer.Option(
+        None, "--kind", help="the list's kind (tax_delinquent, pre_foreclosure, probate, ...)"
+    ),
+    name: str | None = typer.Option(None, "--name", help="the list's name"),
+    source: str | None = typer.Option(None, "--source", help="where the list came from"),
+    list_date: str | None = typer.Option(None, "--date", help="the list's date, YYYY-MM-DD"),
+    org: str | None = OrgOption,
+    as_json: bool = JsonOption,
+    limit: int = typer.Option(20, min=1, help="recent imports shown (without FILE)"),
 ) -> None:
-    """Recent imports."""
+    """Import a list of properties (``reos import list FILE --kind KIND``: rows matched to
+    stored properties by parcel number or address, the others kept with the reason), or
+    without FILE show the recent imports."""
+    if file is not None:
+        _import_property_list(file, kind, name, source, list_date, org, as_json)
+        return
     with org_session(org) as session:
         reports, _total = service.list_imports(session, limit=limit)
     rows = [r.to_dict() for r in reports]
@@ -236,6 +252,44 @@ def import_list(
             "quarantined",
         ],
     )
+
+
+def _import_property_list(
+    file: Path,
+    kind: str | None,
+    name: str | None,
+    source: str | None,
+    list_date: str | None,
+    org: str | None,
+    as_json: bool,
+) -> None:
+    """A list of properties is deal flow's record: its service matches and keeps the rows."""
+    from datetime import date
+
+    from reos.dealflow import service as dealflow_service
+
+    if not kind:
+        raise ValidationFailed(
+            f"--kind is required with a list file; use one of {', '.join(dealflow_service.LIST_KINDS)}",
+            field="kind",
+        )
+    day = None
+    if list_date:
+        try:
+            day = date.fromisoformat(list_date)
+        except ValueError:
+            raise ValidationFailed(
+                f"--date {list_date!r} is not YYYY-MM-DD", field="date"
+            ) from None
+    with org_session(org) as session:
+        report = dealflow_service.import_list(
+            session, file, kind, name=name, source=source, list_date=day, created_by="cli"
+        )
+    if as_json:
+        print_json(report.to_dict())
+        return
+    for line in report.lines():
+        typer.echo(line)
 
 
 @quarantine_app.command("list")

@@ -785,3 +785,49 @@ def _raw_row(q: QuarantinedRow) -> RawRow:
 def _structural(reason: dict[str, Any]) -> bool:
     text = str(reason.get("reason") or "")
     return "cells but the header has" in text or "-character limit" in text
+
+
+@dataclass
+class OriginalRows:
+    """Rows of imported files as the user wrote them: each import's ``headers`` in file
+    order, each requested row's cells by header (text as in the file) keyed by
+    ``(import id, row number)``, and why an import's rows could not be read
+    (``unavailable``: the import is unknown, its file is gone or changed since; its
+    headers are then those recorded at import time)."""
+
+    headers: dict[uuid.UUID, list[str]] = field(default_factory=dict)
+    cells: dict[tuple[uuid.UUID, int], dict[str, str | None]] = field(default_factory=dict)
+    unavailable: dict[uuid.UUID, str] = field(default_factory=dict)
+
+
+def original_rows(session: Session, wanted: dict[uuid.UUID, set[int]]) -> OriginalRows:
+    """Read back the rows ``wanted`` (import id → row numbers, as provenance names them)
+    from each import's stored file, every column the user had, mapped or not (the store
+    keeps only the mapped ones). A file is read once, up to its last wanted row, and only
+    when its bytes are those imported (SHA-256), so a row is never taken from an edited
+    file."""
+    out = OriginalRows()
+    for import_id, rows in wanted.items():
+        run = tenancy.get(session, ImportRun, import_id)
+        if run is None:
+            out.unavailable[import_id] = f"import {import_id} not found"
+            continue
+        # the headers as recorded at import time, kept even when the rows cannot be read
+        out.headers[import_id] = [str(h) for h in (run.mapping or {}).get("headers") or []]
+        path = Path(run.stored_path) if run.stored_path else None
+        if path is None or not path.is_file():
+            out.unavailable[import_id] = f"{run.filename}: the imported file is no longer stored"
+            continue
+        if file_fingerprint(path) != run.file_sha256:
+            out.unavailable[import_id] = f"{run.filename}: the file changed since it was imported"
+            continue
+        last = max(rows) if rows else 0
+        with open_table(path) as reader:
+            headers = out.headers[import_id] = list(reader.headers)
+            for raw in reader.rows():
+                if raw.row_number in rows:
+                    cells = {h: raw.values.get(h) for h in headers}
+                    out.cells[(import_id, raw.row_number)] = cells
+                if raw.row_number >= last:
+                    break
+    return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -283,3 +284,19 @@ def export_clusters(session: Session, out_path: str | Path) -> dict[str, Any]:
             written += 1
     entities = len({eid for _, eid in rows})
     return {"path": str(path), "records": written, "entities": entities}
+
+
+def newest_record_change(session: Session) -> datetime | None:
+    """The latest ``updated_at`` of the organisation's owner records (None: none yet)."""
+    return session.scalar(select(func.max(OwnerRecord.updated_at)))
+
+
+def property_ids_with_records_changed_since(
+    session: Session, after: datetime | None
+) -> set[uuid.UUID]:
+    """Ids of the properties whose owner records were added or changed after ``after``
+    (None: every property with an owner record)."""
+    stmt = select(OwnerRecord.property_id).where(OwnerRecord.property_id.is_not(None)).distinct()
+    if after is not None:
+        stmt = stmt.where(OwnerRecord.updated_at > after)
+    return {pid for pid in session.scalars(stmt) if pid is not None}

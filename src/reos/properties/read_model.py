@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, func, or_, select
+from sqlalchemy import RowMapping, String, func, or_, select
 from sqlalchemy.orm import Session
 
 from reos.kernel.bulk import among, in_batches
+from reos.kernel.parcels import PARCEL_SEPARATORS
 from reos.models import Property, Sale
 
 #: Sale columns a sales frame may ask for.
@@ -159,3 +161,153 @@ def properties_after(session: Session, after: uuid.UUID | None, limit: int) -> S
 def property_count(session: Session) -> int:
     """How many properties the organisation has."""
     return int(session.scalar(select(func.count(Property.id))) or 0)
+
+
+def newest_changes(session: Session) -> dict[str, datetime | None]:
+    """The latest ``updated_at`` of the organisation's properties and of its sales (None
+    when it has none): the watermarks a run of the pipeline covers up to."""
+    return {
+        "properties": session.scalar(select(func.max(Property.updated_at))),
+        "sales": session.scalar(select(func.max(Sale.updated_at))),
+    }
+
+
+def property_ids_changed_since(
+    session: Session, properties_after: datetime | None, sales_after: datetime | None
+) -> set[uuid.UUID]:
+    """Ids of the properties created or changed after ``properties_after``, and of those
+    with a sale recorded or changed after ``sales_after`` (None: every one)."""
+    stmt = select(Property.id)
+    if properties_after is not None:
+        stmt = stmt.where(Property.updated_at > properties_after)
+    ids = set(session.scalars(stmt))
+    sales = select(Sale.property_id).distinct()
+    if sales_after is not None:
+        sales = sales.where(Sale.updated_at > sales_after)
+    ids.update(session.scalars(sales))
+    return ids
+
+
+def properties_by_id(session: Session, property_ids: Iterable[uuid.UUID]) -> list[Property]:
+    """The organisation's properties among ``property_ids`` (ids of another organisation
+    or of deleted properties are absent)."""
+    out: list[Property] = []
+    for batch in in_batches(property_ids):
+        out.extend(session.scalars(select(Property).where(among(session, Property.id, batch))))
+    return out
+
+
+def parcel_key_expression() -> Any:
+    """The stored parcel number as :func:`reos.kernel.parcels.parcel_key` writes it, in SQL
+    (``upper`` with every separator replaced by nothing), so a lookup compares keys in the
+    database instead of loading every parcel number."""
+    expression: Any = func.upper(Property.parcel_number)
+    for separator in PARCEL_SEPARATORS:
+        expression = func.replace(expression, separator, "", type_=String)
+    return expression
+
+
+def property_ids_by_parcel_key(session: Session, keys: Iterable[str]) -> dict[str, list[uuid.UUID]]:
+    """Property ids by the key of their parcel number (:func:`reos.kernel.parcels.parcel_key`)
+    for the keys given; a key several properties share lists them all. The database compares
+    the key expression of the organisation's parcel numbers with the keys (one parameter
+    per batch), so no parcel number is loaded that does not match."""
+    wanted = {k for k in keys if k}
+    found: dict[str, list[uuid.UUID]] = {}
+    expression = parcel_key_expression()
+    for batch in in_batches(wanted):
+        stmt = select(Property.id, expression).where(
+            Property.parcel_number.is_not(None), among(session, expression, batch)
+        )
+        for pid, key in session.execute(stmt):
+            found.setdefault(key, []).append(pid)
+    return found
+
+
+@dataclass(frozen=True)
+class PropertyFacts:
+    """What deal flow reads of a property: where it is, what it is, and its attributes
+    (``assessed_value``, ``mortgage_balance`` ... when a source gave them; dollars)."""
+
+    address_key: str | None
+    address: str | None
+    city: str | None
+    state: str | None
+    zip: str | None
+    property_type: str | None
+    attributes: dict[str, Any]
+    updated_at: datetime | None
+
+
+def property_facts(
+    session: Session, property_ids: Iterable[uuid.UUID] | None = None
+) -> dict[uuid.UUID, PropertyFacts]:
+    """:class:`PropertyFacts` of each property (every property of the organisation when
+    ``property_ids`` is None), by id, read in batches."""
+    columns = (
+        Property.id,
+        Property.address_key,
+        func.coalesce(Property.address_normalized, Property.address),
+        Property.city,
+        Property.state,
+        Property.zip,
+        Property.property_type,
+        Property.attributes,
+        Property.updated_at,
+    )
+    statements: Iterable[Any]
+    if property_ids is None:
+        statements = [select(*columns)]
+    else:
+        statements = (
+            select(*columns).where(among(session, Property.id, batch))
+            for batch in in_batches(property_ids)
+        )
+    out: dict[uuid.UUID, PropertyFacts] = {}
+    for stmt in statements:
+        for pid, key, address, city, state, zip_code, kind, attributes, updated in session.execute(
+            stmt
+        ):
+            out[pid] = PropertyFacts(
+                key, address, city, state, zip_code, kind, dict(attributes or {}), updated
+            )
+    return out
+
+
+def property_ids_where(
+    session: Session,
+    *,
+    cities: Sequence[str] = (),
+    zips: Sequence[str] = (),
+    property_types: Sequence[str] = (),
+) -> list[uuid.UUID]:
+    """Ids of the organisation's properties in one of ``cities`` (case-insensitive), one of
+    ``zips`` and of one of ``property_types``; an empty sequence does not filter."""
+    stmt = select(Property.id)
+    if cities:
+        stmt = stmt.where(func.upper(Property.city).in_([c.upper() for c in cities]))
+    if zips:
+        stmt = stmt.where(Property.zip.in_(list(zips)))
+    if property_types:
+        stmt = stmt.where(Property.property_type.in_(list(property_types)))
+    return list(session.scalars(stmt))
+
+
+def import_sources(
+    session: Session, property_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, tuple[uuid.UUID, int]]:
+    """``(import id, row number)`` of the file row that created each property, by id (a
+    property entered by hand, or whose import is not recorded, is absent): where its
+    original columns can be read back (``reos.ingest.service.original_rows``)."""
+    out: dict[uuid.UUID, tuple[uuid.UUID, int]] = {}
+    for batch in in_batches(property_ids):
+        stmt = select(Property.id, Property.provenance).where(among(session, Property.id, batch))
+        for pid, provenance in session.execute(stmt):
+            row = (provenance or {}).get("row") or {}
+            import_id, number = row.get("import_id"), row.get("row")
+            if import_id and isinstance(number, int):
+                try:
+                    out[pid] = (uuid.UUID(str(import_id)), number)
+                except ValueError:
+                    continue
+    return out

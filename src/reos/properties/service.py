@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import h3
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from reos import geo
@@ -472,3 +472,43 @@ def search_polygon(
                 Hit(prop, geo.haversine_m(center[0], center[1], prop.latitude, prop.longitude))
             )
     return _page(hits, "distance", limit, offset)
+
+
+def normalise_properties(
+    session: Session, property_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """Fill the derived address and location columns (normalised address, matching key, H3
+    cells) of the given properties where they are missing, as an import would have; the
+    properties that have neither an address nor coordinates, with the reason (nothing can
+    place them: no comparables, no list match by address).
+
+    The fill-in is derived data, not a change of the record: ``updated_at`` is kept, so the
+    next pipeline run does not see these properties as changed again."""
+    from reos.kernel.bulk import among, in_batches
+
+    problems: dict[uuid.UUID, str] = {}
+    fixes: list[tuple[uuid.UUID, dict[str, Any]]] = []
+    for batch in in_batches(property_ids):
+        for prop in session.scalars(select(Property).where(among(session, Property.id, batch))):
+            has_address = bool(prop.address or prop.street_name)
+            if not has_address and prop.latitude is None:
+                problems[prop.id] = "no address and no coordinates"
+                continue
+            missing_address = has_address and not (prop.address_normalized and prop.address_key)
+            missing_cells = prop.latitude is not None and not prop.h3_cell
+            if not (missing_address or missing_cells):
+                continue
+            values = {c: getattr(prop, c) for c in ("address", "street_number", "street_name",
+                      "unit", "city", "state", "zip", "latitude", "longitude")}  # fmt: skip
+            derived = location_fields(values).columns
+            fill = {k: v for k, v in derived.items() if getattr(prop, k) in (None, "")}
+            if fill:
+                fixes.append((prop.id, fill))
+    for pid, fill in fixes:
+        session.execute(
+            update(Property)
+            .where(Property.id == pid)
+            .values(**fill, updated_at=Property.updated_at)
+            .execution_options(synchronize_session=False)
+        )
+    return problems

@@ -670,6 +670,41 @@ def _underwrite_chunk(session: Session, run: UnderwritingRun, size: int, as_of: 
     return finished
 
 
+def underwrite_properties(
+    session: Session,
+    property_ids: Sequence[uuid.UUID],
+    strategy: str = "rental",
+    *,
+    as_of: date | None = None,
+) -> tuple[int, dict[uuid.UUID, str]]:
+    """Underwrite the given stored properties with ``strategy`` and the organisation's
+    saved default assumptions, and keep each underwriting, as ``underwrite --all`` does for
+    every property: the batch path of a pipeline run (one vectorised AVM pass for all of
+    them). Returns how many were underwritten and, by property, why the others could not
+    be (no value, no rent estimate, ...)."""
+    check_store_strategy(strategy)
+    props = sorted(properties_read.properties_by_id(session, property_ids), key=lambda p: p.id)
+    org = defaults_of(session).get(strategy, {})
+    rentals = _rentals(session) if strategy == "rental" else None
+    facts = _facts(session, props, strategy, as_of or _today(), rentals, need_rent=True)
+    refused: dict[uuid.UUID, str] = {}
+    done = 0
+    for fact in facts:
+        try:
+            filled = fill_deal(strategy, fact, {}, org)
+            analysis, cases = _analyse(filled)
+        except ReosError as exc:
+            refused[fact.prop.id] = _reason(exc)
+            continue
+        _store(
+            session, fact.prop.id, analysis, filled.sources,
+            cases=cases, evidence=filled.evidence, model_version=filled.model_version,
+        )  # fmt: skip
+        done += 1
+    session.flush()
+    return done, refused
+
+
 def underwrite_all(
     session_factory: SessionFactory,
     strategy: str = "rental",

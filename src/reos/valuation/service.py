@@ -647,44 +647,10 @@ def _value_next_chunk(session: Session, run: ValuationRun, size: int) -> bool:
     if run.last_property_id is not None:
         stmt = stmt.where(Property.id > run.last_property_id)
     chunk = session.scalars(stmt).all()
-    valuable, reasons = _split_valuable(chunk)
     refused = dict(run.not_valued)
-    for reason in reasons:
+    valued, not_valued = _value_and_store(session, row, model, chunk, run.valuation_date)
+    for reason in not_valued.values():
         refused[reason] = refused.get(reason, 0) + 1
-    valued = 0
-    if valuable:
-        results = engine.value_many(
-            model,
-            property_frame(valuable),
-            run.valuation_date,
-            _pool(session),
-            limits=comp_limits(),
-        )
-        staleness = model_staleness(session, row)
-        rows = []
-        for prop, res in zip(valuable, results, strict=True):
-            if res.refusal is not None:
-                reason = str(res.method["limits"]["refused_for"])  # limits.REFUSED_FOR
-                refused[reason] = refused.get(reason, 0) + 1
-                continue
-            res.model_version = row.version
-            _with_staleness(res, staleness)
-            rows.append(
-                {
-                    "id": uuid.uuid4(),
-                    "property_id": prop.id,
-                    "valuation_date": run.valuation_date,
-                    "estimated_value": float(res.estimated_value),
-                    "interval_low": float(res.interval_80[0]),
-                    "interval_high": float(res.interval_80[1]),
-                    "confidence": res.confidence,
-                    "model_version": row.version,
-                    "result": jsonable(res.to_dict()),
-                }
-            )
-        if rows:
-            session.execute(insert(Valuation), tenancy.stamp(session, rows))
-        valued = len(rows)
     run.valued += valued
     run.not_valued = refused
     run.properties_done += len(chunk)
@@ -703,6 +669,69 @@ def _value_next_chunk(session: Session, run: ValuationRun, size: int) -> bool:
         )
     session.flush()
     return finished
+
+
+def _value_and_store(
+    session: Session,
+    row: AvmModelVersion,
+    model: engine.AvmModel,
+    props: Sequence[Property],
+    day: date,
+) -> tuple[int, dict[uuid.UUID, str]]:
+    """Value ``props`` as of ``day`` with the model and store a valuation for each that
+    could be valued; the number stored and, by property, why the others were not."""
+    valuable, _reasons = _split_valuable(props)
+    kept = {p.id for p in valuable}
+    not_valued = {p.id: _split_valuable([p])[1][0] for p in props if p.id not in kept}
+    if not valuable:
+        return 0, not_valued
+    results = engine.value_many(
+        model, property_frame(valuable), day, _pool(session), limits=comp_limits()
+    )
+    staleness = model_staleness(session, row)
+    rows = []
+    for prop, res in zip(valuable, results, strict=True):
+        if res.refusal is not None:
+            not_valued[prop.id] = str(res.method["limits"]["refused_for"])  # limits.REFUSED_FOR
+            continue
+        res.model_version = row.version
+        _with_staleness(res, staleness)
+        rows.append(
+            {
+                "id": uuid.uuid4(),
+                "property_id": prop.id,
+                "valuation_date": day,
+                "estimated_value": float(res.estimated_value),
+                "interval_low": float(res.interval_80[0]),
+                "interval_high": float(res.interval_80[1]),
+                "confidence": res.confidence,
+                "model_version": row.version,
+                "result": jsonable(res.to_dict()),
+            }
+        )
+    if rows:
+        session.execute(insert(Valuation), tenancy.stamp(session, rows))
+    return len(rows), not_valued
+
+
+def value_properties(
+    session: Session, property_ids: Sequence[uuid.UUID], as_of: date | None = None
+) -> tuple[int, dict[uuid.UUID, str]]:
+    """Value the given properties with the active model as of ``as_of`` (today) and store
+    a valuation for each, as ``value --all`` does for every property: the batch path of a
+    pipeline run. Returns how many were valued and, by property, why the others were not
+    (no living area, no location, too few comparables). Raises when the organisation has no
+    model (``reos avm train``) or the date is outside what the model values."""
+    row, model = active_model(session)
+    day = _as_of(as_of)
+    if day > datetime.now(UTC).date() + timedelta(days=get_settings().avm_future_tolerance_days):
+        check_valuation_date(day, model)  # refuses the future date, with what to do
+    props: list[Property] = []
+    props.extend(properties_read.properties_by_id(session, property_ids))
+    props.sort(key=lambda p: p.id)
+    valued, not_valued = _value_and_store(session, row, model, props, day)
+    session.flush()
+    return valued, not_valued
 
 
 def _split_valuable(props: Iterable[Property]) -> tuple[list[Property], list[str]]:

@@ -1,0 +1,51 @@
+"""What other domains read of the CRM: the outcomes the deal score learns from.
+
+Light on import (no heavy library): the pipeline and the score model's training read it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from reos.crm import service
+from reos.kernel.bulk import among, in_batches
+from reos.models import Deal, Offer
+
+
+def outcomes(session: Session) -> list[tuple[uuid.UUID, bool]]:
+    """``(property_id, good)`` for every property of the organisation with a known
+    outcome, sorted by property id: True when a deal on it closed in a ``won`` stage
+    (``closed_won`` by default) or an offer on it was accepted (the owner took it); else
+    False when a deal closed in a ``lost`` stage (``closed_lost``, ``dead``) or an offer
+    was rejected. A property with both a success and a failure counts as a success: the
+    owner did sell at some price. Properties without an outcome are left out."""
+    stages = service.stages_of(session)
+    won = [s.name for s in stages if s.terminal and s.outcome == "won"]
+    lost = [s.name for s in stages if s.terminal and s.outcome == "lost"]
+    good: dict[uuid.UUID, bool] = {}
+    closed = select(Deal.property_id, Deal.stage).where(
+        Deal.open_property_id.is_(None), Deal.stage.in_(won + lost)
+    )
+    for property_id, stage in session.execute(closed):
+        good[property_id] = good.get(property_id, False) or stage in won
+    decided = select(Offer.property_id, Offer.status).where(
+        Offer.status.in_(("accepted", "rejected"))
+    )
+    for property_id, status in session.execute(decided):
+        good[property_id] = good.get(property_id, False) or status == "accepted"
+    return sorted(good.items(), key=lambda item: str(item[0]))
+
+
+def properties_with_open_deals(
+    session: Session, property_ids: Iterable[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Which of the given properties have an open deal (the pipeline rescores those)."""
+    out: set[uuid.UUID] = set()
+    for batch in in_batches(property_ids):
+        stmt = select(Deal.open_property_id).where(among(session, Deal.open_property_id, batch))
+        out.update(pid for pid in session.scalars(stmt) if pid is not None)
+    return out
