@@ -59,6 +59,11 @@ EXCLUDED: dict[str, dict[str, str]] = {
         "positive_data_acceptance": "as POST /api/v1/searches: a range's low end above its "
         "high end is a 422 naming the filter",
     },
+    "PUT /api/v1/underwriting/defaults": {
+        "positive_data_acceptance": "an amortisation must be a whole number of months "
+        "(12 x amort_years whole), not expressible as a JSON Schema multipleOf in binary "
+        "floats; a 422 naming the field, as for POST /api/v1/underwritings",
+    },
     "POST /api/v1/underwritings": {
         "positive_data_acceptance": "a deal's cross-field rules (an amortisation of whole "
         "months, variable expenses below income, a lease ending after it starts) are not "
