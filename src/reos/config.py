@@ -48,6 +48,15 @@ class Settings(BaseSettings):
         description="Seconds an API process remembers a verified API key (0: check the "
         "database every request). Revocation still applies at once: see reos.accounts.keycache.",
     )
+    map_tile_url: str = Field(
+        default="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        description="Raster tile URL template of the dashboard's maps; 'none' draws the "
+        "offline basemap instead (no tiles: outlines of the data's own areas).",
+    )
+    map_tile_attribution: str = Field(
+        default="© OpenStreetMap contributors",
+        description="Credit shown on the maps for the tile source.",
+    )
     rate_limit_ip_per_min: int = 120
     rate_limit_org_per_min: int = 600
     login_max_failures: int = Field(

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.orm import Session
 
-from reos.accounts import audit, tokens
+from reos.accounts import audit, auth, tokens
 from reos.accounts import service as accounts
 from reos.accounts.roles import Permission
 from reos.accounts.schemas import (
@@ -30,10 +30,9 @@ from reos.accounts.schemas import (
     RefreshIn,
     TokenOut,
 )
-from reos.accounts.throttle import LoginThrottle, Verdict, make_login_throttle
 from reos.config import Settings, get_settings
 from reos.db.session import system_session
-from reos.errors import Forbidden, RateLimited, ReosError, Unauthenticated, ValidationFailed
+from reos.errors import Forbidden, ReosError, Unauthenticated, ValidationFailed
 from reos.http.deps import CurrentPrincipal, session_for
 from reos.http.errors import error_responses
 from reos.http.paging import Offset, limit_query
@@ -73,47 +72,10 @@ def _tokens_for(
     )
 
 
-def _throttle(request: Request) -> LoginThrottle:
-    """The app's sign-in throttle, made on first use (its counters live in Redis or the
-    database, so every process's throttle sees the same numbers)."""
-    throttle: LoginThrottle | None = getattr(request.app.state, "login_throttle", None)
-    if throttle is None:
-        throttle = make_login_throttle(_settings(request))
-        request.app.state.login_throttle = throttle
-    return throttle
-
-
-def _refuse(throttle: LoginThrottle, email: str, verdict: Verdict) -> NoReturn:
-    seconds = verdict.retry_after_s or 1
-    if verdict.locked_now_s is not None:
-        with system_session() as session:
-            accounts.record_lockout(
-                session, email, verdict.locked_now_s, throttle.policy.max_failures
-            )
-    raise RateLimited(
-        f"too many failed sign-ins for this account; try again in {seconds} seconds",
-        retry_after=seconds,
-    )
-
-
 def _check_password(request: Request, email: str, password: str, wrong: ReosError) -> uuid.UUID:
     """The user id for this email and password, throttled per account (see
-    :mod:`reos.accounts.throttle`); raises ``wrong`` for a wrong pair, RateLimited (429 with
-    Retry-After) while the account is locked. Unknown emails go through the same steps."""
-    throttle = _throttle(request)
-    verdict = throttle.admit(email)
-    if verdict.retry_after_s is not None:
-        _refuse(throttle, email, verdict)
-    with system_session() as session:
-        user = accounts.check_password(session, email, password)
-        user_id = user.id if user is not None else None
-    if user_id is None:
-        verdict = throttle.failed(email)
-        if verdict.retry_after_s is not None:
-            _refuse(throttle, email, verdict)
-        raise wrong
-    throttle.succeeded(email)
-    return user_id
+    :func:`reos.accounts.auth.check_credentials`)."""
+    return auth.check_credentials(request.app.state, _settings(request), email, password, wrong)
 
 
 @router.post(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from functools import lru_cache
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy.orm import Session
 
@@ -18,8 +18,10 @@ from reos.accounts import service, tokens
 from reos.accounts.credentials import hash_api_key
 from reos.accounts.keycache import ApiKeyCache, generation_for
 from reos.accounts.roles import Permission, check
+from reos.accounts.throttle import LoginThrottle, Verdict, make_login_throttle
 from reos.config import Settings
-from reos.errors import Unauthenticated
+from reos.db.session import system_session
+from reos.errors import RateLimited, ReosError, Unauthenticated
 from reos.kernel.principal import Principal
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
     "Permission",
     "api_key_cache",
     "check",
+    "check_credentials",
     "key_hash",
     "principal_for_api_key",
     "principal_for_bearer",
@@ -78,3 +81,50 @@ def _claim_str(value: Any) -> str | None:
     if isinstance(value, list) and value:
         value = value[0]
     return str(value) if value else None
+
+
+def _throttle(app_state: Any, settings: Settings) -> LoginThrottle:
+    """The app's sign-in throttle, made on first use (its counters live in Redis or the
+    database, so every process's throttle sees the same numbers)."""
+    throttle: LoginThrottle | None = getattr(app_state, "login_throttle", None)
+    if throttle is None:
+        throttle = make_login_throttle(settings)
+        app_state.login_throttle = throttle
+    return throttle
+
+
+def _refuse(throttle: LoginThrottle, email: str, verdict: Verdict) -> NoReturn:
+    seconds = verdict.retry_after_s or 1
+    if verdict.locked_now_s is not None:
+        with system_session() as session:
+            service.record_lockout(
+                session, email, verdict.locked_now_s, throttle.policy.max_failures
+            )
+    raise RateLimited(
+        f"too many failed sign-ins for this account; try again in {seconds} seconds",
+        retry_after=seconds,
+    )
+
+
+def check_credentials(
+    app_state: Any, settings: Settings, email: str, password: str, wrong: ReosError
+) -> uuid.UUID:
+    """The user id for this email and password, throttled per account (see
+    :mod:`reos.accounts.throttle`); raises ``wrong`` for a wrong pair, RateLimited (429 with
+    Retry-After) while the account is locked. Unknown emails go through the same steps.
+    Shared by the API's token grant and the dashboard's sign-in form, so both count the
+    same failures."""
+    throttle = _throttle(app_state, settings)
+    verdict = throttle.admit(email)
+    if verdict.retry_after_s is not None:
+        _refuse(throttle, email, verdict)
+    with system_session() as session:
+        user = service.check_password(session, email, password)
+        user_id = user.id if user is not None else None
+    if user_id is None:
+        verdict = throttle.failed(email)
+        if verdict.retry_after_s is not None:
+            _refuse(throttle, email, verdict)
+        raise wrong
+    throttle.succeeded(email)
+    return user_id
