@@ -34,11 +34,12 @@ src/reos/web/static/vendor/MANIFEST.json: web/package-lock.json tools/vendor_ass
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core; }
 
-## demo: set up the embedded store, load the demo organisation and its sample data, serve the API
+## demo: set up the embedded store, load the demo organisation and its sample data, serve the dashboard and the API
 demo: demo-data
 	@echo ""
-	@echo "  Real Estate OS is serving at http://$(HOST):$(PORT)  (API docs: http://$(HOST):$(PORT)/docs)"
-	@echo "  Log in with  $(DEMO_EMAIL) / $(DEMO_PASSWORD)"
+	@echo "  Real Estate OS is serving at http://$(HOST):$(PORT)"
+	@echo "  Dashboard:  http://$(HOST):$(PORT)/  (sign in with  $(DEMO_EMAIL) / $(DEMO_PASSWORD))"
+	@echo "  API docs:   http://$(HOST):$(PORT)/docs"
 	@echo "  e.g. curl -s -d 'username=$(DEMO_EMAIL)&password=$(DEMO_PASSWORD)' http://$(HOST):$(PORT)/api/v1/auth/token"
 	@echo ""
 	$(REOS) serve --host $(HOST) --port $(PORT)
