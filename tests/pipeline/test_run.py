@@ -202,3 +202,31 @@ def test_a_threshold_shortlists_every_property_scoring_at_least_it(world: dict[s
         high = session.scalar(select(func.count(DealScore.id)).where(DealScore.score >= 60))
         deals = session.scalar(select(func.count(Deal.id)))
     assert deals == high
+
+
+def test_ages_in_the_score_are_measured_from_the_day_the_run_values_as_of(
+    world: dict[str, Any],
+) -> None:
+    """A run over historical data values as of its ``as_of`` day; the score measures the
+    value's age (and years owned, days since listed) from that day, not the calendar, so
+    the demo's 2010 data no longer reads "value 5971 days old"."""
+    from datetime import timedelta
+
+    from reos.dealflow import service as dealflow
+
+    org_id = world["org_id"]
+    run_once(org_id)
+    with tenant_session(org_id) as session:
+        as_of = session.scalar(select(func.max(Valuation.valuation_date)))
+        assert as_of is not None
+        stored = session.execute(select(DealScore.property_id, DealScore.reasons)).all()
+        valued = list(session.scalars(select(Valuation.property_id)))
+        assert valued
+        same_day = dealflow.score_properties(session, valued[:20], store=False, today=as_of)
+        later = dealflow.score_properties(
+            session, valued[:20], store=False, today=as_of + timedelta(days=3000)
+        )
+    assert all(s.features["value_age_days"] == 0 for s in same_day)
+    assert all(s.features["value_age_days"] == 3000 for s in later)
+    assert any("days old" in r for s in later for r in s.reasons)
+    assert not any("days old" in r for _pid, reasons in stored for r in reasons or [])

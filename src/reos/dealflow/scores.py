@@ -252,13 +252,19 @@ def upsert_scores(session: Session, scores: Sequence[PropertyScore]) -> None:
 
 
 def score_properties(
-    session: Session, property_ids: Sequence[uuid.UUID] | None = None, *, store: bool = True
+    session: Session,
+    property_ids: Sequence[uuid.UUID] | None = None,
+    *,
+    store: bool = True,
+    today: date | None = None,
 ) -> list[PropertyScore]:
     """Score the given properties (every property of the organisation when None) with
     the active learned model, else the default weights; store each as the property's one
     current score (upsert; not when ``store`` is False) and return them in the order given.
     Ids that are not the organisation's properties are skipped (nothing is written for
-    them)."""
+    them). ``today`` is the day ages are measured from (years owned, days since listed,
+    the value's age): the pipeline passes the day it values as of, so a run over
+    historical data does not call a value made for that day thousands of days old."""
     ids = list(dict.fromkeys(property_ids)) if property_ids is not None else (
         properties_read.property_ids_where(session)
     )  # fmt: skip
@@ -266,7 +272,7 @@ def score_properties(
     out: list[PropertyScore] = []
     for start in range(0, len(ids), SCORE_BATCH):
         batch = ids[start : start + SCORE_BATCH]
-        features = features_for(session, batch)
+        features = features_for(session, batch, today)
         scores = scores_of(features, model)
         if store:
             upsert_scores(session, scores)

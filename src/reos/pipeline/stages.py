@@ -180,7 +180,7 @@ def score(session: Session, ctx: StageContext, ids: Sequence[uuid.UUID]) -> Stag
     """Score 0-100 with drivers and reasons (deal flow's default weights or learned model)."""
     from reos.dealflow import service as dealflow_service
 
-    scores = dealflow_service.score_properties(session, list(ids))
+    scores = dealflow_service.score_properties(session, list(ids), today=ctx.as_of)
     return StageOutcome(processed=len(scores))
 
 
