@@ -274,8 +274,9 @@ def main() -> None:
         print(f"load average after: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}")
     finally:
         if scratch and args.pg:
-            from reos.db import engine as engine_mod
             from scratch_database import drop_database
+
+            from reos.db import engine as engine_mod
 
             engine_mod.reset_engines()
             drop_database(args.pg, scratch)
