@@ -72,7 +72,7 @@ def test_expiry_and_inspection_task_once(org: Any) -> None:
     with acting(org.id) as s:
         event = s.scalars(select(DealEvent).where(DealEvent.kind == "offer_expired")).first()
         assert event is not None and event.actor == "job:crm.deadlines"
-        task = s.scalars(select(DealTask).where(DealTask.source_key.is_not(None))).first()
+        task = s.scalars(select(DealTask).where(DealTask.source_key.like("inspection:%"))).first()
         assert task is not None and task.title.startswith("Inspection period ended")
         # an expired offer is final
     with acting(org.id) as s, pytest.raises(Exception, match="expired"):
@@ -110,3 +110,39 @@ def test_two_workers_racing_do_it_exactly_once(org: Any, is_pg: bool) -> None:
     assert sum(r.offers_expired for r in reports) == count
     assert sum(r.inspection_tasks for r in reports) == count
     assert _counts(org.id) == (count, count, count)
+
+
+def test_an_expired_offer_moves_its_deal_back_to_negotiating_with_a_follow_up(org: Any) -> None:
+    """A deal left at offer_sent by an expired offer goes back to negotiating (a timeline
+    event with the cause) and gets one follow-up task; a deal with another live offer
+    stays where it is."""
+    props = make_properties(org.id, 2)
+    with acting(org.id) as s:
+        lone, other = service.shortlist(s, [(p, 50, []) for p in props]).deal_ids
+        later = datetime.now(UTC) + timedelta(days=2)
+        first = offers.create_offer(s, deal_id=lone, price="120000.00", expires_at=later)
+        offers.transition(s, first.id, "sent")
+        a = offers.create_offer(s, deal_id=other, price="90000.00", expires_at=later)
+        offers.transition(s, a.id, "sent")
+        b = offers.create_offer(s, deal_id=other, price="95000.00")
+        offers.transition(s, b.id, "sent")
+        assert service.get_deal(s, lone).stage == "offer_sent"
+        past = datetime.now(UTC) - timedelta(hours=1)
+        s.execute(update(Offer).where(Offer.id.in_([first.id, a.id])).values(expires_at=past))
+    for _ in range(2):  # twice: the second run changes nothing
+        deadlines_job(org.id, {}, lambda: None)
+    with acting(org.id) as s:
+        moved = service.get_deal(s, lone)
+        assert moved.stage == "negotiating"
+        kept = service.get_deal(s, other)
+        assert kept.stage == "offer_sent"  # offer b is still live
+        change = s.scalars(
+            select(DealEvent)
+            .where(DealEvent.deal_id == lone, DealEvent.kind == "stage_changed")
+            .order_by(DealEvent.occurred_at.desc())
+        ).first()
+        assert change is not None
+        assert change.detail["to"] == "negotiating" and change.detail["cause"] == "deadline"
+        tasks = s.scalars(select(DealTask).where(DealTask.source_key.like("expired:%"))).all()
+        assert sorted(t.deal_id for t in tasks) == sorted([lone, other])
+        assert all("expired on" in t.title and "$" in t.title for t in tasks)

@@ -1,6 +1,12 @@
 """Deadlines that move deals by themselves: a sent offer past ``expires_at`` becomes
 ``expired``; an accepted offer whose inspection period ended raises a task on its deal.
 
+An expired offer also moves its deal: a deal waiting at ``offer_sent`` with no other live
+offer (sent or countered) goes back to ``negotiating`` (when the organisation's stages
+have it and the stage rules allow the move), and a follow-up task is raised ("Offer of
+$… expired …: follow up or send a new offer", unique key ``expired:<offer id>``), so
+nothing sits at ``offer_sent`` waiting for an answer that can no longer come.
+
 Run by the ``crm.deadlines`` job every 15 minutes (:mod:`reos.crm.jobs`). Exactly once
 however many workers run it at the same time:
 
@@ -17,12 +23,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from reos.crm import service
+from reos.errors import ReosError
 from reos.models import DealTask, Offer
 
 JOB_KIND = "crm.deadlines"
@@ -39,6 +48,15 @@ class DeadlineReport:
 
 def inspection_key(offer_id: object) -> str:
     return f"inspection:{offer_id}"
+
+
+def expiry_key(offer_id: object) -> str:
+    return f"expired:{offer_id}"
+
+
+#: Where a deal goes back to when its only live offer expires.
+AFTER_EXPIRY_STAGE = "negotiating"
+LIVE_OFFER_STATUSES = ("sent", "countered")
 
 
 def run_deadlines(session: Session, now: datetime) -> DeadlineReport:
@@ -76,9 +94,47 @@ def _expire_offers(session: Session, now: datetime) -> int:
              "expires_at": expires_at.isoformat()},
             at=now,
         )  # fmt: skip
+        _after_expiry(session, deal, offer_id, price, expires_at)
         expired += 1
     session.flush()
     return expired
+
+
+def _after_expiry(
+    session: Session, deal: Any, offer_id: object, price: object, expires_at: datetime
+) -> None:
+    """Move a deal left waiting at ``offer_sent`` back to negotiating, and raise the
+    follow-up task (once: its unique key)."""
+    live = session.scalar(
+        select(func.count(Offer.id)).where(
+            Offer.deal_id == deal.id, Offer.status.in_(LIVE_OFFER_STATUSES)
+        )
+    )
+    if deal.stage == "offer_sent" and not live:
+        names = {stage.name for stage in service.stages_of(session)}
+        if AFTER_EXPIRY_STAGE in names:
+            try:
+                with session.begin_nested():
+                    service.change_stage(
+                        session, deal, AFTER_EXPIRY_STAGE, "offer expired", cause="deadline"
+                    )
+                    session.flush()
+            except ReosError:
+                pass  # the organisation's stage rules keep it where it is; the task says why
+    if deal.closed_at is not None:
+        return
+    try:
+        with session.begin_nested():
+            service.add_task(
+                session,
+                deal.id,
+                f"Offer of ${Decimal(str(price)):,.2f} expired on "
+                f"{expires_at.date().isoformat()}: follow up or send a new offer",
+                due_date=expires_at.date(),
+                source_key=expiry_key(offer_id),
+            )
+    except IntegrityError:
+        pass  # raised already
 
 
 def _inspection_tasks(session: Session, now: datetime) -> int:
