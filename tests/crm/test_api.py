@@ -347,3 +347,37 @@ def test_offer_priced_by_the_underwriting_maximum_offer(client: Any, org: Any) -
     body["max_offer"]["assumptions"] = None
     r = client.post("/api/v1/offers", json=body, headers=h)
     assert r.status_code == 422 and "property_tax_annual" in r.json()["message"]
+
+
+def test_tasks_page_by_cursor_without_gaps_or_repeats(client: Any, org: Any) -> None:
+    """Open tasks in keyset pages: X-Next-Cursor until the last page; every task once,
+    soonest due first and undated last on both stores; a foreign cursor is a 422."""
+    deal_ids = _deals(org, 2)
+    h = org.headers()
+    today = date.today()
+    made = []
+    for n in range(7):
+        due = None if n % 3 == 0 else (today + timedelta(days=n)).isoformat()
+        r = client.post(
+            f"/api/v1/deals/{deal_ids[n % 2]}/tasks",
+            json={"title": f"task {n}", **({"due_date": due} if due else {})},
+            headers=h,
+        )
+        assert r.status_code == 201, r.text
+        made.append(r.json()["id"])
+    seen: list[dict[str, Any]] = []
+    cursor = None
+    for _ in range(10):
+        params: dict[str, Any] = {"limit": 3, **({"cursor": cursor} if cursor else {})}
+        r = client.get("/api/v1/tasks", params=params, headers=h)
+        assert r.status_code == 200, r.text
+        seen += r.json()
+        cursor = r.headers.get("x-next-cursor")
+        if not cursor:
+            break
+    assert sorted(t["id"] for t in seen) == sorted(made)
+    dues = [t["due_date"] for t in seen]
+    dated = [d for d in dues if d]
+    assert dated == sorted(dated) and dues[len(dated) :] == [None] * (len(dues) - len(dated))
+    r = client.get("/api/v1/tasks", params={"cursor": "bm90LWEtY3Vyc29y"}, headers=h)
+    assert r.status_code == 422 and r.json()["field"] == "cursor"

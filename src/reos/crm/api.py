@@ -355,18 +355,42 @@ def add_event(deal_id: uuid.UUID, body: EventIn, session: WriteSession) -> Event
 # --- tasks ------------------------------------------------------------------------------
 
 
-@router.get("/tasks", response_model=list[TaskOut], responses=ERRORS)
+@router.get(
+    "/tasks",
+    response_model=list[TaskOut],
+    responses=ERRORS
+    | {
+        200: {
+            "description": "One page of open tasks",
+            "headers": {
+                "X-Next-Cursor": {
+                    "description": "send as cursor= for the next page; absent on the last",
+                    "schema": {"type": "string"},
+                }
+            },
+        }
+    },
+)
 def list_tasks(
     session: ReadSession,
+    response: Response,
     due: Literal["today", "overdue"] | None = None,
     assignee_id: uuid.UUID | None = None,
     today: Day | None = None,
     limit: Annotated[int, limit_query(1000)] = 200,
+    cursor: Annotated[str | None, Query(max_length=400, pattern=r"^[A-Za-z0-9_-]*$")] = None,
 ) -> list[TaskOut]:
-    """Open tasks, soonest due first: ``due=today`` or ``due=overdue`` (before today;
-    ``today`` is the caller's date, UTC's by default)."""
-    rows = service.open_tasks(session, due=due, today=today, assignee_id=assignee_id, limit=limit)
-    return [task_out(t) for t in rows]
+    """Open tasks, soonest due first (undated last): ``due=today`` or ``due=overdue``
+    (before today; ``today`` is the caller's date, UTC's by default). Paged by keyset:
+    when more tasks follow, the ``X-Next-Cursor`` header carries the ``cursor`` of the
+    next page."""
+    rows = service.open_tasks(
+        session, due=due, today=today, assignee_id=assignee_id, limit=limit + 1, cursor=cursor
+    )
+    page = list(rows[:limit])
+    if len(rows) > limit and page:
+        response.headers["X-Next-Cursor"] = service.task_cursor(page[-1])
+    return [task_out(t) for t in page]
 
 
 @router.patch("/tasks/{task_id}", response_model=TaskOut, responses=ERRORS | NOT_FOUND)

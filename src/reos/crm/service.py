@@ -9,13 +9,16 @@ the entry point commits.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -719,6 +722,10 @@ def tasks_of(session: Session, deal_id: uuid.UUID) -> Sequence[DealTask]:
     return session.scalars(stmt).all()
 
 
+#: Where an open task without a due date sorts: after every dated one, on both stores.
+NO_DUE_DATE = date(9999, 12, 31)
+
+
 def open_tasks(
     session: Session,
     *,
@@ -726,10 +733,14 @@ def open_tasks(
     today: date | None = None,
     assignee_id: uuid.UUID | None = None,
     limit: int = 200,
+    cursor: str | None = None,
 ) -> Sequence[DealTask]:
-    """Open tasks, soonest due first: ``due="today"`` (due today), ``"overdue"`` (due
-    before today), None (all open). ``today`` is the caller's date (UTC by default)."""
+    """Open tasks, soonest due first (undated last), then oldest first: ``due="today"``
+    (due today), ``"overdue"`` (due before today), None (all open). ``today`` is the
+    caller's date (UTC by default). ``cursor`` (from :func:`task_cursor` of the last task
+    of a page) continues after that task: a keyset page, stable under inserts."""
     day = today or utcnow().date()
+    due_key = func.coalesce(DealTask.due_date, NO_DUE_DATE)
     stmt = select(DealTask).where(DealTask.done.is_(False))
     if due == "today":
         stmt = stmt.where(DealTask.due_date == day)
@@ -739,5 +750,39 @@ def open_tasks(
         raise ValidationFailed(f"due: {due!r} — use today or overdue", field="due")
     if assignee_id is not None:
         stmt = stmt.where(DealTask.assignee_id == assignee_id)
-    stmt = stmt.order_by(DealTask.due_date, DealTask.created_at, DealTask.id).limit(limit)
+    if cursor:
+        after_due, after_created, after_id = _decode_task_cursor(cursor)
+        stmt = stmt.where(
+            or_(
+                due_key > after_due,
+                and_(
+                    due_key == after_due,
+                    or_(
+                        DealTask.created_at > after_created,
+                        and_(DealTask.created_at == after_created, DealTask.id > after_id),
+                    ),
+                ),
+            )
+        )
+    stmt = stmt.order_by(due_key, DealTask.created_at, DealTask.id).limit(limit)
     return session.scalars(stmt).all()
+
+
+def task_cursor(task: DealTask) -> str:
+    """The opaque cursor that continues a task list after ``task``."""
+    raw = json.dumps(
+        [(task.due_date or NO_DUE_DATE).isoformat(), task.created_at.isoformat(), str(task.id)]
+    )
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_task_cursor(cursor: str) -> tuple[date, datetime, uuid.UUID]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        due, created, ident = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return date.fromisoformat(due), datetime.fromisoformat(created), uuid.UUID(str(ident))
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise ValidationFailed(
+            "cursor: not a cursor this list gave out; use X-Next-Cursor from the previous page",
+            field="cursor",
+        ) from None
