@@ -12,6 +12,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,9 +22,10 @@ from reos.db.session import tenant_session
 from reos.models import Deal, PipelineChunk, PipelineRun, Valuation
 from reos.pipeline import service
 
-REOS = [sys.executable, "-m", "reos"]
+REOS = [sys.executable, "-m", "tests.pipeline.slow_reos"]
+ROOT = str(Path(__file__).resolve().parents[2])
 #: Seconds a chunk's transaction is held open before its commit in the worker processes
-#: of these tests, so a kill lands inside a chunk (see ``reos.pipeline.service``).
+#: of these tests, so a kill lands inside a chunk (see ``tests/pipeline/slow_reos.py``).
 SLOW_CHUNK = "0.4"
 
 
@@ -31,7 +33,8 @@ def _env(database_url: str) -> dict[str, str]:
     return {
         **os.environ,
         "REOS_DATABASE_URL": database_url,
-        "REOS_PIPELINE_CHUNK_PAUSE_S": SLOW_CHUNK,
+        "REOS_TEST_CHUNK_PAUSE_S": SLOW_CHUNK,
+        "PYTHONPATH": ROOT,
     }
 
 

@@ -62,9 +62,6 @@ DEFAULT_CHUNK_PROPERTIES = 500
 #: stage is being worked by another worker.
 WAIT_SECONDS = 0.2
 STRATEGIES = ("rental", "flip")
-#: Seconds to hold each chunk's transaction open before its commit: for durability tests
-#: and drills (a ``kill -9`` then lands inside a chunk); unset in production.
-PAUSE_SETTING = "REOS_PIPELINE_CHUNK_PAUSE_S"
 DAILY_AT = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 SessionFactory = Callable[[], AbstractContextManager[Session]]
@@ -546,9 +543,6 @@ def work_one_chunk(
     session.flush()
     if before_commit is not None:
         before_commit(chunk)
-    pause = float(os.environ.get(PAUSE_SETTING) or 0)
-    if pause > 0:
-        time.sleep(pause)
     done = session.execute(
         update(PipelineChunk)
         .where(PipelineChunk.id == chunk.id, PipelineChunk.status == "pending")
