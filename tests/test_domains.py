@@ -60,7 +60,8 @@ def test_the_worker_loads_every_domains_job_module() -> None:
     from reos.jobs.registry import handlers
 
     assert job_modules() == (
-        "reos.ingest.jobs", "reos.valuation.jobs", "reos.crm.jobs", "reos.pipeline.jobs",
+        "reos.ingest.jobs", "reos.valuation.jobs", "reos.dealflow.jobs", "reos.crm.jobs",
+        "reos.pipeline.jobs",
     )  # fmt: skip
     assert {"import", "avm_train", "pipeline.run", "pipeline.work", "pipeline.daily"} <= set(
         handlers()

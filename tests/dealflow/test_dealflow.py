@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from reos.cli import main as cli_main
 from reos.db.session import tenant_session
@@ -490,3 +491,26 @@ def test_scoring_another_orgs_property_writes_nothing(
     with _session(other_org.id) as s:
         assert service.score_properties(s, theirs) == []
         assert service.top_scores(s)[1] == 0
+
+
+def test_derived_lists_refresh_on_their_own_daily_schedule(store: dict[str, Any]) -> None:
+    """The derived lists are saved queries that refresh themselves: a daily schedule
+    runs the rebuild for each organisation, pipeline run or not."""
+    from reos.dealflow.jobs import derived_lists
+    from reos.domains import schedules
+    from reos.models import PropertyList
+
+    declared = {s.job_kind: s.every_seconds for s in schedules()}
+    assert declared["dealflow.derived_lists"] == 24 * 60 * 60
+    org_id = store["org"].id
+    with _session(org_id) as s:
+        assert not s.scalars(select(PropertyList).where(PropertyList.derived.is_(True))).all()
+    derived_lists(org_id, {}, lambda: None)
+    with _session(org_id) as s:
+        rules = {
+            p.query["rule"]: p
+            for p in s.scalars(select(PropertyList).where(PropertyList.derived.is_(True)))
+        }
+        stacks = read_model.stacks(s, [store["ids"]["main101"]])
+    assert {"absentee", "out_of_state", "years_owned"} <= set(rules)
+    assert "absentee" in {k for k, _n, _d in stacks[store["ids"]["main101"]]}

@@ -13,10 +13,13 @@ for other domains and the pipeline: :mod:`reos.dealflow.service` (``score_proper
 (``latest_scores``, ``stacks``).
 """
 
-from reos.frontdoor import Commands, Domain
+from reos.frontdoor import Commands, Domain, Schedule
 
 DOMAIN = Domain(
     name="dealflow",
     router="reos.dealflow.api:router",
     commands=Commands("reos.dealflow.commands", ("lists", "searches", "score")),
+    jobs="reos.dealflow.jobs",
+    # the derived lists refresh themselves daily, pipeline run or not (dealflow.jobs)
+    schedules=(Schedule("dealflow.derived_lists", 24 * 60 * 60),),
 )
