@@ -6,12 +6,12 @@ Light on import (no heavy library): the pipeline and the score model's training 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from reos.crm import service
+from reos.crm import listing, service
 from reos.kernel.bulk import among, in_batches
 from reos.models import Deal, Offer
 
@@ -49,3 +49,29 @@ def properties_with_open_deals(
         stmt = select(Deal.open_property_id).where(among(session, Deal.open_property_id, batch))
         out.update(pid for pid in session.scalars(stmt) if pid is not None)
     return out
+
+
+def stage_counts(session: Session) -> dict[str, int]:
+    """How many deals (open or closed) stand in each stage: the board's column totals,
+    one grouped count (the ``(org_id, stage, score)`` index covers it)."""
+    stmt = select(Deal.stage, func.count(Deal.id)).group_by(Deal.stage)
+    return {stage: int(count) for stage, count in session.execute(stmt)}
+
+
+def deals_by_id(session: Session, deal_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Deal]:
+    """The given deals of the organisation by id (unknown ids left out), in one query per
+    batch: the board's task panel names each task's deal without a query per task."""
+    out: dict[uuid.UUID, Deal] = {}
+    for batch in in_batches(deal_ids):
+        for deal in session.scalars(select(Deal).where(among(session, Deal.id, batch))):
+            out[deal.id] = deal
+    return out
+
+
+def top_of_stage(session: Session, stage: str, limit: int) -> Sequence[Deal]:
+    """The best-scored ``limit`` deals in ``stage`` (open or closed; score descending, the
+    deal list's ``-score`` order): one board column, however many deals the stage holds."""
+    filters = listing.DealFilters(stages=(stage,), status="all")
+    return session.scalars(
+        listing.ordered(listing.filtered(filters), "-score", None).limit(limit)
+    ).all()
