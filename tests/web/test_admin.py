@@ -8,12 +8,12 @@ import uuid
 from typing import Any
 
 from fastapi.testclient import TestClient
+from tests.web.conftest import check_axe, shot, web_sign_in
 
 from reos.accounts import service as accounts
 from reos.db.session import tenant_session
 from reos.kernel.principal import Principal, attach
 from reos.models import ApiKey, Membership
-from tests.web.conftest import check_axe, shot, web_sign_in
 
 PASSWORD = "another good password"
 
@@ -107,9 +107,7 @@ def test_key_form_mistakes_are_shown_next_to_the_field(web_client: Any) -> None:
     assert r.status_code == 422 and "role:" in r.text
 
 
-def test_members_add_change_role_remove_and_the_last_owner_stays(
-    web_client: Any, org: Any
-) -> None:
+def test_members_add_change_role_remove_and_the_last_owner_stays(web_client: Any, org: Any) -> None:
     email = f"new-{uuid.uuid4().hex[:8]}@example.com"
     r = web_client.post(
         "/settings/members",

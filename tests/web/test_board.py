@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.crm.conftest import acting
+from tests.web.conftest import check_axe, shot
 
 from reos.crm import offers
 from reos.crm import service as crm
 from reos.db.base import utcnow
 from reos.models import Deal
 from reos.properties import service as properties_service
-from tests.crm.conftest import acting
-from tests.web.conftest import check_axe, shot
 
 STREETS = [
     ("1418 Maple Ave", "Ames", "50010", 91),
@@ -232,9 +232,7 @@ def _card(page: Any, deal_id: uuid.UUID) -> Any:
     return page.locator(f"#deal-{deal_id}")
 
 
-def test_drag_and_drop_moves_the_deal_and_a_stale_card_goes_back(
-    signed_in: Any, org: Any
-) -> None:
+def test_drag_and_drop_moves_the_deal_and_a_stale_card_goes_back(signed_in: Any, org: Any) -> None:
     ids = seed(org.id)
     _deal(org.id, "<script>alert(1)</script>", score=12)
     page = signed_in(org)
@@ -248,7 +246,7 @@ def test_drag_and_drop_moves_the_deal_and_a_stale_card_goes_back(
     page.wait_for_selector("#board-message:has-text('moved to Negotiating')")
     assert _card(page, ids[0]).locator("xpath=..").get_attribute("data-stage") == "negotiating"
     assert _stage(org.id, ids[0])[0] == "negotiating"
-    assert page.locator('#col-negotiating .count').inner_text() == "3"
+    assert page.locator("#col-negotiating .count").inner_text() == "3"
     # dragged again from its new place (the card's version followed the move)
     _card(page, ids[0]).drag_to(page.locator('.cards[data-stage="contacted"]'))
     page.wait_for_selector("#board-message:has-text('moved to Contacted')")

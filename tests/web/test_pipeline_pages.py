@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
+from tests.web.conftest import check_axe, shot
 
 from reos.db.base import utcnow
 from reos.db.session import tenant_session
@@ -23,7 +24,6 @@ from reos.ingest import service as ingest_service
 from reos.models import Job, PipelineRun, ScoreModel
 from reos.pipeline import service as pipeline
 from reos.valuation import service as valuation
-from tests.web.conftest import check_axe, shot
 
 WORLD_SIZE = 150
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
@@ -141,9 +141,7 @@ def test_start_run_form_csrf_and_mistakes(web_client: Any, org: Any) -> None:
     assert 'hx-trigger="every 1s"' in html and "The run is queued" in html
 
 
-def test_another_orgs_run_and_job_are_not_shown(
-    web_client: Any, org: Any, other_org: Any
-) -> None:
+def test_another_orgs_run_and_job_are_not_shown(web_client: Any, org: Any, other_org: Any) -> None:
     theirs = _fake_run(other_org.id, "1 Their St")
     assert web_client.get(f"/pipeline/runs/{theirs}").status_code == 404
     assert "1 Their St" not in web_client.get("/pipeline").text

@@ -56,7 +56,7 @@ def stage_label(name: str) -> str:
 
 
 def needs_reason(stage: Any) -> bool:
-    return stage.terminal and stage.outcome == "lost"
+    return bool(stage.terminal and stage.outcome == "lost")
 
 
 def _columns(page: PageContext) -> list[Column]:
