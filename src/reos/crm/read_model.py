@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from reos.crm import listing, service
+from reos.crm import service
 from reos.kernel.bulk import among, in_batches
 from reos.models import Deal, Offer
 
@@ -54,7 +54,7 @@ def properties_with_open_deals(
 def stage_counts(session: Session) -> dict[str, int]:
     """How many deals (open or closed) stand in each stage: the board's column totals,
     one grouped count (the ``(org_id, stage, score)`` index covers it)."""
-    stmt = select(Deal.stage, func.count(Deal.id)).group_by(Deal.stage)
+    stmt = select(Deal.stage, func.count()).select_from(Deal).group_by(Deal.stage)
     return {stage: int(count) for stage, count in session.execute(stmt)}
 
 
@@ -69,9 +69,24 @@ def deals_by_id(session: Session, deal_ids: Iterable[uuid.UUID]) -> dict[uuid.UU
 
 
 def top_of_stage(session: Session, stage: str, limit: int) -> Sequence[Deal]:
-    """The best-scored ``limit`` deals in ``stage`` (open or closed; score descending, the
-    deal list's ``-score`` order): one board column, however many deals the stage holds."""
-    filters = listing.DealFilters(stages=(stage,), status="all")
-    return session.scalars(
-        listing.ordered(listing.filtered(filters), "-score", None).limit(limit)
+    """The best-scored ``limit`` deals in ``stage`` (open or closed), score descending and
+    unscored deals last: one board column, however many deals the stage holds.
+
+    Two reads, each a walk of the ``(org_id, stage, score)`` index that stops after
+    ``limit`` rows (one ``ORDER BY COALESCE(score, -1)`` would sort the whole stage):
+    the scored deals, then, if the column is not full, the unscored ones."""
+    scored = session.scalars(
+        select(Deal)
+        .where(Deal.stage == stage, Deal.score.is_not(None))
+        .order_by(Deal.score.desc())
+        .limit(limit)
     ).all()
+    if len(scored) >= limit:
+        return scored
+    unscored = session.scalars(
+        select(Deal)
+        .where(Deal.stage == stage, Deal.score.is_(None))
+        .order_by(Deal.score)
+        .limit(limit - len(scored))
+    ).all()
+    return [*scored, *unscored]
