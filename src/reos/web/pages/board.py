@@ -34,7 +34,7 @@ from reos.web.render import render
 router = APIRouter(include_in_schema=False)
 
 #: Cards drawn per column; the rest are a link to the deals page filtered by stage.
-CARDS_PER_COLUMN = 20
+CARDS_PER_COLUMN = 12
 #: Tasks listed in each part of the side panel (due today, overdue).
 TASKS_SHOWN = 15
 
