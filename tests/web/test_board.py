@@ -300,3 +300,21 @@ def test_keyboard_moves_and_navigation_axe_and_screenshot(signed_in: Any, org: A
     page.goto("/board")
     assert page.evaluate("document.documentElement.scrollWidth") <= 1920
     shot(page, "board")
+
+
+def test_board_reads_of_the_crm_read_model(org: Any) -> None:
+    """The columns' read: best score first, unscored deals last, at most ``limit``; the
+    counts cover open and closed deals; tasks name their deal in one read."""
+    from reos.crm import read_model
+
+    ids = [_deal(org.id, f"{n} Pine St", score=s) for n, s in enumerate([40, None, 90, None, 65])]
+    with acting(org.id) as s:
+        crm.move(s, ids[4], "dead", reason="gone")
+    with acting(org.id) as s:
+        top = read_model.top_of_stage(s, "new", 3)
+        assert [d.score for d in top] == [90, 40, None]
+        assert len(read_model.top_of_stage(s, "new", 10)) == 4
+        assert read_model.top_of_stage(s, "contacted", 5) == []
+        assert read_model.stage_counts(s) == {"new": 4, "dead": 1}
+        found = read_model.deals_by_id(s, [ids[0], ids[2], uuid.uuid4()])
+        assert set(found) == {ids[0], ids[2]} and found[ids[0]].address == "0 Pine St"
