@@ -6,9 +6,9 @@ Light on import (no heavy library): the pipeline and the score model's training 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from reos.crm import service
@@ -49,3 +49,44 @@ def properties_with_open_deals(
         stmt = select(Deal.open_property_id).where(among(session, Deal.open_property_id, batch))
         out.update(pid for pid in session.scalars(stmt) if pid is not None)
     return out
+
+
+def stage_counts(session: Session) -> dict[str, int]:
+    """How many deals (open or closed) stand in each stage: the board's column totals,
+    one grouped count (the ``(org_id, stage, score)`` index covers it)."""
+    stmt = select(Deal.stage, func.count()).select_from(Deal).group_by(Deal.stage)
+    return {stage: int(count) for stage, count in session.execute(stmt)}
+
+
+def deals_by_id(session: Session, deal_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Deal]:
+    """The given deals of the organisation by id (unknown ids left out), in one query per
+    batch: the board's task panel names each task's deal without a query per task."""
+    out: dict[uuid.UUID, Deal] = {}
+    for batch in in_batches(deal_ids):
+        for deal in session.scalars(select(Deal).where(among(session, Deal.id, batch))):
+            out[deal.id] = deal
+    return out
+
+
+def top_of_stage(session: Session, stage: str, limit: int) -> Sequence[Deal]:
+    """The best-scored ``limit`` deals in ``stage`` (open or closed), score descending and
+    unscored deals last: one board column, however many deals the stage holds.
+
+    Two reads, each a walk of the ``(org_id, stage, score)`` index that stops after
+    ``limit`` rows (one ``ORDER BY COALESCE(score, -1)`` would sort the whole stage):
+    the scored deals, then, if the column is not full, the unscored ones."""
+    scored = session.scalars(
+        select(Deal)
+        .where(Deal.stage == stage, Deal.score.is_not(None))
+        .order_by(Deal.score.desc())
+        .limit(limit)
+    ).all()
+    if len(scored) >= limit:
+        return scored
+    unscored = session.scalars(
+        select(Deal)
+        .where(Deal.stage == stage, Deal.score.is_(None))
+        .order_by(Deal.score)
+        .limit(limit - len(scored))
+    ).all()
+    return [*scored, *unscored]

@@ -644,6 +644,39 @@ def list_runs(
     return list(rows), total
 
 
+def stage_totals(
+    session: Session, run_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """Per run, per stage in order: chunks (done of all) and the properties processed,
+    skipped and failed, summed in one grouped query over the runs' chunks (the runs list
+    shows them for a page of runs without reading each chunk; :func:`stage_reports` has
+    the errors and reasons of one run)."""
+    out: dict[uuid.UUID, list[dict[str, Any]]] = {run_id: [] for run_id in run_ids}
+    if not run_ids:
+        return out
+    rows = session.execute(
+        select(
+            PipelineChunk.run_id,
+            PipelineChunk.stage,
+            PipelineChunk.stage_order,
+            func.count(PipelineChunk.id),
+            func.count(PipelineChunk.id).filter(PipelineChunk.status == "done"),
+            func.coalesce(func.sum(PipelineChunk.processed), 0),
+            func.coalesce(func.sum(PipelineChunk.skipped), 0),
+            func.coalesce(func.sum(PipelineChunk.failed), 0),
+        )
+        .where(PipelineChunk.run_id.in_(list(run_ids)))
+        .group_by(PipelineChunk.run_id, PipelineChunk.stage, PipelineChunk.stage_order)
+        .order_by(PipelineChunk.run_id, PipelineChunk.stage_order)
+    ).all()
+    for run_id, stage, _order, chunks, done, processed, skipped, failed in rows:
+        out.setdefault(run_id, []).append(
+            {"stage": stage, "chunks": int(chunks), "chunks_done": int(done),
+             "processed": int(processed), "skipped": int(skipped), "failed": int(failed)}
+        )  # fmt: skip
+    return out
+
+
 def stage_reports(session: Session, run: PipelineRun) -> list[dict[str, Any]]:
     """Per stage of the run: chunks (done of all), properties handled, skipped and failed,
     seconds spent (summed over chunks, so over workers), the first reasons of what was
