@@ -275,6 +275,9 @@ def test_in_the_browser(desk: dict[str, Any], signed_in: Any) -> None:
         ("gross_rent_monthly", "1800"),
         ("property_tax_annual", "2400"),
         ("insurance_annual", "900"),
+        ("loan-ltv", "0.75"),
+        ("loan-rate", "0.065"),
+        ("loan-amort_years", "30"),
     ):
         page.fill(f"#uw-{name}", value)
     page.wait_for_selector('#uw-results[data-ok="yes"] [data-metric="cap_rate"]')

@@ -104,6 +104,7 @@ def facts_of(prop: Any) -> list[dict[str, Any]]:
                 "value": _fact_value(name, value) + (f" {unit}" if unit else ""),
                 "source": source,
                 "observed": observed,
+                "extra": False,
             }
         )
     for key, value in sorted((prop.attributes or {}).items()):
@@ -117,6 +118,7 @@ def facts_of(prop: Any) -> list[dict[str, Any]]:
                 "value": _fact_value(key, value),
                 "source": source,
                 "observed": observed,
+                "extra": True,
             }
         )
     return out
@@ -477,11 +479,22 @@ def initial_form(ctx: PageContext, prop: Any, strategy: str) -> UwForm:
             filled = uw_service.filled_property_deal(ctx.session, prop.id, strategy)
             deal, form.sources = filled.deal, dict(filled.sources)
         except ReosError as exc:
-            problems = exc.detail.get("problems") or [exc.message]
-            form.problems = [str(p) for p in problems]
-            for line in form.problems:
+            problems = [str(p) for p in (exc.detail.get("problems") or [exc.message])]
+            missing = {}
+            for line in problems:
                 name = line.partition(":")[0].strip()
                 form.errors[name] = line.partition(":")[2].strip() or line
+                missing[name] = 1.0
+            # fill everything else the store knows; the missing inputs are left empty
+            try:
+                filled = uw_service.filled_property_deal(
+                    ctx.session, prop.id, strategy, assumptions=missing
+                )
+            except ReosError:
+                form.problems = problems
+            else:
+                deal = {k: v for k, v in filled.deal.items() if k not in missing}
+                form.sources = {k: v for k, v in filled.sources.items() if k not in missing}
     for item in INPUTS[strategy]:
         form.values[item.path] = _typed(_get(deal, item.path), item.kind)
         if item.path.startswith("loan.") and deal.get("loan") is None:
@@ -732,7 +745,7 @@ def page_context(
         form = initial_form(ctx, prop, strategy)
         results = (
             compute(ctx.session, form, form_from_post(strategy, form.values)[1])
-            if not form.problems
+            if not form.problems and not form.errors
             else {"ok": False}
         )
     stack = dealflow_read.stacks(ctx.session, [prop.id]).get(prop.id, [])
