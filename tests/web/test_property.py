@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from tests.conftest import OrgFixture
+from tests.web.conftest import check_axe, shot, web_sign_in
 
 from reos.accounts import service as accounts
 from reos.crm import service as crm_service
@@ -27,8 +29,6 @@ from reos.kernel.principal import Principal, attach
 from reos.models import ListMembership, OwnerEntity, OwnerRecord, Property, PropertyList, Sale
 from reos.properties import service as properties_service
 from reos.valuation import service as valuation_service
-from tests.conftest import OrgFixture
-from tests.web.conftest import check_axe, shot, web_sign_in
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 AMES = SAMPLES / "ames_iowa_sales_2006_2010.csv"
@@ -57,18 +57,25 @@ def desk(client: Any) -> dict[str, Any]:
     with tenant_session(org.id) as s:
         attach(s, Principal(kind="cli", org_id=org.id, role="owner"))
         valuation_service.train_model(s, date(2010, 7, 1))
-        # the subject: a property sold in 2010 with comps around it
-        pid, sale_day = s.execute(
-            select(Sale.property_id, Sale.close_date)
+        # the subject: of the properties sold in 2010, the one whose value leans most on
+        # its comps (so excluding one moves the value on either store)
+        ids = s.scalars(
+            select(Sale.property_id)
             .where(Sale.close_date >= date(2010, 1, 1))
-            .order_by(Sale.close_date)
-            .limit(1)
-        ).one()
-        prop = s.get(Property, pid)
-        assert prop is not None
+            .order_by(Sale.close_date, Sale.sale_price)
+            .limit(40)
+        ).all()
+        props = [s.get(Property, i) for i in ids]
+        _version, results = valuation_service.estimate_properties(
+            s, [p for p in props if p is not None], date(2010, 7, 1)
+        )
+        weights = [float(r.method.get("blend_weight_comps") or 0) for r in results]
+        pid = [p for p in props if p is not None][weights.index(max(weights))].id
         properties_service.update_property(s, pid, {"address": f"12 Elm St {XSS}"})
         valuation_service.value_property(s, pid, date(2010, 7, 1))
-        entity = OwnerEntity(entity_key="own:T1", display_name=f"Acme {XSS} LLC", kind="organisation")
+        entity = OwnerEntity(
+            entity_key="own:T1", display_name=f"Acme {XSS} LLC", kind="organisation"
+        )
         s.add(entity)
         s.flush()
         s.add(
@@ -111,14 +118,30 @@ def test_the_page_shows_each_section_with_provenance_and_escapes(
     r = desk_client.get(f"/properties/{desk['pid']}")
     assert r.status_code == 200, r.text[:2000]
     html = r.text
-    for section in ("facts", "sales", "owner", "lists", "valuation", "market", "underwriting", "crm"):
+    for section in (
+        "facts",
+        "sales",
+        "owner",
+        "lists",
+        "valuation",
+        "market",
+        "underwriting",
+        "crm",
+    ):
         assert f'id="{section}"' in html, section
     # provenance: each fact names its source file and observed date
     fact = re.search(r'data-field="living_area_sqft" title="Source: ([^"]+)"', html)
-    assert fact and "ames_iowa_sales_2006_2010.csv" in fact.group(1) and "observed 20" in fact.group(1)
+    assert (
+        fact and "ames_iowa_sales_2006_2010.csv" in fact.group(1) and "observed 20" in fact.group(1)
+    )
     assert 'data-field="address"' not in html or "entered through the API" in html
     assert "Absentee owners" in html and "Call the owner" in html
-    assert "Portfolio:" in html and "svg" in html and "Sensitivities" in html or "gross_rent_monthly" in html
+    assert (
+        "Portfolio:" in html
+        and "svg" in html
+        and "Sensitivities" in html
+        or "gross_rent_monthly" in html
+    )
     assert XSS not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
@@ -188,11 +211,17 @@ def test_underwriting_recomputes_and_bad_input_is_inline(
 ) -> None:
     a = _uw(desk_client, desk["pid"])
     assert a.status_code == 200, a.text[:2000]
-    cap = re.search(r'data-metric="cap_rate"><span class="m-label">[^<]+</span><span class="m-value">([^<]+)<', a.text)
+    cap = re.search(
+        r'data-metric="cap_rate"><span class="m-label">[^<]+</span><span class="m-value">([^<]+)<',
+        a.text,
+    )
     assert cap and cap.group(1).endswith("%")
     assert "Sensitivities" in a.text and 'data-testid="max-offer"' in a.text and "<svg" in a.text
     b = _uw(desk_client, desk["pid"], gross_rent_monthly="2400")
-    cap_b = re.search(r'data-metric="cap_rate"><span class="m-label">[^<]+</span><span class="m-value">([^<]+)<', b.text)
+    cap_b = re.search(
+        r'data-metric="cap_rate"><span class="m-label">[^<]+</span><span class="m-value">([^<]+)<',
+        b.text,
+    )
     assert cap_b and cap_b.group(1) != cap.group(1)
     bad = _uw(desk_client, desk["pid"], gross_rent_monthly="lots")
     assert bad.status_code == 422
@@ -206,13 +235,24 @@ def test_underwriting_recomputes_and_bad_input_is_inline(
 
 def test_notes_and_tasks(desk: dict[str, Any], desk_client: Any) -> None:
     h = {"HX-Request": "true", "X-CSRF-Token": desk_client.csrf}
-    r = desk_client.post(f"/properties/{desk['pid']}/notes", data={"body": f"Seller {XSS} motivated"}, headers=h)
+    r = desk_client.post(
+        f"/properties/{desk['pid']}/notes", data={"body": f"Seller {XSS} motivated"}, headers=h
+    )
     assert r.status_code == 200 and "Seller &lt;script&gt;" in r.text and XSS not in r.text
-    r = desk_client.post(f"/properties/{desk['pid']}/tasks", data={"title": "Send offer", "due_date": "2030-02-01"}, headers=h)
+    r = desk_client.post(
+        f"/properties/{desk['pid']}/tasks",
+        data={"title": "Send offer", "due_date": "2030-02-01"},
+        headers=h,
+    )
     assert r.status_code == 200 and "Send offer" in r.text
-    task = re.search(r'/tasks/([0-9a-f-]{36})/done"[^>]*>\s*<input[^>]*>\s*<input type="hidden" name="done" value="1">\s*<button[^>]*>Complete<span class="visually-hidden">: Send offer', r.text)
+    task = re.search(
+        r'/tasks/([0-9a-f-]{36})/done"[^>]*>\s*<input[^>]*>\s*<input type="hidden" name="done" value="1">\s*<button[^>]*>Complete<span class="visually-hidden">: Send offer',
+        r.text,
+    )
     assert task, r.text
-    r = desk_client.post(f"/properties/{desk['pid']}/tasks/{task.group(1)}/done", data={"done": "1"}, headers=h)
+    r = desk_client.post(
+        f"/properties/{desk['pid']}/tasks/{task.group(1)}/done", data={"done": "1"}, headers=h
+    )
     assert r.status_code == 200 and "task done" in r.text
     # a plain form post (no JavaScript) is redirected back to the page
     r = desk_client.post(
@@ -247,7 +287,10 @@ def test_security(desk: dict[str, Any], desk_client: Any, client: Any, other_org
         s.commit()
     assert desk_client.get(f"/properties/{other_id}").status_code == 404
     h = {"X-CSRF-Token": desk_client.csrf}
-    assert desk_client.post(f"/properties/{other_id}/notes", data={"body": "x"}, headers=h).status_code == 404
+    assert (
+        desk_client.post(f"/properties/{other_id}/notes", data={"body": "x"}, headers=h).status_code
+        == 404
+    )
     assert desk_client.post(f"/properties/{other_id}/valuation", headers=h).status_code == 404
     assert desk_client.get(f"/properties/{uuid.uuid4()}").status_code == 404
 
@@ -256,10 +299,15 @@ def test_server_time(desk: dict[str, Any], desk_client: Any) -> None:
     """A generous floor (the figures are in the report): the page stays well under a
     second on a 2,900-sale organisation with a model."""
     times = []
-    for _ in range(7):
+    for _ in range(15):
         started = time.perf_counter()
         assert desk_client.get(f"/properties/{desk['pid']}").status_code == 200
         times.append(time.perf_counter() - started)
+    times.sort()
+    print(
+        f"property page server time: median {statistics.median(times) * 1000:.0f} ms, "
+        f"p95 {times[int(0.95 * (len(times) - 1))] * 1000:.0f} ms"
+    )
     assert statistics.median(times) < 2.0, times
 
 

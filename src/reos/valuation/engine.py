@@ -701,9 +701,9 @@ def value_many(
         if prepared.centroids is None:
             prepared.centroids = dict(zip_centroids(prepared.frame))
             prepared.centroids.update(market.core.centroids)
-        prepared = without_sales(prepared, exclude_sale_ids)
         subj = subj_all.iloc[positions].reset_index(drop=True)
         subj = fill_from_zip(subj, prepared.centroids)
+        prepared = without_sales(prepared, exclude_sale_ids)
         days = days_all[positions]
         _check_subjects(market.core, subj, days, positions, len(subj_all))
         batches.append((name, positions, subj, days, prepared))
