@@ -734,13 +734,15 @@ def _strategy(value: str | None) -> str:
     return value if value in STRATEGIES else "rental"
 
 
-def page_context(
+def underwriting_context(
     ctx: PageContext,
     prop: Any,
     strategy: str,
     form: UwForm | None = None,
     results: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The underwriting section: the deal filled from the store (or the posted form) and
+    its results."""
     if form is None:
         form = initial_form(ctx, prop, strategy)
         results = (
@@ -748,6 +750,33 @@ def page_context(
             if not form.problems and not form.errors
             else {"ok": False}
         )
+    return {
+        "prop": prop,
+        "uw_inline": True,
+        "strategy": strategy,
+        "strategies": STRATEGIES,
+        "form": form,
+        "inputs": INPUTS[strategy],
+        "lease_columns": LEASE_COLUMNS,
+        "lease_rows": range(LEASE_ROWS),
+        "constraints": CONSTRAINTS[strategy],
+        "results": results or {"ok": False},
+    }
+
+
+def page_context(
+    ctx: PageContext,
+    prop: Any,
+    strategy: str | None,
+    form: UwForm | None = None,
+    results: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The whole page. The underwriting section (filling a deal runs the AVM twice) is
+    part of it when a strategy is asked for or a form was posted; otherwise the page
+    loads it after (htmx), with a link that shows it without JavaScript."""
+    uw: dict[str, Any] = {"uw_inline": False}
+    if strategy is not None or form is not None:
+        uw = underwriting_context(ctx, prop, _strategy(strategy), form, results)
     stack = dealflow_read.stacks(ctx.session, [prop.id]).get(prop.id, [])
     score = dealflow_read.latest_scores(ctx.session, [prop.id]).get(prop.id)
     return {
@@ -759,14 +788,7 @@ def page_context(
         "score": score,
         "val": valuation_view(ctx, prop),
         "index": index_view(ctx, prop),
-        "strategy": strategy,
-        "strategies": STRATEGIES,
-        "form": form,
-        "inputs": INPUTS[strategy],
-        "lease_columns": LEASE_COLUMNS,
-        "lease_rows": range(LEASE_ROWS),
-        "constraints": CONSTRAINTS[strategy],
-        "results": results or {"ok": False},
+        **uw,
         "crm": crm_view(ctx, prop),
         "may_edit": ctx.may(Permission.DATA_WRITE),
     }
@@ -777,7 +799,22 @@ def property_page(
     request: Request, property_id: uuid.UUID, page: Page, strategy: str | None = None
 ) -> Response:
     prop = _property(page, property_id)
-    return render(request, "property/page.html", page_context(page, prop, _strategy(strategy)))
+    chosen = None if strategy is None else _strategy(strategy)
+    return render(request, "property/page.html", page_context(page, prop, chosen))
+
+
+@router.get("/properties/{property_id}/underwriting")
+def underwriting_section(
+    request: Request, property_id: uuid.UUID, page: Page, strategy: str | None = None
+) -> Response:
+    """The underwriting section alone (the page loads it after itself)."""
+    prop = _property(page, property_id)
+    if not is_htmx(request):
+        return RedirectResponse(
+            f"/properties/{prop.id}?strategy={_strategy(strategy)}#underwriting", status_code=303
+        )
+    context = underwriting_context(page, prop, _strategy(strategy))
+    return render(request, "property/_underwriting.html", context)
 
 
 async def posted(request: Request) -> dict[str, list[str]]:
@@ -844,7 +881,7 @@ def revalue(request: Request, property_id: uuid.UUID, page: EditPage, data: Post
     if not is_htmx(request):
         if status == 200:
             return RedirectResponse(f"/properties/{prop.id}#valuation", status_code=303)
-        context = page_context(page, prop, "rental")
+        context = page_context(page, prop, None)
         context["val"]["message"] = message
         return render(request, "property/page.html", context, status_code=status)
     return render(
@@ -866,7 +903,7 @@ def _crm_answer(request: Request, page: PageContext, prop: Any, message: str | N
         )
     if message is None:
         return RedirectResponse(f"/properties/{prop.id}#crm", status_code=303)
-    context = page_context(page, prop, "rental")
+    context = page_context(page, prop, None)
     context["crm"]["message"] = message
     return render(request, "property/page.html", context, status_code=status)
 
