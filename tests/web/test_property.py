@@ -362,8 +362,10 @@ def test_in_the_browser(desk: dict[str, Any], signed_in: Any) -> None:
     )
     page.fill("#uw-gross_rent_monthly", "many")
     page.wait_for_selector("#err-gross_rent_monthly:has-text('is not a number')")
+    page.wait_for_selector("#uw-gross_rent_monthly[aria-invalid='true']")
     page.fill("#uw-gross_rent_monthly", "2200")
     page.wait_for_selector('#uw-results[data-ok="yes"]')
+    page.wait_for_selector("#uw-gross_rent_monthly:not([aria-invalid])")
     assert page.evaluate("window.__marker") == 1  # no page load
     # exclude a comp: the value changes in place
     indication = page.inner_text('[data-testid="comp-indication"]')

@@ -217,7 +217,7 @@ def index_view(ctx: PageContext, prop: Any) -> dict[str, Any] | None:
         "svg": line_chart(
             [(p.day.toordinal(), p.level) for p in area.points],
             x_labels=[(p.day.toordinal(), p.day.strftime("%Y-%m")) for p in area.points],
-            y_format="{:.0f}",
+            y_format="{:.1f}",
             title=f"Market index, {area.area or area.market} (first period = 100)",
         ),
         "series": series,
