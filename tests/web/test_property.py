@@ -290,6 +290,7 @@ def test_security(desk: dict[str, Any], desk_client: Any, client: Any, other_org
         ("notes", {"body": "x"}),
         ("tasks", {"title": "x"}),
         ("deal", {}),
+        (f"tasks/{uuid.uuid4()}/done", {"done": "1"}),
     ):
         r = desk_client.post(f"/properties/{pid}/{path}", data=data)
         assert r.status_code == 403, path
