@@ -95,3 +95,33 @@ def property_owners(
         )
         for pid, (key, state, country, entity_id) in records.items()
     }
+
+
+@dataclass(frozen=True)
+class OwnerOfRecord:
+    """Who the newest owner record of a property names: the record's owner name(s) as
+    given, its mailing city/state, and the resolved owner (None before resolution)."""
+
+    owner_name: str | None
+    owner_name_2: str | None
+    mailing_city: str | None
+    mailing_state: str | None
+    entity_id: uuid.UUID | None
+
+
+def owner_of_property(session: Session, property_id: uuid.UUID) -> OwnerOfRecord | None:
+    """The owner of one property as its newest linked owner record says (None when no
+    record is linked to it): what a property page shows before the owner's detail."""
+    row = session.execute(
+        select(
+            OwnerRecord.owner_name,
+            OwnerRecord.owner_name_2,
+            OwnerRecord.mailing_city,
+            OwnerRecord.mailing_state,
+            OwnerRecord.entity_id,
+        )
+        .where(OwnerRecord.property_id == property_id)
+        .order_by(OwnerRecord.created_at.desc(), OwnerRecord.id.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else OwnerOfRecord(*row)

@@ -760,3 +760,41 @@ def check_store_strategy(strategy: str) -> None:
             f"{', '.join(STORE_STRATEGIES)}; underwrite a commercial deal from its deal file"
         )
         raise ValidationFailed(line, field="strategy", problems=[line])
+
+
+# ---------------------------------------------------------------- what-ifs on a deal
+
+
+def sensitivity_of(
+    deal: dict[str, Any],
+    path: str,
+    values: Sequence[float | str],
+    metrics: Sequence[str] = (),
+) -> Any:
+    """A one-input sweep of ``deal`` (a deal file's mapping): ``path`` (dotted, e.g.
+    ``purchase_price``, ``loan.rate``) at each of ``values``, the chosen ``metrics`` (the
+    strategy's default when none) at each point —
+    :func:`reos.underwriting.sensitivity.sensitivity`, for a page that shows the table."""
+    from decimal import Decimal
+
+    from reos.underwriting import sensitivity
+
+    sweep = sensitivity.Sweep(path, tuple(Decimal(str(v)) for v in values))
+    return sensitivity.sensitivity(deal, [sweep], metrics)
+
+
+def optimised_offer(
+    deal: dict[str, Any],
+    *,
+    frontier: int = 15,
+    constraints: dict[str, float] | None = None,
+) -> Any:
+    """The offer with the highest expected profit for ``deal`` (a deal file's mapping of a
+    rental or flip) and ``frontier`` points of the price/acceptance frontier —
+    :func:`reos.underwriting.optimiser.optimise_offer` with its default acceptance model;
+    nothing is stored."""
+    from reos.underwriting import optimiser
+
+    return optimiser.optimise_offer(
+        deals.parse_deal(deal), constraints=constraints or {}, frontier=frontier
+    )

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -68,6 +68,7 @@ from reos.valuation.pipeline import (
     prepare_pool,
     ranker_training_set,
     value_batch,
+    without_sales,
 )
 from reos.valuation.ranker import fit_ranker
 from reos.valuation.reconcile import Calibration, learn_calibration
@@ -666,8 +667,12 @@ def value_many(
     comps_pool: pd.DataFrame,
     *,
     limits: CompLimits | None = None,
+    exclude_sale_ids: Collection[str] = (),
 ) -> list[ValuationResult]:
     """Value many properties in one vectorised pass (one date for all, or one per subject).
+
+    ``exclude_sale_ids``: sales (pool ``sale_id``) a user excluded as comps; the comps next
+    in rank replace them (``pipeline.without_sales``).
 
     Each subject is valued by its own market's model with that market's sales as comps
     (``markets.py``), so what else the organisation holds does not move its value.
@@ -698,6 +703,7 @@ def value_many(
             prepared.centroids.update(market.core.centroids)
         subj = subj_all.iloc[positions].reset_index(drop=True)
         subj = fill_from_zip(subj, prepared.centroids)
+        prepared = without_sales(prepared, exclude_sale_ids)
         days = days_all[positions]
         _check_subjects(market.core, subj, days, positions, len(subj_all))
         batches.append((name, positions, subj, days, prepared))

@@ -6,7 +6,8 @@ sales: to build ranker training pairs and to value the out-of-time calibration s
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import lightgbm as lgb
@@ -146,6 +147,22 @@ def prepare_pool(core: Core, frame: pd.DataFrame) -> PreparedPool:
         areas,
         display,
     )
+
+
+def without_sales(prepared: PreparedPool, sale_ids: Collection[str]) -> PreparedPool:
+    """``prepared`` with the sales ``sale_ids`` (pool ``sale_id`` values) no longer
+    eligible as comps: a user excluding a comp, so the comps next in rank take its place.
+    The pool, its predictions and its SHAP cache are shared, not recomputed: excluding
+    costs one array copy. Unknown ids are ignored."""
+    if not sale_ids:
+        return prepared
+    drop = np.isin(prepared.display["sale_id"], np.array(sorted(sale_ids), dtype=object))
+    if not drop.any():
+        return prepared
+    latest = prepared.pool.latest_day.copy()
+    latest[drop] = np.inf  # retrieval keeps a candidate only when it closed before the date
+    pool = replace(prepared.pool, latest_day=latest, eligible=prepared.pool.eligible & ~drop)
+    return replace(prepared, pool=pool)
 
 
 @dataclass

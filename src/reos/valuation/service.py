@@ -39,7 +39,7 @@ from reos.properties import read_model as properties_read
 from reos.valuation import engine
 from reos.valuation.limits import CompLimits
 from reos.valuation.ratio_study import RatioStudy, ratio_study
-from reos.valuation.sales_frame import CATEGORICAL_ATTRIBUTES, NUMERIC_ATTRIBUTES
+from reos.valuation.sales_frame import CATEGORICAL_ATTRIBUTES, NUMERIC_ATTRIBUTES, prepare_frame
 from reos.valuation.valuation_result import ValuationResult
 
 PROPERTY_COLUMNS = (*NUMERIC_ATTRIBUTES, *CATEGORICAL_ATTRIBUTES, "pool")
@@ -458,28 +458,73 @@ def _as_of(value: date | None) -> date:
     return value or datetime.now(UTC).date()
 
 
+def excluded_comps(pool: pd.DataFrame, sale_ids: Iterable[str]) -> list[dict[str, Any]]:
+    """The pool's sales among ``sale_ids`` as a valuation records its excluded comps:
+    ``sale_id``, ``property_id``, ``address``, ``close_date`` (ISO) and ``sale_price``,
+    in close-date order. Ids that are not sales of the pool are left out."""
+    wanted = {str(s) for s in sale_ids}
+    if not wanted or not len(pool):
+        return []
+    rows = pool[pool["sale_id"].isin(wanted)].sort_values(["close_date", "sale_id"])
+    return [
+        {
+            "sale_id": str(r.sale_id),
+            "property_id": str(r.property_id),
+            "address": None if pd.isna(r.address) else str(r.address),
+            "close_date": pd.Timestamp(r.close_date).date().isoformat(),
+            "sale_price": float(r.sale_price),
+        }
+        for r in rows[
+            ["sale_id", "property_id", "address", "close_date", "sale_price"]
+        ].itertuples()
+    ]
+
+
 def value_property(
-    session: Session, property_id: uuid.UUID, as_of: date | None = None
+    session: Session,
+    property_id: uuid.UUID,
+    as_of: date | None = None,
+    *,
+    exclude: Iterable[str] = (),
 ) -> Valuation:
+    """Value a stored property with the active model and keep the valuation.
+
+    ``exclude``: sale ids the user excluded as comps (an analyst striking a comp from the
+    grid); the comps next in rank take their place and the value is recomputed. The
+    excluded sales are recorded in ``method["excluded_comps"]`` (ids that are not sales
+    of the organisation are ignored)."""
     prop = tenancy.get(session, Property, property_id)
     if prop is None:
         raise NotFound(f"no property {property_id} in this organisation")
     row, model = active_model(session)
     day = _as_of(as_of)
     check_valuation_date(day, model)
+    pool = _pool(session)
+    excluded = excluded_comps(pool, exclude)
     result = engine.value_many(
-        model, property_frame([prop]), day, _pool(session), limits=comp_limits()
+        model,
+        property_frame([prop]),
+        day,
+        pool,
+        limits=comp_limits(),
+        exclude_sale_ids={e["sale_id"] for e in excluded},
     )[0]
     _refuse_if_limited(result, f"property {prop.id} as of {day}")
     result.model_version = row.version
     _with_staleness(result, model_staleness(session, row))
+    if excluded:
+        result.method["excluded_comps"] = excluded
     stored = _store(session, prop.id, result, None)
     record_audit(
         session,
         "value",
         "property",
         prop.id,
-        {"estimated_value": stored.estimated_value, "valuation_id": stored.id},
+        {
+            "estimated_value": stored.estimated_value,
+            "valuation_id": stored.id,
+            **({"excluded_sale_ids": [e["sale_id"] for e in excluded]} if excluded else {}),
+        },
     )
     return stored
 
@@ -519,6 +564,61 @@ def value_subject(
         {"address": values.get("address"), "valuation_id": stored.id},
     )
     return stored
+
+
+@dataclass(frozen=True)
+class IndexPoint:
+    """One period of an area's market index: its label, centre date, level (100 at the
+    first period) and the sales that period was fitted on."""
+
+    period: str
+    day: date
+    level: float
+    n_sales: int
+
+
+@dataclass(frozen=True)
+class AreaIndex:
+    """The market index the active model applies to a property: its market, its area (the
+    index's area column value, None when the index has no areas) and the periods."""
+
+    market: str
+    area: str | None
+    area_column: str | None
+    model_version: str
+    points: list[IndexPoint]
+
+
+def market_index_of(session: Session, property_id: uuid.UUID) -> AreaIndex | None:
+    """The active model's market/time index for the property's market and area (the
+    smoothed log level plus the area's deviation, seasonality left out), as the level
+    relative to the first period; None when the organisation has no model."""
+    prop = tenancy.get(session, Property, property_id)
+    if prop is None:
+        raise NotFound(f"no property {property_id} in this organisation")
+    if _active_row(session) is None:
+        return None
+    row, model = active_model(session)
+    frame = prepare_frame(property_frame([prop]), require_price=False)
+    market = str(model.market_of(frame)[0])
+    core = model.markets[market].core
+    index = core.index
+    labels = core.area_labels(frame)
+    area = None if labels is None else str(labels[0])
+    log_level = np.asarray(index.log_level, dtype="float64")
+    if area is not None and area in index.area_log_dev:
+        log_level = log_level + np.asarray(index.area_log_dev[area], dtype="float64")
+    if not len(log_level):
+        return AreaIndex(market, area, index.area_column, row.version, [])
+    levels = 100.0 * np.exp(log_level - log_level[0])
+    epoch = date(1970, 1, 1).toordinal()
+    points = [
+        IndexPoint(str(label), date.fromordinal(epoch + int(day)), float(level), int(n))
+        for label, day, level, n in zip(
+            index.period_label, index.centre_day, levels, index.n_sales, strict=True
+        )
+    ]
+    return AreaIndex(market, area, index.area_column, row.version, points)
 
 
 def estimate_properties(
