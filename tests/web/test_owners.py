@@ -9,10 +9,8 @@ import uuid
 from typing import Any
 
 import pandas as pd
-
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-
 from tests.owners.test_service_support import owner_record, store_records
 from tests.web.conftest import check_axe, shot
 
