@@ -186,6 +186,9 @@ def test_owner_pages_in_the_browser(signed_in: Any, client: Any, org: Any) -> No
     page.get_by_role("link", name="John Smith", exact=True).click()
     page.wait_for_url(re.compile(rf".*/owners/{ids['S1']}$"))
     page.wait_for_selector("#owner-map.leaflet-container", state="attached")
+    # static/map.js mounts the map and keeps its markers on the element (canvas markers)
+    page.wait_for_function("() => document.querySelector('#owner-map').reosMap !== undefined")
+    assert page.evaluate("() => document.querySelector('#owner-map').reosMap.markers.length") == 2
     check_axe(page, context="on the owner page")
     shot(page, "owner")
     page.get_by_role("link", name="Split off… record S3").click()

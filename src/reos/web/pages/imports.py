@@ -27,6 +27,7 @@ from reos.ingest.fields import fields_for
 from reos.ingest.mapping import UNSET, FieldRule, auto_rules
 from reos.ingest.readers import open_table
 from reos.jobs import queue
+from reos.kernel.principal import actor_of
 from reos.kernel.vocabulary import Entity
 from reos.web.context import EditPage, Page, PageContext, settings_of
 from reos.web.render import is_htmx, render
@@ -317,13 +318,18 @@ async def mapping_post(request: Request, upload_id: uuid.UUID, page: EditPage) -
         prepared,
         stored_path=path,
         filename=meta["filename"],
-        created_by=page.web.principal.user_id and str(page.web.principal.user_id),
+        created_by=_actor(page),
         resume=False,
         import_id=uuid.uuid4(),
     )
     queue.enqueue(page.session, "import", {"import_id": str(run.id)})
     (folder / META).unlink()
     return RedirectResponse(f"/imports/{run.id}", status_code=303)
+
+
+def _actor(page: PageContext) -> str | None:
+    actor = actor_of(page.session)
+    return actor.actor_id if actor else None
 
 
 # --- one import ------------------------------------------------------------------------
