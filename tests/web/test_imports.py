@@ -222,3 +222,40 @@ def test_import_with_a_mapping_fix_in_the_browser(signed_in: Any, org: Any, tmp_
     page.goto("/imports")
     check_axe(page, context="on the imports list")
     assert dialogs == []
+
+
+def test_a_fix_that_still_fails_stays_in_quarantine_with_its_new_reason(
+    web_client: Any, org: Any
+) -> None:
+    from reos.db.session import tenant_session
+    from reos.errors import Conflict
+    from reos.ingest import service
+
+    web_client.org_id = org.id
+    import_id = run_import(web_client)
+    r = web_client.post(
+        f"/imports/{import_id}/quarantine/3",
+        data={"csrf_token": web_client.csrf, "c.Amount": "-5"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    page = web_client.get(r.headers["location"]).text
+    assert "Quarantine (1 open)" in page and "0 imported, 1 still quarantined" in page
+    assert "“-5”" in page or "-5" in page
+    r = web_client.post(
+        f"/imports/{import_id}/quarantine/3",
+        data={"csrf_token": web_client.csrf, "c.Amount": "199000"},
+        follow_redirects=False,
+    )
+    again = web_client.get(r.headers["location"]).text
+    assert "Quarantine (0 open)" in again, again[again.find("<main") :]
+    assert web_client.get(f"/imports/{import_id}/quarantine/3").status_code == 404
+    with tenant_session(org.id) as s:
+        row = service.quarantined_row(s, uuid.UUID(import_id), 3)
+        assert row.status == "resolved" and row.raw["Amount"] == "199000"
+        try:
+            service.correct_quarantined_row(s, uuid.UUID(import_id), 3, {"Amount": "1"})
+        except Conflict:
+            pass
+        else:
+            raise AssertionError("a resolved row cannot be corrected")

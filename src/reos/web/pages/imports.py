@@ -427,10 +427,11 @@ async def fix_and_retry(
     (``service.retry_quarantine``, as ``reos quarantine retry`` does)."""
     form = await request.form()
     row = _open_row(page, import_id, row_number)
-    values = {
-        key: (str(form.get(f"c.{key}")) if form.get(f"c.{key}") not in (None, "") else None)
-        for key in (row.raw or {})
-    }
+    values: dict[str, str | None] = {}
+    for key in row.raw or {}:
+        sent = form.get(f"c.{key}")
+        if isinstance(sent, str):  # a cell not in the form keeps its value; emptied: none
+            values[key] = sent or None
     org_id = page.web.principal.org_id
     mapping_data = service.retry_mapping(page.session, import_id)
     page.session.rollback()  # read only so far; the correction commits on its own below
