@@ -814,6 +814,11 @@ def retry_mapping(session: Session, import_id: uuid.UUID) -> Any:
     return (_load_run(session, import_id).mapping or {}).get("spec")
 
 
+def recorded_headers(session: Session, import_id: uuid.UUID) -> list[str]:
+    """The file's headers in file order, as recorded when the import was created."""
+    return [str(h) for h in (_load_run(session, import_id).mapping or {}).get("headers") or []]
+
+
 def _raw_row(q: QuarantinedRow) -> RawRow:
     """A quarantined row as the reader gave it; problems of the file's structure (ragged
     row, oversize cell) cannot be fixed by a mapping and are carried over."""

@@ -356,7 +356,8 @@ def one_import(
         limit=QUARANTINE_PAGE,
         offset=(page_no - 1) * QUARANTINE_PAGE,
     )
-    columns: list[str] = []
+    present = {key for q in rows for key in q.raw or {}}
+    columns = [h for h in service.recorded_headers(page.session, import_id) if h in present]
     for q in rows:
         for key in q.raw or {}:
             if key not in columns:
