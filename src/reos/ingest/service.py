@@ -563,12 +563,14 @@ def preview(
     entity: str,
     *,
     mapping_path: str | Path | None = None,
+    mapping_data: Any = None,
     rows: int = PREVIEW_ROWS,
     today: date | None = None,
 ) -> dict[str, Any]:
     """The mapping that would be used and the first rows with their validation results.
-    Writes nothing."""
-    prepared = prepare(path, entity, mapping_path=mapping_path)
+    Writes nothing. The mapping comes from a file (``mapping_path``), plain data
+    (``mapping_data``, as the upload form builds it) or, with neither, auto-recognition."""
+    prepared = prepare(path, entity, mapping_path=mapping_path, mapping_data=mapping_data)
     effective = prepared.effective
     with (
         open_table(prepared.path) as reader,
@@ -768,6 +770,53 @@ def retry_quarantine(
                 run.rows_committed = run.rows_read
     with session_factory() as session:
         return _finish(session, retry_id)
+
+
+def quarantined_row(session: Session, import_id: uuid.UUID, row_number: int) -> QuarantinedRow:
+    """One quarantined row of an import by its row number in the file."""
+    _load_run(session, import_id)
+    row = session.scalars(
+        select(QuarantinedRow).where(
+            QuarantinedRow.import_id == import_id, QuarantinedRow.row_number == row_number
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"import {import_id} has no quarantined row {row_number}")
+    return row
+
+
+def correct_quarantined_row(
+    session: Session, import_id: uuid.UUID, row_number: int, values: dict[str, str | None]
+) -> QuarantinedRow:
+    """Correct the cells of one open quarantined row (a person fixing a typo), before
+    :func:`retry_quarantine` re-validates it. Only the row's own columns change; the cells
+    before and after are recorded in the audit log."""
+    row = quarantined_row(session, import_id, row_number)
+    if row.status != "open":
+        raise Conflict(f"row {row_number} is no longer quarantined (it was {row.status})")
+    before = dict(row.raw or {})
+    changed = {k: v for k, v in values.items() if k in before and before[k] != v}
+    if changed:
+        row.raw = {**before, **changed}
+        record_audit(
+            session,
+            "correct",
+            "quarantined_row",
+            row.id,
+            {"row_number": row_number, "before": {k: before[k] for k in changed}, "after": changed},
+        )
+    session.flush()
+    return row
+
+
+def retry_mapping(session: Session, import_id: uuid.UUID) -> Any:
+    """The mapping data an import ran with (None: auto-recognition), to retry its rows."""
+    return (_load_run(session, import_id).mapping or {}).get("spec")
+
+
+def recorded_headers(session: Session, import_id: uuid.UUID) -> list[str]:
+    """The file's headers in file order, as recorded when the import was created."""
+    return [str(h) for h in (_load_run(session, import_id).mapping or {}).get("headers") or []]
 
 
 def _raw_row(q: QuarantinedRow) -> RawRow:

@@ -65,11 +65,13 @@ def list_owners(
     absentee: bool | None = None,
     out_of_state: bool | None = None,
     corporate: bool | None = None,
+    min_properties: int | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[dict[str, Any]], int]:
     """Owners, by name; ``q`` matches (case-insensitively, anywhere) the owner's display name
-    or any raw name on its records. Flags as of the last resolve run."""
+    or any raw name on its records; ``min_properties`` keeps owners with at least that many
+    properties. Flags and portfolio sizes as of the last resolve run."""
     stmt = select(OwnerEntity)
     if q and q.strip():
         pattern = (
@@ -93,6 +95,9 @@ def list_owners(
     ):
         if wanted is not None:
             stmt = stmt.where(_flag_column(name) == wanted)
+    if min_properties is not None and min_properties > 0:
+        count = OwnerEntity.attributes["property_count"].as_integer()  # type: ignore[index]
+        stmt = stmt.where(count >= min_properties)
     total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
     rows = session.scalars(
         stmt.order_by(OwnerEntity.display_name, OwnerEntity.id).limit(limit).offset(offset)
