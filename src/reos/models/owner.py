@@ -16,6 +16,7 @@ class OwnerEntity(IdMixin, TenantScoped, TimestampMixin, Base):
     """A real person, couple, company, trust or government body that owns property."""
 
     __tablename__ = "owner_entities"
+    __table_args__ = (Index("ix_owner_entities_org_name", "org_id", "display_name", "id"),)
     entity_key: Mapped[str] = mapped_column(String(200))
     display_name: Mapped[str] = mapped_column(String(500))
     kind: Mapped[str] = mapped_column(String(20))
