@@ -55,7 +55,8 @@ def properties_with_open_deals(
 
 def deal_count(session: Session, filters: listing.DealFilters) -> int:
     """How many deals the filters select (the dashboard's "N deals")."""
-    stmt = listing.filtered(filters, session).with_only_columns(func.count(Deal.id))
+    # count(*), not count(id): the count is then read from an index alone
+    stmt = listing.filtered(filters, session).with_only_columns(func.count()).select_from(Deal)
     return int(session.scalar(stmt) or 0)
 
 

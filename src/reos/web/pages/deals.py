@@ -24,7 +24,7 @@ from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from reos import geo
@@ -390,9 +390,7 @@ def map_points(session: Session, scope: Scope) -> tuple[list[dict[str, Any]], bo
     return points, capped
 
 
-def results_context(
-    ctx: PageContext, query: DealQuery, *, with_map: bool = True
-) -> dict[str, Any]:
+def results_context(ctx: PageContext, query: DealQuery) -> dict[str, Any]:
     session = ctx.session
     stages = crm_service.stages_of(session)
     errors = dict(query.errors)
@@ -411,7 +409,6 @@ def results_context(
         query = replace(query, cursor="")
         deals, next_cursor = listing.page(session, scope.filters, query.sort, query.limit, None)
     total = crm_read.deal_count(session, scope.filters)
-    points, capped = map_points(session, scope) if with_map else ([], False)
     return {
         "query": query,
         "errors": errors,
@@ -420,9 +417,7 @@ def results_context(
         "next_url": query.url(cursor=next_cursor) if next_cursor else None,
         "first_url": query.url(cursor="") if query.cursor else None,
         "export_url": query.url("/deals/export.csv", cursor="", limit=50),
-        "points": points,
-        "map_capped": capped,
-        "map_cap": MAP_CAP,
+        "map_url": query.url("/deals/map.json", cursor="", limit=50, sort="-score"),
         "stages": stages,
         "members": sorted(crm_service.members(session).items(), key=lambda m: m[1]),
         "search_name": scope.search_name,
@@ -443,7 +438,6 @@ def full_page(
 ) -> Response:
     context = results_context(ctx, query)
     context.update(extra)
-    context["outlines"] = outlines(context["points"])
     context["searches"] = dealflow_service.list_searches(ctx.session)
     context["page_sizes"] = PAGE_SIZES
     status = 422 if context["errors"] else status_code
@@ -463,6 +457,20 @@ def deals(request: Request, page: Page) -> Response:
             request, "deals/results.html", context, status_code=422 if context["errors"] else 200
         )
     return full_page(page, request, query)
+
+
+@router.get("/deals/map.json")
+def map_json(request: Request, page: Page) -> Response:
+    """The map's markers for the page's filters (the best :data:`MAP_CAP` by score) and
+    the outlines of their areas, asked by the page's script after the table: the table
+    never waits for thousands of markers."""
+    query = parse_query(list(request.query_params.multi_items()))
+    if query.errors:
+        name, message = next(iter(query.errors.items()))
+        raise ValidationFailed(f"{name}: {message}", field=name)
+    points, capped = map_points(page.session, scope_of(page.session, query))
+    body = {"points": points, "capped": capped, "cap": MAP_CAP, "outlines": outlines(points)}
+    return JSONResponse(body, headers={"Cache-Control": "private, no-store"})
 
 
 @router.get("/deals/export.csv")

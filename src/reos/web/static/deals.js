@@ -12,11 +12,6 @@
     if (form.requestSubmit) form.requestSubmit(); else form.submit();
   }
 
-  function readPoints() {
-    var el = $("deal-points");
-    if (!el) return null;
-    try { return JSON.parse(el.textContent || "[]"); } catch (e) { return []; }
-  }
 
   function parsePolygon(text) {
     if (!text) return [];
@@ -115,28 +110,70 @@
       submitFilters();
     }
     map.on("moveend", function () {
-      if (quiet) { quiet = false; return; }
+      if (quiet) return;
       if (follow.checked && !drawing) sendBounds();
     });
     follow.addEventListener("change", function () {
       if (follow.checked) { sendBounds(); } else { bboxInput.value = ""; submitFilters(); }
     });
 
-    // The markers follow the table's filter after every swap (not the fit: when the table
-    // follows the map, the map stays where the user put it).
-    document.body.addEventListener("htmx:afterSwap", function (e) {
-      if (!e.target || e.target.id !== "deals-results" && !(e.detail && e.detail.target && e.detail.target.id === "deals-results")) return;
-      var points = readPoints();
-      if (points === null) return;
-      var fit = !follow.checked && points.length > 0;
-      if (fit) quiet = true;
-      state.setPoints(points, fit);
+    // The markers follow the table's filter: after the table (and after every swap of it)
+    // the page asks /deals/map.json for them. The map is fitted to them unless the table
+    // follows the map (then the map stays where the user put it).
+    var asked = 0;
+    var note = $("map-note");
+    function loadPoints(fit) {
+      var results = $("deals-results");
+      var url = results && results.getAttribute("data-map-url");
+      if (!url || !window.fetch) return;
+      var mine = ++asked;
+      el.setAttribute("aria-busy", "true");
+      fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (r) { if (!r.ok) throw new Error("the map's deals: " + r.status); return r.json(); })
+        .then(function (data) {
+          if (mine !== asked) return; // a newer filter's answer is on its way
+          map.invalidateSize(false); // the layout may have moved since the map was made
+          state.setOutlines(data.outlines || []);
+          fit = fit && !follow.checked; // the user may have ticked "follow" meanwhile
+          if (fit && data.points.length) { quiet = true; setTimeout(function () { quiet = false; }, 700); }
+          state.setPoints(data.points, fit && data.points.length > 0);
+          el.setAttribute("data-points-loaded", String(data.points.length));
+          if (note) {
+            note.textContent = data.capped
+              ? "The map shows the best " + data.cap.toLocaleString("en-US") + " deals by score; narrow the filters to see the rest."
+              : data.points.length.toLocaleString("en-US") + " deals on the map.";
+            note.className = data.capped ? "small capped" : "small muted";
+          }
+        })
+        .catch(function (err) {
+          if (note) { note.textContent = String(err.message || err); note.className = "small error"; }
+        })
+        .then(function () { if (mine === asked) el.removeAttribute("aria-busy"); });
+    }
+    document.body.addEventListener("htmx:afterSettle", function () {
+      var results = $("deals-results");
+      var url = results && results.getAttribute("data-map-url");
+      if (url && url !== el.getAttribute("data-shown-url")) {
+        el.setAttribute("data-shown-url", url);
+        loadPoints(!follow.checked);
+      }
     });
 
     var initial = parsePolygon(polygonInput.value);
     if (initial.length >= 3) {
       showArea(initial);
       clearBtn.disabled = false;
+    }
+    var box = bboxInput.value ? bboxInput.value.split(",").map(parseFloat) : [];
+    var first = $("deals-results");
+    if (first) el.setAttribute("data-shown-url", first.getAttribute("data-map-url") || "");
+    if (box.length === 4 && box.every(isFinite)) {
+      quiet = true;
+      setTimeout(function () { quiet = false; }, 700);
+      map.fitBounds([[box[0], box[1]], [box[2], box[3]]], { animate: false });
+      loadPoints(false);
+    } else {
+      loadPoints(true);
     }
     el.reosDraw = { finish: finish, clear: function () { clearBtn.click(); } };
   }

@@ -8,7 +8,7 @@
 //        data-attribution="…"></div>
 // "none" draws the offline basemap: no tiles, the outlines of the data's own areas.
 // Each map is kept on the element as element.reosMap = {map, cluster, markers, outlines,
-// setPoints(points, fit)}
+// setPoints(points, fit), setOutlines(outlines)}
 // so page scripts (draw-a-polygon search, the table following the viewport) can use it.
 (function () {
   "use strict";
@@ -63,7 +63,7 @@
     if (el.reosMap || typeof L === "undefined") return;
     // maxZoom on the map itself: the offline basemap has no tile layer to give one, and
     // markercluster refuses a map without it.
-    var map = L.map(el, { preferCanvas: true, keyboard: true, maxZoom: 19 });
+    var map = L.map(el, { preferCanvas: true, keyboard: true, maxZoom: 19, zoomSnap: 0.5 });
     var tiles = el.getAttribute("data-tiles") || "none";
     if (tiles !== "none") {
       L.tileLayer(tiles, { maxZoom: 19, attribution: el.getAttribute("data-attribution") || "" }).addTo(map);
@@ -81,19 +81,31 @@
     } else {
       map.setView([39.5, -98.35], 4);
     }
+    var pane = map.createPane("reos-areas");
+    pane.style.zIndex = 350; // above the tiles and outlines, below markers (overlay pane: 400)
+    pane.style.pointerEvents = "none";
     var outlines = L.layerGroup().addTo(map);
-    areas.forEach(function (o) {
-      if (!o.ring || o.ring.length < 3) return;
-      L.polygon(o.ring, { color: "#57606a", weight: 1, fillOpacity: 0.04, interactive: false }).addTo(outlines);
-      if (tiles === "none") {
-        var c = L.polygon(o.ring).getBounds().getCenter();
-        L.tooltip({ permanent: true, direction: "center", className: "reos-area", interactive: false })
-          .setLatLng(c).setContent(String(o.name)).addTo(outlines);
-      }
-    });
+    function setOutlines(list) {
+      outlines.clearLayers();
+      list.forEach(function (o) {
+        if (!o.ring || o.ring.length < 3) return;
+        L.polygon(o.ring, { color: "#57606a", weight: 1, fillOpacity: 0.04, interactive: false }).addTo(outlines);
+        if (tiles === "none") {
+          // the area's name under the markers (its own pane), never over them
+          var c = L.polygon(o.ring).getBounds().getCenter();
+          var name = document.createElement("span");
+          name.textContent = String(o.name);
+          L.marker(c, {
+            pane: "reos-areas", interactive: false, keyboard: false,
+            icon: L.divIcon({ className: "reos-area", html: name, iconSize: null })
+          }).addTo(outlines);
+        }
+      });
+    }
+    setOutlines(areas);
     var cluster = L.markerClusterGroup ? L.markerClusterGroup({ iconCreateFunction: clusterIcon, maxClusterRadius: 40 }) : L.layerGroup();
     cluster.addTo(map);
-    var state = { map: map, cluster: cluster, markers: [], outlines: outlines };
+    var state = { map: map, cluster: cluster, markers: [], outlines: outlines, setOutlines: setOutlines };
     state.setPoints = function (points, fit) {
       cluster.clearLayers();
       state.markers = points.filter(function (p) {
@@ -101,7 +113,7 @@
       }).map(markerFor);
       if (cluster.addLayers) cluster.addLayers(state.markers); else state.markers.forEach(function (m) { cluster.addLayer(m); });
       if (fit && state.markers.length) {
-        map.fitBounds(L.featureGroup(state.markers).getBounds().pad(0.1), { maxZoom: 16 });
+        map.fitBounds(L.featureGroup(state.markers).getBounds().pad(0.1), { maxZoom: 16, animate: false });
       }
     };
     state.setPoints(points, false);
