@@ -16,14 +16,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from tests.crm.conftest import acting
+from tests.web.conftest import check_axe, shot
 
 from reos.accounts import service as accounts_service
 from reos.crm import service as crm_service
 from reos.dealflow import service as dealflow_service
 from reos.models import Deal, DealEvent, DealTag, Valuation
 from reos.properties import service as properties_service
-from tests.crm.conftest import acting
-from tests.web.conftest import check_axe, shot, web_sign_in
 
 #: Ames, Iowa: the desk's deals sit on a grid of streets around this point.
 CENTRE = (42.0308, -93.6319)
@@ -173,7 +173,7 @@ def test_sort_filter_and_pages(web_client: Any, desk: Desk) -> None:
     assert bad.status_code == 422 and "min_score" in bad.text
     # htmx asks for the table only
     frag = web_client.get("/deals?zip=50011", headers={"HX-Request": "true"})
-    assert frag.status_code == 200 and frag.text.lstrip().startswith("<div id=\"deals-results\"")
+    assert frag.status_code == 200 and frag.text.lstrip().startswith('<div id="deals-results"')
     assert "<html" not in frag.text and len(rows_of(frag.text)) == 20
 
 
@@ -238,7 +238,9 @@ def test_map_points_are_capped_best_first(
 
 def test_saved_search_filters_the_table(web_client: Any, org: Any, desk: Desk) -> None:
     with acting(org.id) as s:
-        search = dealflow_service.create_search(s, "Tax delinquent", {"list_kinds": ["tax_delinquent"]})
+        search = dealflow_service.create_search(
+            s, "Tax delinquent", {"list_kinds": ["tax_delinquent"]}
+        )
         search_id = search.id
     r = web_client.get(f"/deals?search={search_id}&limit=100")
     assert r.status_code == 200
@@ -265,7 +267,9 @@ def test_bulk_actions(web_client: Any, org: Any, desk: Desk) -> None:
         deals = {str(d.id): d for d in s.scalars(select(Deal))}
         for i in picked:
             assert deals[i].assignee_id == member_id and deals[i].stage == "contacted"
-        tagged = set(map(str, s.scalars(select(DealTag.deal_id).where(DealTag.tag == "call monday"))))
+        tagged = set(
+            map(str, s.scalars(select(DealTag.deal_id).where(DealTag.tag == "call monday")))
+        )
         assert tagged == set(picked)
         assert s.scalar(select(DealEvent.id).where(DealEvent.kind == "stage_changed")) is not None
     # the list filter finds them
@@ -276,7 +280,9 @@ def test_bulk_actions(web_client: Any, org: Any, desk: Desk) -> None:
     r = web_client.post("/deals/bulk", data={**base, "action": "move", "to_stage": "nowhere"})
     assert r.status_code == 422
     with acting(org.id) as s:
-        assert {d.stage for d in s.scalars(select(Deal).where(Deal.id.in_(desk.deal_ids[:3])))} == {"contacted"}
+        assert {d.stage for d in s.scalars(select(Deal).where(Deal.id.in_(desk.deal_ids[:3])))} == {
+            "contacted"
+        }
 
 
 def test_bulk_needs_csrf_and_own_deals(
@@ -383,7 +389,9 @@ def test_deals_page_in_the_browser(signed_in: Any, org: Any) -> None:
     page.wait_for_selector("text=in the map's view")
     page.wait_for_timeout(800)  # let the markers of the last filter settle
     before = int(page.locator("#deals-results").get_attribute("data-total") or 0)
-    page.evaluate("() => { const m = document.getElementById('deals-map').reosMap.map; m.setZoom(m.getZoom() + 2); }")
+    page.evaluate(
+        "() => { const m = document.getElementById('deals-map').reosMap.map; m.setZoom(m.getZoom() + 2); }"
+    )
     page.wait_for_function(
         f"() => Number(document.querySelector('#deals-results').dataset.total) < {before}"
     )

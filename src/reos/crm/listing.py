@@ -148,7 +148,9 @@ def filtered(filters: DealFilters, session: Session | None = None) -> Select[Dea
         elif session is None:
             raise AssertionError("a property_ids filter needs the session")
         else:
-            stmt = stmt.where(among(session, Deal.property_id, sorted(filters.property_ids, key=str)))
+            stmt = stmt.where(
+                among(session, Deal.property_id, sorted(filters.property_ids, key=str))
+            )
     if filters.status == "open":
         stmt = stmt.where(Deal.open_property_id.is_not(None))
     elif filters.status == "closed":

@@ -326,7 +326,8 @@ def coordinates(
             Property.longitude.is_not(None),
         )
         for pid, lat, lon in session.execute(stmt):
-            out[pid] = (float(lat), float(lon))
+            if lat is not None and lon is not None:
+                out[pid] = (float(lat), float(lon))
     return out
 
 
@@ -339,4 +340,8 @@ def located_in_box(
     stmt = select(Property.id, Property.latitude, Property.longitude).where(
         Property.latitude.between(south, north), Property.longitude.between(west, east)
     )
-    return [(pid, float(lat), float(lon)) for pid, lat, lon in session.execute(stmt)]
+    return [
+        (pid, float(lat), float(lon))
+        for pid, lat, lon in session.execute(stmt)
+        if lat is not None and lon is not None
+    ]

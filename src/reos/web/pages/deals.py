@@ -28,6 +28,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from reos import geo
+from reos.accounts.auth import Permission
 from reos.crm import export, listing
 from reos.crm import read_model as crm_read
 from reos.crm import service as crm_service
@@ -313,7 +314,9 @@ def scope_of(session: Session, query: DealQuery) -> Scope:
     return Scope(query.filters(ids), search_name, matches, coords)
 
 
-def price_of(attributes: dict[str, Any], sale: tuple[date, float | None, float | None] | None):  # type: ignore[no-untyped-def]
+def price_of(
+    attributes: dict[str, Any], sale: tuple[date, float | None, float | None] | None
+) -> tuple[float | None, str | None]:
     """The asking price (an attribute a list or listing gave), else the last sale price:
     what the score's "priced under value" driver compares the value with."""
     for name in ASKING_NAMES:
@@ -422,15 +425,9 @@ def results_context(ctx: PageContext, query: DealQuery) -> dict[str, Any]:
         "members": sorted(crm_service.members(session).items(), key=lambda m: m[1]),
         "search_name": scope.search_name,
         "search_matches": scope.search_matches,
-        "may_edit": ctx.may(_data_write()),
+        "may_edit": ctx.may(Permission.DATA_WRITE),
         "sorts": SORTS,
     }
-
-
-def _data_write() -> Any:
-    from reos.accounts.auth import Permission
-
-    return Permission.DATA_WRITE
 
 
 def full_page(
