@@ -370,14 +370,20 @@ def test_deals_page_in_the_browser(signed_in: Any, org: Any) -> None:
     box = page.locator("#deals-map").bounding_box()
     assert box is not None
     page.click("#draw-start")
-    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    for dx, dy in ((-60, -60), (60, -60), (60, 60), (-60, 60)):
+    # around the middle neighbourhood (the desk's centre) where the map shows it
+    where = page.evaluate(
+        f"() => document.getElementById('deals-map').reosMap.map"
+        f".latLngToContainerPoint([{CENTRE[0]}, {CENTRE[1]}])"
+    )
+    cx, cy = box["x"] + where["x"], box["y"] + where["y"]
+    for dx, dy in ((-70, -70), (70, -70), (70, 70), (-70, 70)):
         page.mouse.click(cx + dx, cy + dy)
         page.wait_for_timeout(120)
     page.click("#draw-finish")
     page.wait_for_url(re.compile(r".*polygon=.*"))
     page.wait_for_selector("text=inside the drawn area")
     total = int(page.locator("#deals-results").get_attribute("data-total") or 0)
+    assert "sort=address" in page.url  # the form kept the header's sort
     assert 0 < total < 240
     shot(page, "deals-polygon")
     page.click("#draw-clear")

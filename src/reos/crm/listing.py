@@ -148,9 +148,10 @@ def filtered(filters: DealFilters, session: Session | None = None) -> Select[Dea
         elif session is None:
             raise AssertionError("a property_ids filter needs the session")
         else:
-            stmt = stmt.where(
-                among(session, Deal.property_id, sorted(filters.property_ids, key=str))
-            )
+            # an open deal's open_property_id is its property_id: on that column the
+            # (org_id, open_property_id) index alone answers the open list and its count
+            column = Deal.open_property_id if filters.status == "open" else Deal.property_id
+            stmt = stmt.where(among(session, column, sorted(filters.property_ids, key=str)))
     if filters.status == "open":
         stmt = stmt.where(Deal.open_property_id.is_not(None))
     elif filters.status == "closed":

@@ -10,7 +10,7 @@ token and answer the refreshed table; one failing deal changes nothing (savepoin
 
 A map area is asked of the properties in two steps: the box in SQL
 (:func:`reos.properties.read_model.located_in_box`), then the exact polygon test in Python
-(:func:`reos.geo.point_in_polygon`); the deals are then those on the properties inside.
+(:func:`inside`, ray casting); the deals are then those on the properties inside.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
-from reos import geo
 from reos.accounts.auth import Permission
 from reos.crm import export, listing
 from reos.crm import read_model as crm_read
@@ -269,6 +268,21 @@ def parse_query(items: list[tuple[str, str]]) -> DealQuery:
 # --- what the page reads ------------------------------------------------------------------
 
 
+def inside(lat: float, lon: float, ring: tuple[tuple[float, float], ...]) -> bool:
+    """Whether the point is inside the ring of (lat, lon) vertices (even-odd ray casting on
+    the plane, as :func:`reos.geo.point_in_polygon` does for GeoJSON; the ring is parsed
+    once per request, not once per point: 10,000 candidates cost milliseconds)."""
+    hit = False
+    j = len(ring) - 1
+    for i in range(len(ring)):
+        yi, xi = ring[i]
+        yj, xj = ring[j]
+        if (yi > lat) != (yj > lat) and lon < (xj - xi) * (lat - yi) / (yj - yi) + xi:
+            hit = not hit
+        j = i
+    return hit
+
+
 def area_property_ids(
     session: Session, query: DealQuery
 ) -> tuple[frozenset[uuid.UUID] | None, dict[uuid.UUID, tuple[float, float]]]:
@@ -286,9 +300,7 @@ def area_property_ids(
             return frozenset(), {}
     located = properties_read.located_in_box(session, south, west, north, east)
     if query.polygon:
-        ring = [[lon, lat] for lat, lon in query.polygon]
-        shape = {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
-        located = [p for p in located if geo.point_in_polygon(p[1], p[2], shape)]
+        located = [p for p in located if inside(p[1], p[2], query.polygon)]
     return frozenset(p[0] for p in located), {p[0]: (p[1], p[2]) for p in located}
 
 

@@ -69,6 +69,7 @@
 
     drawBtn.addEventListener("click", function () {
       if (drawing) { stopDrawing(); return; }
+      map.closePopup();
       drawing = true;
       vertices = [];
       el.classList.add("drawing");
@@ -227,6 +228,14 @@
 
   document.addEventListener("DOMContentLoaded", function () { wire(); wireTable(document); });
   document.addEventListener("reos:map-ready", wire);
+  // A header sort or a page link changes the address, not the filter form: keep the
+  // form's sort and page size in step, so "Apply filters" keeps them.
+  document.addEventListener("htmx:pushedIntoHistory", function () {
+    var params = new URLSearchParams(location.search);
+    var sort = $("f-sort"), limit = $("f-limit");
+    if (sort) sort.value = params.get("sort") || "-score";
+    if (limit) limit.value = params.get("limit") || "50";
+  });
   document.addEventListener("htmx:afterSettle", function (e) {
     if (e.target && e.target.id === "deals-results") wireTable(e.target);
     else { var r = document.getElementById("deals-results"); if (r && e.target && e.target.contains && e.target.contains(r)) wireTable(r); }
