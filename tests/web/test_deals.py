@@ -367,18 +367,20 @@ def test_deals_page_in_the_browser(signed_in: Any, org: Any) -> None:
     page.wait_for_selector('th[aria-sort="ascending"]')
     assert "limit=25" in page.url  # the sort link keeps the other choices
     # draw a polygon around the middle neighbourhood with mouse clicks on the map
-    box = page.locator("#deals-map").bounding_box()
-    assert box is not None
+    page.evaluate("() => window.scrollTo(0, 0)")
     page.click("#draw-start")
-    # around the middle neighbourhood (the desk's centre) where the map shows it
-    where = page.evaluate(
-        f"() => document.getElementById('deals-map').reosMap.map"
-        f".latLngToContainerPoint([{CENTRE[0]}, {CENTRE[1]}])"
-    )
-    cx, cy = box["x"] + where["x"], box["y"] + where["y"]
-    for dx, dy in ((-70, -70), (70, -70), (70, 70), (-70, 70)):
-        page.mouse.click(cx + dx, cy + dy)
-        page.wait_for_timeout(120)
+    page.wait_for_timeout(200)
+    # a square around the middle neighbourhood (the desk's centre), each corner clicked
+    # where the map shows it at that moment
+    for dlat, dlon in ((0.012, -0.016), (0.012, 0.016), (-0.012, 0.016), (-0.012, -0.016)):
+        box = page.locator("#deals-map").bounding_box()
+        assert box is not None
+        where = page.evaluate(
+            f"() => document.getElementById('deals-map').reosMap.map"
+            f".latLngToContainerPoint([{CENTRE[0] + dlat}, {CENTRE[1] + dlon}])"
+        )
+        page.mouse.click(box["x"] + where["x"], box["y"] + where["y"])
+        page.wait_for_timeout(150)
     page.click("#draw-finish")
     page.wait_for_url(re.compile(r".*polygon=.*"))
     page.wait_for_selector("text=inside the drawn area")
