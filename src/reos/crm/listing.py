@@ -23,12 +23,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from reos.crm import service
 from reos.crm import stages as stage_rules
 from reos.errors import ValidationFailed
+from reos.kernel.bulk import among
 from reos.models import Deal, DealTag
 from reos.models.crm import ADDRESS_RANK, DUE_RANK, SCORE_RANK
 
@@ -49,6 +50,9 @@ class DealFilters:
     text: str | None = None
     due_before: date | None = None
     status: str = "open"  # open | closed | all
+    #: Only deals on these properties (None: any property; empty: none). The dashboard
+    #: narrows the list to a map area or a saved search's matches with it.
+    property_ids: frozenset[uuid.UUID] | None = None
 
 
 def _sort_expr(key: str) -> Any:
@@ -134,8 +138,20 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def filtered(filters: DealFilters) -> Select[Deal]:
+def filtered(filters: DealFilters, session: Session | None = None) -> Select[Deal]:
+    """The filters as a statement; ``session`` is needed for a ``property_ids`` filter
+    (the ids go to the database as one parameter, :func:`reos.kernel.bulk.among`)."""
     stmt = select(Deal)
+    if filters.property_ids is not None:
+        if not filters.property_ids:
+            stmt = stmt.where(false())
+        elif session is None:
+            raise AssertionError("a property_ids filter needs the session")
+        else:
+            # an open deal's open_property_id is its property_id: on that column the
+            # (org_id, open_property_id) index alone answers the open list and its count
+            column = Deal.open_property_id if filters.status == "open" else Deal.property_id
+            stmt = stmt.where(among(session, column, sorted(filters.property_ids, key=str)))
     if filters.status == "open":
         stmt = stmt.where(Deal.open_property_id.is_not(None))
     elif filters.status == "closed":
@@ -192,7 +208,7 @@ def page(
         stages = service.stages_of(session)
         for name in filters.stages:
             stage_rules.find(stages, name)
-    stmt = ordered(filtered(filters), sort, cursor).limit(limit + 1)
+    stmt = ordered(filtered(filters, session), sort, cursor).limit(limit + 1)
     rows = session.scalars(stmt).all()
     more = len(rows) > limit
     rows = rows[:limit]

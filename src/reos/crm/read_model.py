@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from reos.crm import service
+from reos.crm import listing, service
 from reos.kernel.bulk import among, in_batches
 from reos.models import Deal, Offer
+from reos.models.crm import SCORE_RANK
 
 
 def outcomes(session: Session) -> list[tuple[uuid.UUID, bool]]:
@@ -90,3 +92,36 @@ def top_of_stage(session: Session, stage: str, limit: int) -> Sequence[Deal]:
         .limit(limit - len(scored))
     ).all()
     return [*scored, *unscored]
+
+
+def deal_count(session: Session, filters: listing.DealFilters) -> int:
+    """How many deals the filters select (the dashboard's "N deals")."""
+    # count(*), not count(id): the count is then read from an index alone
+    stmt = listing.filtered(filters, session).with_only_columns(func.count()).select_from(Deal)
+    return int(session.scalar(stmt) or 0)
+
+
+@dataclass(frozen=True)
+class DealPoint:
+    """What a map marker needs of a deal: its property (located by the caller), score and
+    site address."""
+
+    deal_id: uuid.UUID
+    property_id: uuid.UUID
+    score: int | None
+    address: str | None
+    city: str | None
+    zip: str | None
+
+
+def deal_points(session: Session, filters: listing.DealFilters, limit: int) -> list[DealPoint]:
+    """The best ``limit`` deals the filters select (highest score first, as the default
+    sort), as plain tuples: the dashboard's map reads thousands of them per page view, so
+    no ORM objects are built."""
+    stmt = (
+        listing.filtered(filters, session)
+        .with_only_columns(Deal.id, Deal.property_id, Deal.score, Deal.address, Deal.city, Deal.zip)
+        .order_by(SCORE_RANK.desc(), Deal.id.desc())
+        .limit(limit)
+    )
+    return [DealPoint(*row) for row in session.execute(stmt)]

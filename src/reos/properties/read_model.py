@@ -311,3 +311,37 @@ def import_sources(
                 except ValueError:
                     continue
     return out
+
+
+def coordinates(
+    session: Session, property_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, tuple[float, float]]:
+    """``(latitude, longitude)`` of each located property given, by id (a property without
+    coordinates is absent): the markers of a map."""
+    out: dict[uuid.UUID, tuple[float, float]] = {}
+    for batch in in_batches(property_ids):
+        stmt = select(Property.id, Property.latitude, Property.longitude).where(
+            among(session, Property.id, batch),
+            Property.latitude.is_not(None),
+            Property.longitude.is_not(None),
+        )
+        for pid, lat, lon in session.execute(stmt):
+            if lat is not None and lon is not None:
+                out[pid] = (float(lat), float(lon))
+    return out
+
+
+def located_in_box(
+    session: Session, south: float, west: float, north: float, east: float
+) -> list[tuple[uuid.UUID, float, float]]:
+    """``(id, latitude, longitude)`` of the organisation's properties inside the box
+    (edges included; a box does not cross the antimeridian): the bounding-box prefilter of
+    a map-area search, whose caller tests the exact shape."""
+    stmt = select(Property.id, Property.latitude, Property.longitude).where(
+        Property.latitude.between(south, north), Property.longitude.between(west, east)
+    )
+    return [
+        (pid, float(lat), float(lon))
+        for pid, lat, lon in session.execute(stmt)
+        if lat is not None and lon is not None
+    ]

@@ -7,7 +7,8 @@
 //        data-tiles="https://…/{z}/{x}/{y}.png" or "none"   (the REOS_MAP_TILE_URL setting)
 //        data-attribution="…"></div>
 // "none" draws the offline basemap: no tiles, the outlines of the data's own areas.
-// Each map is kept on the element as element.reosMap = {map, cluster, markers, setPoints}
+// Each map is kept on the element as element.reosMap = {map, cluster, markers, outlines,
+// setPoints(points, fit), setOutlines(outlines)}
 // so page scripts (draw-a-polygon search, the table following the viewport) can use it.
 (function () {
   "use strict";
@@ -60,35 +61,62 @@
 
   function mount(el) {
     if (el.reosMap || typeof L === "undefined") return;
-    var map = L.map(el, { preferCanvas: true, keyboard: true });
+    // maxZoom on the map itself: the offline basemap has no tile layer to give one, and
+    // markercluster refuses a map without it.
+    var map = L.map(el, { preferCanvas: true, keyboard: true, maxZoom: 19, zoomSnap: 0.5 });
     var tiles = el.getAttribute("data-tiles") || "none";
     if (tiles !== "none") {
       L.tileLayer(tiles, { maxZoom: 19, attribution: el.getAttribute("data-attribution") || "" }).addTo(map);
     } else {
       el.classList.add("offline");
     }
+    var points = parse(el, "data-points");
+    var areas = parse(el, "data-outlines");
+    // A view first: Leaflet places layers (the area labels) only on a map with a centre.
+    var located = points.filter(function (p) { return p.lat !== null && p.lon !== null && p.lat !== undefined && p.lon !== undefined; });
+    if (located.length) {
+      map.fitBounds(L.latLngBounds(located.map(function (p) { return [p.lat, p.lon]; })).pad(0.1), { maxZoom: 16 });
+    } else if (areas.length) {
+      map.fitBounds(L.latLngBounds([].concat.apply([], areas.map(function (o) { return o.ring; }))).pad(0.1));
+    } else {
+      map.setView([39.5, -98.35], 4);
+    }
+    var pane = map.createPane("reos-areas");
+    pane.style.zIndex = 350; // above the tiles and outlines, below markers (overlay pane: 400)
+    pane.style.pointerEvents = "none";
     var outlines = L.layerGroup().addTo(map);
-    parse(el, "data-outlines").forEach(function (o) {
-      L.polygon(o.ring, { color: "#57606a", weight: 1, fillOpacity: 0.04, interactive: false }).addTo(outlines);
-      if (tiles === "none" && o.ring.length) {
-        var c = L.polygon(o.ring).getBounds().getCenter();
-        L.tooltip({ permanent: true, direction: "center", className: "reos-area" }).setLatLng(c).setContent(o.name).addTo(map);
-      }
-    });
+    function setOutlines(list) {
+      outlines.clearLayers();
+      list.forEach(function (o) {
+        if (!o.ring || o.ring.length < 3) return;
+        L.polygon(o.ring, { color: "#57606a", weight: 1, fillOpacity: 0.04, interactive: false }).addTo(outlines);
+        if (tiles === "none") {
+          // the area's name under the markers (its own pane), never over them
+          var c = L.polygon(o.ring).getBounds().getCenter();
+          var name = document.createElement("span");
+          name.textContent = String(o.name);
+          L.marker(c, {
+            pane: "reos-areas", interactive: false, keyboard: false,
+            icon: L.divIcon({ className: "reos-area", html: name, iconSize: null })
+          }).addTo(outlines);
+        }
+      });
+    }
+    setOutlines(areas);
     var cluster = L.markerClusterGroup ? L.markerClusterGroup({ iconCreateFunction: clusterIcon, maxClusterRadius: 40 }) : L.layerGroup();
     cluster.addTo(map);
-    var state = { map: map, cluster: cluster, markers: [] };
+    var state = { map: map, cluster: cluster, markers: [], outlines: outlines, setOutlines: setOutlines };
     state.setPoints = function (points, fit) {
       cluster.clearLayers();
-      state.markers = points.filter(function (p) { return p.lat !== null && p.lon !== null; }).map(markerFor);
+      state.markers = points.filter(function (p) {
+        return p.lat !== null && p.lon !== null && p.lat !== undefined && p.lon !== undefined;
+      }).map(markerFor);
       if (cluster.addLayers) cluster.addLayers(state.markers); else state.markers.forEach(function (m) { cluster.addLayer(m); });
       if (fit && state.markers.length) {
-        map.fitBounds(L.featureGroup(state.markers).getBounds().pad(0.1), { maxZoom: 16 });
+        map.fitBounds(L.featureGroup(state.markers).getBounds().pad(0.1), { maxZoom: 16, animate: false });
       }
     };
-    var points = parse(el, "data-points");
-    state.setPoints(points, true);
-    if (!points.length) map.setView([39.5, -98.35], 4);
+    state.setPoints(points, false);
     el.reosMap = state;
     el.dispatchEvent(new CustomEvent("reos:map-ready", { bubbles: true, detail: state }));
   }
