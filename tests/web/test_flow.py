@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from tests.conftest import OrgFixture
+from tests.web.conftest import check_axe, shot
 
 from reos.accounts import service as accounts
 from reos.db.session import system_session, tenant_session
@@ -27,8 +29,6 @@ from reos.models import Deal, Sale
 from reos.pipeline import service as pipeline_service
 from reos.underwriting import service as underwriting_service
 from reos.valuation import service as valuation_service
-from tests.conftest import OrgFixture
-from tests.web.conftest import check_axe, shot
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 VALUED_AS_OF = date(2010, 7, 31)
@@ -159,9 +159,10 @@ def test_the_deal_desk_from_sign_in_to_sign_out(
     card.locator("select").select_option("contacted")
     card.get_by_role("button", name="Move").click()
     page.wait_for_url(re.compile(r".*/board\?moved=contacted.*"))
-    assert page.locator(f"#deal-{top.id}").locator("xpath=..").get_attribute(
-        "data-stage"
-    ) == "contacted"
+    assert (
+        page.locator(f"#deal-{top.id}").locator("xpath=..").get_attribute("data-stage")
+        == "contacted"
+    )
     with tenant_session(county.id) as s:
         assert s.scalar(select(Deal.stage).where(Deal.id == top.id)) == "contacted"
     check_axe(page, context="on the board after the move")
