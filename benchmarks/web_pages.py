@@ -143,6 +143,10 @@ def _pages(client: Any, org_id: uuid.UUID) -> list[tuple[str, str]]:
         ("deals sorted by address", "/deals?sort=address"),
         ("deals filtered (score ≥ 70)", "/deals?min_score=70"),
         ("deals CSV export", "/deals/export.csv"),
+        ("deals htmx table (sort swap)", "/deals?sort=address&__htmx__"),
+        ("deals in a map box", "/deals?bbox=41.99,-93.62,42.02,-93.58"),
+        ("deals in a drawn polygon", "/deals?polygon=41.95,-93.68;42.04,-93.68;42.0,-93.55"),
+        ("map markers (best 2,000)", "/deals/map.json"),
         ("property (top deal)", f"/properties/{top}"),
         ("owners", "/owners"),
         ("owner page", f"/owners/{owner}"),
@@ -160,9 +164,12 @@ def _pages(client: Any, org_id: uuid.UUID) -> list[tuple[str, str]]:
 def _time(client: Any, url: str, repeat: int) -> tuple[float, float, int, int]:
     walls = []
     status = size = 0
+    headers = {}
+    if url.endswith("&__htmx__"):
+        url, headers = url.removesuffix("&__htmx__"), {"HX-Request": "true"}
     for n in range(repeat + 3):
         t0 = time.perf_counter()
-        r = client.get(url)
+        r = client.get(url, headers=headers)
         t1 = time.perf_counter()
         status, size = r.status_code, len(r.content)
         if n >= 3:
