@@ -148,8 +148,10 @@ def _pages(client: Any, org_id: uuid.UUID) -> list[tuple[str, str]]:
         ("deals in a drawn polygon", "/deals?polygon=41.95,-93.68;42.04,-93.68;42.0,-93.55"),
         ("map markers (best 2,000)", "/deals/map.json"),
         ("property (top deal)", f"/properties/{top}"),
+        ("property underwriting (htmx)", f"/properties/{top}/underwriting"),
         ("owners", "/owners"),
-        ("owner page", f"/owners/{owner}"),
+        # the sample data carries no owner records: no owner page to time then
+        *([("owner page", f"/owners/{owner}")] if owner else []),
         ("imports", "/imports"),
         ("import report", f"/imports/{run}"),
         ("board", "/board"),
@@ -261,15 +263,16 @@ def main() -> None:
         )
         app = create_app()
         worst = 0.0
+        exports = ("deals CSV export",)
         with TestClient(app) as client:
             _sign_in(client)
             print(f"{'page':<30} {'p50 ms':>8} {'p95 ms':>8} {'status':>6} {'KB':>7}")
             for name, url in _pages(client, built["org_id"]):
                 p50, p95, status, size = _time(client, url, args.repeat)
-                if status == 200:
+                if status == 200 and name not in exports:
                     worst = max(worst, p95)
                 print(f"{name:<30} {p50:>8.1f} {p95:>8.1f} {status:>6} {size / 1024:>7.1f}")
-        print(f"worst p95 of the pages answering 200: {worst:.1f} ms (target ≤ 150 ms)")
+        print(f"worst p95 of the pages (not the CSV export): {worst:.1f} ms (target ≤ 150 ms)")
         if not args.no_browser:
             paints = _first_paint(app)
             if paints:
