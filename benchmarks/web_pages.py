@@ -211,6 +211,7 @@ def _first_paint(app: Any, rounds: int = 7) -> list[float]:
             page.click("button[type=submit]")
             page.wait_for_url("**/deals**")
             for _ in range(rounds):
+                page.goto("about:blank")  # a fresh navigation each time, so a fresh paint
                 page.goto(f"{base}/deals", wait_until="load")
                 fcp = page.evaluate(
                     "() => { const e = performance.getEntriesByName('first-contentful-paint');"
