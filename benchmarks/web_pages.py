@@ -10,7 +10,8 @@ dropped afterwards) with one organisation holding real data: the two sample sale
 valuation model and one pipeline run (``reos.flows.demo``, the same steps as ``make
 demo``); then synthetic properties with coordinates around Ames until the organisation has
 ``--deals`` deals (shortlisted through ``reos.crm.service.shortlist``, the pipeline's
-front), a third assigned to a member.
+front), a third assigned to a member. On PostgreSQL the store is analysed after the build, as
+the server's autovacuum would have done within a minute.
 
 Server time: each page is requested ``--repeat`` times (after 3 warm-ups) through the real
 app in this process (``TestClient`` with the session cookie of the sign-in form: routing,
@@ -45,7 +46,7 @@ PASSWORD = "benchmark password 1"
 
 
 def _build(deals: int, workdir: Path) -> dict[str, Any]:
-    from sqlalchemy import func, insert, select
+    from sqlalchemy import func, insert, select, text
 
     from reos.accounts import service as accounts
     from reos.crm import service as crm
@@ -108,6 +109,12 @@ def _build(deals: int, workdir: Path) -> dict[str, Any]:
                     .values(assignee_id=members[n % len(members)])
                 )
         total = s.scalar(select(func.count()).select_from(Deal)) or 0
+    with system_session() as s:
+        if s.get_bind().dialect.name == "postgresql":
+            # the server's autovacuum analyses a table within a minute of this many new
+            # rows; the pages are timed seconds after the bulk build, so analyse now, as
+            # a store that grew to 25,000 deals over days would be
+            s.execute(text("ANALYZE"))
     return {"org_id": org_id, "real_s": real_s, "synthetic_s": time.perf_counter() - started,
             "deals": total}  # fmt: skip
 
@@ -181,6 +188,18 @@ def _time(client: Any, url: str, repeat: int) -> tuple[float, float, int, int]:
     return statistics.median(walls), p95, status, size
 
 
+#: The first contentful paint's start time (ms since navigation), waited for up to 5 s.
+PAINT_JS = """() => new Promise((resolve) => {
+  const seen = performance.getEntriesByName("first-contentful-paint");
+  if (seen.length) { resolve(seen[0].startTime); return; }
+  new PerformanceObserver((list) => {
+    const found = list.getEntriesByName("first-contentful-paint");
+    if (found.length) resolve(found[0].startTime);
+  }).observe({ type: "paint", buffered: true });
+  setTimeout(() => resolve(null), 5000);
+})"""
+
+
 def _first_paint(app: Any, rounds: int = 7) -> list[float]:
     import shutil
     import socket
@@ -204,21 +223,24 @@ def _first_paint(app: Any, rounds: int = 7) -> list[float]:
                 executable_path=os.environ.get("REOS_CHROMIUM") or shutil.which("chromium"),
                 args=["--no-sandbox", "--disable-dev-shm-usage"],
             )
-            page = browser.new_page()
+            context = browser.new_context()
+            page = context.new_page()
             page.goto(f"{base}/login")
             page.fill("#email", EMAIL)
             page.fill("#password", PASSWORD)
             page.click("button[type=submit]")
             page.wait_for_url("**/deals**")
+            page.close()
             for _ in range(rounds):
-                page.goto("about:blank")  # a fresh navigation each time, so a fresh paint
+                # a new tab each time (the session cookie kept): a fresh navigation, so a
+                # fresh paint; the entry is awaited, since headless chromium may record it
+                # after the load event
+                page = context.new_page()
                 page.goto(f"{base}/deals", wait_until="load")
-                fcp = page.evaluate(
-                    "() => { const e = performance.getEntriesByName('first-contentful-paint');"
-                    " return e.length ? e[0].startTime : null; }"
-                )
+                fcp = page.evaluate(PAINT_JS)
                 if fcp is not None:
                     paints.append(float(fcp))
+                page.close()
             browser.close()
     finally:
         server.should_exit = True
@@ -275,13 +297,16 @@ def main() -> None:
                 print(f"{name:<30} {p50:>8.1f} {p95:>8.1f} {status:>6} {size / 1024:>7.1f}")
         print(f"worst p95 of the pages (not the CSV export): {worst:.1f} ms (target ≤ 150 ms)")
         if not args.no_browser:
-            paints = _first_paint(app)
+            rounds = 7
+            paints = _first_paint(app, rounds)
             if paints:
                 print(
-                    f"deals page first contentful paint, headless chromium, {len(paints)} loads: "
-                    f"median {statistics.median(paints):.0f} ms, max {max(paints):.0f} ms "
-                    "(target ≤ 1000 ms)"
+                    f"deals page first contentful paint, headless chromium, {len(paints)} of "
+                    f"{rounds} loads measured: median {statistics.median(paints):.0f} ms, "
+                    f"max {max(paints):.0f} ms (target ≤ 1000 ms)"
                 )
+            else:
+                print(f"deals page first contentful paint: no paint entry in {rounds} loads")
         print(f"load average after: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}")
     finally:
         if scratch and args.pg:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -56,6 +57,12 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.inprocess_worker:
             start_inprocess_worker(app)
+        # What start-up loaded (the modules, mappers, routes, templates: some 350,000
+        # objects) lives as long as the process; frozen, the collector stops walking it.
+        # A full collection over it took 140 ms in the middle of whichever request
+        # triggered it (the p95 of the map markers went from 60 ms to 220 ms).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

@@ -7,6 +7,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from reos.db.session import tenant_session
 from reos.ingest.service import import_file
 from reos.properties import read_model
@@ -71,3 +73,73 @@ def test_reads_see_the_organisations_own_sales_only(
         ]
         version = read_model.sales_version(session)
         assert version[0] == 3
+
+
+def _ray_cast(lat: float, lon: float, ring: list[tuple[float, float]]) -> bool:
+    """The even-odd test written plainly, as the statement must agree with it."""
+    hit = False
+    for i, (yi, xi) in enumerate(ring):
+        yj, xj = ring[i - 1]
+        if (yi > lat) != (yj > lat) and lon < (xj - xi) * (lat - yi) / (yj - yi) + xi:
+            hit = not hit
+    return hit
+
+
+def test_a_map_area_is_tested_in_the_database_as_the_ray_cast_does(
+    org: Any, other_org: Any
+) -> None:
+    """``in_area``: the box and the drawn polygon's ray cast run as SQL on both stores; on
+    random polygons (concave and self-crossing ones included) over random points, plus the
+    polygons' own vertices, it selects exactly what the plain Python test selects, and
+    nothing of another organisation."""
+    import random
+
+    from reos.models import Property
+
+    rng = random.Random(13)
+    points = [(42.0 + rng.uniform(-0.1, 0.1), -93.6 + rng.uniform(-0.1, 0.1)) for _ in range(1500)]
+    rings = [
+        [(42.0 + rng.uniform(-0.1, 0.1), -93.6 + rng.uniform(-0.1, 0.1)) for _ in range(n)]
+        for n in (3, 4, 5, 8, 13, 40)
+    ]
+    rings.append(
+        [(41.95, -93.65), (41.95, -93.55), (42.05, -93.55), (42.0, -93.6), (42.05, -93.65)]
+    )
+    points += [vertex for ring in rings for vertex in ring]
+    with tenant_session(org.id) as session:
+        session.add_all(
+            Property(address=f"{n} GRID ST", latitude=lat, longitude=lon)
+            for n, (lat, lon) in enumerate(points)
+        )
+        session.add(Property(address="NOWHERE", latitude=None, longitude=None))
+    with tenant_session(other_org.id) as session:
+        session.add(Property(address="1 THEIR ST", latitude=42.0, longitude=-93.6))
+    with tenant_session(org.id) as session:
+        where = {
+            pid: (float(lat), float(lon))
+            for pid, lat, lon in session.execute(
+                select(Property.id, Property.latitude, Property.longitude).where(
+                    Property.latitude.is_not(None)
+                )
+            )
+        }
+        assert len(where) == len(points)
+        for ring in rings:
+            lats, lons = [v[0] for v in ring], [v[1] for v in ring]
+            box = (min(lats), min(lons), max(lats), max(lons))
+            found = set(session.scalars(read_model.in_area(*box, ring)))
+            expected = {
+                pid
+                for pid, (lat, lon) in where.items()
+                if box[0] <= lat <= box[2] and box[1] <= lon <= box[3] and _ray_cast(lat, lon, ring)
+            }
+            assert found == expected, (len(ring), len(found ^ expected))
+            assert 0 < len(found) < len(points)
+        boxed = set(session.scalars(read_model.in_area(41.95, -93.65, 42.05, -93.55)))
+        assert boxed == {
+            pid
+            for pid, (lat, lon) in where.items()
+            if 41.95 <= lat <= 42.05 and -93.65 <= lon <= -93.55
+        }
+        flat = [(42.0, -93.7), (42.0, -93.5), (42.0, -93.6)]
+        assert list(session.scalars(read_model.in_area(41.9, -93.7, 42.1, -93.5, flat))) == []

@@ -19,7 +19,7 @@ import binascii
 import json
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -53,6 +53,10 @@ class DealFilters:
     #: Only deals on these properties (None: any property; empty: none). The dashboard
     #: narrows the list to a map area or a saved search's matches with it.
     property_ids: frozenset[uuid.UUID] | None = None
+    #: Only deals on the properties this statement selects (one column of property ids,
+    #: e.g. a map area from :func:`reos.properties.read_model.in_area`): embedded in the
+    #: deal query, so the database filters and no id list travels.
+    area: Select[tuple[uuid.UUID]] | None = field(default=None, compare=False)
 
 
 def _sort_expr(key: str) -> Any:
@@ -152,6 +156,8 @@ def filtered(filters: DealFilters, session: Session | None = None) -> Select[Dea
             # (org_id, open_property_id) index alone answers the open list and its count
             column = Deal.open_property_id if filters.status == "open" else Deal.property_id
             stmt = stmt.where(among(session, column, sorted(filters.property_ids, key=str)))
+    if filters.area is not None:
+        stmt = stmt.where(Deal.property_id.in_(filters.area))
     if filters.status == "open":
         stmt = stmt.where(Deal.open_property_id.is_not(None))
     elif filters.status == "closed":

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
 
-from reos.kernel.schemas import InputModel
+from reos.kernel.schemas import InputModel, NotBlank
 
 ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -120,7 +120,7 @@ class DealPatch(InputModel):
 
 
 class NoteIn(InputModel):
-    body: str = Field(min_length=1, max_length=20_000)
+    body: NotBlank = Field(max_length=20_000)
 
 
 class NoteOut(BaseModel):
@@ -132,7 +132,7 @@ class NoteOut(BaseModel):
 
 
 class TaskIn(InputModel):
-    title: str = Field(min_length=1, max_length=500)
+    title: NotBlank = Field(max_length=500)
     due_date: Day | None = None
     assignee_id: uuid.UUID | None = None
 

@@ -4,11 +4,13 @@ its schema so that what the schema allows the server takes."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, get_args
+from typing import Annotated, Any, get_args
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
+    Field,
     GetJsonSchemaHandler,
     ValidationInfo,
     field_validator,
@@ -18,7 +20,24 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
 NO_NUL_PATTERN = "^[^\\u0000]*$"
+#: Text that must say something (a note, a task's title): one character at least that is
+#: neither whitespace nor NUL. ``\\s`` as Python reads it (``str.isspace``), the rule the
+#: server applies when it strips the text.
+NOT_BLANK_PATTERN = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
 FIXED_FORM = {"pattern", "format", "enum", "const"}
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must hold some text, not only spaces")
+    return value
+
+
+#: A free-text field that must not be blank, published as such (``pattern``), so that
+#: what the schema allows the server takes.
+NotBlank = Annotated[
+    str, AfterValidator(_not_blank), Field(json_schema_extra={"pattern": NOT_BLANK_PATTERN})
+]
 
 
 def _json_kind(annotation: Any) -> str | None:

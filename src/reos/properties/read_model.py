@@ -8,13 +8,15 @@ as one parameter per batch (:func:`reos.kernel.bulk.among`).
 
 from __future__ import annotations
 
+import functools
+import operator
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, String, func, or_, select
+from sqlalchemy import Float, RowMapping, Select, String, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from reos.kernel.bulk import among, in_batches
@@ -331,17 +333,39 @@ def coordinates(
     return out
 
 
-def located_in_box(
-    session: Session, south: float, west: float, north: float, east: float
-) -> list[tuple[uuid.UUID, float, float]]:
-    """``(id, latitude, longitude)`` of the organisation's properties inside the box
-    (edges included; a box does not cross the antimeridian): the bounding-box prefilter of
-    a map-area search, whose caller tests the exact shape."""
-    stmt = select(Property.id, Property.latitude, Property.longitude).where(
-        Property.latitude.between(south, north), Property.longitude.between(west, east)
-    )
-    return [
-        (pid, float(lat), float(lon))
-        for pid, lat, lon in session.execute(stmt)
-        if lat is not None and lon is not None
-    ]
+def in_area(
+    south: float,
+    west: float,
+    north: float,
+    east: float,
+    ring: Sequence[tuple[float, float]] = (),
+) -> Select[tuple[uuid.UUID]]:
+    """The ids of the organisation's properties inside a map area, as a statement another
+    domain's query embeds (``Deal.property_id.in_(in_area(...))``; the session's tenancy
+    scopes it like any query): the box, edges included (a box does not cross the
+    antimeridian), and when ``ring`` gives the (lat, lon) vertices of a drawn polygon, the
+    even-odd ray cast of that polygon too.
+
+    Both tests run in the database, so no list of ids travels: a polygon drawn round a town
+    holds tens of thousands of properties, and reading their ids and coordinates out to
+    test them in Python was most of the deals page's time (400 ms at 25,000 deals).
+
+    The ray cast is planar (degrees as plane coordinates, as :func:`reos.geo.point_in_polygon`
+    does): the edge from (yi, xi) to (yj, xj) crosses the ray east of (lat, lon) when
+    ``min(yi, yj) <= lat < max(yi, yj)`` (the half-open rule counts a vertex once) and
+    ``lon < (xj - xi)(lat - yi)/(yj - yi) + xi``; an odd count of crossings is inside.
+    Horizontal edges never cross."""
+    lat, lon = Property.latitude, Property.longitude
+    stmt = select(Property.id).where(lat.between(south, north), lon.between(west, east))
+    crossings = []
+    for (yi, xi), (yj, xj) in zip(ring, [*ring[-1:], *ring[:-1]], strict=True):
+        if yi == yj:
+            continue
+        low, high = min(yi, yj), max(yi, yj)
+        edge_lon = literal(xj - xi, Float) * (lat - yi) / literal(yj - yi, Float) + xi
+        crossings.append(case((and_(lat >= low, lat < high, lon < edge_lon), 1), else_=0))
+    if ring:
+        if not crossings:  # every vertex on one parallel: a polygon without area
+            return stmt.where(lat.is_(None))
+        stmt = stmt.where(functools.reduce(operator.add, crossings) % 2 == 1)
+    return stmt

@@ -8,9 +8,9 @@ links), pages (the API's keyset cursor) and exports CSV (the API's export). htmx
 page. Bulk actions (assign, move stage, add to a list) post the checked rows with the CSRF
 token and answer the refreshed table; one failing deal changes nothing (savepoint).
 
-A map area is asked of the properties in two steps: the box in SQL
-(:func:`reos.properties.read_model.located_in_box`), then the exact polygon test in Python
-(:func:`inside`, ray casting); the deals are then those on the properties inside.
+A map area (the box and the drawn polygon's ray cast) is a statement of the properties
+domain (:func:`reos.properties.read_model.in_area`) embedded in the deal query: the
+database tests every property, and no list of ids leaves it.
 """
 
 from __future__ import annotations
@@ -122,7 +122,9 @@ class DealQuery:
             return "none"
         return "descending" if self.sort.startswith("-") else "ascending"
 
-    def filters(self, property_ids: frozenset[uuid.UUID] | None) -> listing.DealFilters:
+    def filters(
+        self, property_ids: frozenset[uuid.UUID] | None, area: Any = None
+    ) -> listing.DealFilters:
         return listing.DealFilters(
             stages=self.stages,
             assignee_id=self.assignee_id,
@@ -135,6 +137,7 @@ class DealQuery:
             due_before=self.due_before,
             status=self.status,
             property_ids=property_ids,
+            area=area,
         )
 
     @property
@@ -268,40 +271,18 @@ def parse_query(items: list[tuple[str, str]]) -> DealQuery:
 # --- what the page reads ------------------------------------------------------------------
 
 
-def inside(lat: float, lon: float, ring: tuple[tuple[float, float], ...]) -> bool:
-    """Whether the point is inside the ring of (lat, lon) vertices (even-odd ray casting on
-    the plane, as :func:`reos.geo.point_in_polygon` does for GeoJSON; the ring is parsed
-    once per request, not once per point: 10,000 candidates cost milliseconds)."""
-    hit = False
-    j = len(ring) - 1
-    for i in range(len(ring)):
-        yi, xi = ring[i]
-        yj, xj = ring[j]
-        if (yi > lat) != (yj > lat) and lon < (xj - xi) * (lat - yi) / (yj - yi) + xi:
-            hit = not hit
-        j = i
-    return hit
-
-
-def area_property_ids(
-    session: Session, query: DealQuery
-) -> tuple[frozenset[uuid.UUID] | None, dict[uuid.UUID, tuple[float, float]]]:
-    """The properties the map area (box and/or drawn polygon) holds, with their
-    coordinates; None when the query names no area."""
+def area_of(query: DealQuery) -> Any:
+    """The statement selecting the properties in the query's map area (box and/or drawn
+    polygon), None when the query names no area."""
     if not query.polygon and query.bbox is None:
-        return None, {}
+        return None
     south, west, north, east = query.bbox or (-90.0, -180.0, 90.0, 180.0)
     if query.polygon:
         lats = [v[0] for v in query.polygon]
         lons = [v[1] for v in query.polygon]
         south, north = max(south, min(lats)), min(north, max(lats))
         west, east = max(west, min(lons)), min(east, max(lons))
-        if south > north or west > east:
-            return frozenset(), {}
-    located = properties_read.located_in_box(session, south, west, north, east)
-    if query.polygon:
-        located = [p for p in located if inside(p[1], p[2], query.polygon)]
-    return frozenset(p[0] for p in located), {p[0]: (p[1], p[2]) for p in located}
+    return properties_read.in_area(south, west, north, east, query.polygon)
 
 
 @dataclass
@@ -311,19 +292,18 @@ class Scope:
     filters: listing.DealFilters
     search_name: str | None = None
     search_matches: int | None = None
-    coordinates: dict[uuid.UUID, tuple[float, float]] = field(default_factory=dict)
 
 
 def scope_of(session: Session, query: DealQuery) -> Scope:
-    ids, coords = area_property_ids(session, query)
+    ids: frozenset[uuid.UUID] | None = None
     search_name = None
     matches = None
     if query.search_id is not None:
         search = dealflow_service.get_search(session, query.search_id)  # 404 across orgs
         found = dealflow_searches.matching(session, dict(search.filters or {}))
         search_name, matches = search.name, len(found)
-        ids = frozenset(found) if ids is None else ids & frozenset(found)
-    return Scope(query.filters(ids), search_name, matches, coords)
+        ids = frozenset(found)
+    return Scope(query.filters(ids, area_of(query)), search_name, matches)
 
 
 def price_of(
@@ -383,9 +363,7 @@ def map_points(session: Session, scope: Scope) -> tuple[list[dict[str, Any]], bo
     found = crm_read.deal_points(session, scope.filters, MAP_CAP + 1)
     capped = len(found) > MAP_CAP
     found = found[:MAP_CAP]
-    known = scope.coordinates
-    missing = [p.property_id for p in found if p.property_id not in known]
-    coords = {**known, **properties_read.coordinates(session, missing)} if missing else known
+    coords = properties_read.coordinates(session, [p.property_id for p in found])
     points = []
     for p in found:
         where = coords.get(p.property_id)
