@@ -56,7 +56,7 @@ class DealFilters:
     #: Only deals on the properties this statement selects (one column of property ids,
     #: e.g. a map area from :func:`reos.properties.read_model.in_area`): embedded in the
     #: deal query, so the database filters and no id list travels.
-    area: Select[tuple[uuid.UUID]] | None = field(default=None, compare=False)
+    area: Select[uuid.UUID] | None = field(default=None, compare=False)
 
 
 def _sort_expr(key: str) -> Any:

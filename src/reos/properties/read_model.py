@@ -339,7 +339,7 @@ def in_area(
     north: float,
     east: float,
     ring: Sequence[tuple[float, float]] = (),
-) -> Select[tuple[uuid.UUID]]:
+) -> Select[uuid.UUID]:
     """The ids of the organisation's properties inside a map area, as a statement another
     domain's query embeds (``Deal.property_id.in_(in_area(...))``; the session's tenancy
     scopes it like any query): the box, edges included (a box does not cross the
