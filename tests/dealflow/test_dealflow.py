@@ -514,3 +514,91 @@ def test_derived_lists_refresh_on_their_own_daily_schedule(store: dict[str, Any]
         stacks = read_model.stacks(s, [store["ids"]["main101"]])
     assert {"absentee", "out_of_state", "years_owned"} <= set(rules)
     assert "absentee" in {k for k, _n, _d in stacks[store["ids"]["main101"]]}
+
+
+LATE_TAX = """APN,Situs Address,City,State,Zip,Amount Due
+012-345-678,,,,,100
+777-000-111,,,,,200
+,12 Birch Ln,Springfield,IL,62701,300
+888-000-222,,,,,400
+"""
+LATE_PROPS = """parcel_number,address,city,state,zip,property_type,assessed_value
+777000111,700 Pine St,Springfield,IL,62701,single_family,110000
+999-000-333,12 Birch Lane,Springfield,IL,62701,single_family,95000
+"""
+
+
+def test_unmatched_list_rows_match_once_their_properties_are_imported(
+    client: Any, store: dict[str, Any], other_org: Any, capsys: Any
+) -> None:
+    """A list loaded before the properties it names: two rows find nothing and stay
+    unmatched with their reason. Once the properties are imported, a rematch (API, CLI, and
+    every pipeline run's lists stage) matches them, by parcel and by address (written
+    "Lane" in the county file, "Ln" in the list), keeps the one still missing, and the
+    report still balances. Another organisation cannot rematch the list."""
+    org, h = store["org"], store["org"].headers()
+    r = client.post(
+        "/api/v1/lists",
+        files={"file": ("late.csv", LATE_TAX.encode(), "text/csv")},
+        data={"kind": "tax_delinquent"},
+        headers=h,
+    )
+    assert r.status_code == 201, r.text
+    list_id = r.json()["id"]
+    report = r.json()["report"]
+    assert (report["matched"], report["unmatched"], report["duplicate"]) == (1, 3, 0)
+    nothing = client.post(f"/api/v1/lists/{list_id}/rematch", headers=h)
+    assert nothing.status_code == 200, nothing.text
+    assert (nothing.json()["rows"], nothing.json()["matched"]) == (3, 0)
+    assert (
+        client.post(f"/api/v1/lists/{list_id}/rematch", headers=other_org.headers()).status_code
+        == 404
+    )
+    code, out, err = _cli(
+        [
+            "import",
+            "properties",
+            str(_write(store["tmp"], "late.csv", LATE_PROPS)),
+            "--org",
+            org.slug,
+        ],
+        capsys,
+    )
+    assert code == 0, out + err
+    code, out, err = _cli(["lists", "rematch", list_id, "--org", org.slug, "--json"], capsys)
+    assert code == 0, out + err
+    assert json.loads(out) == {"rows": 3, "matched": 2, "duplicate": 0}
+    body = client.get(f"/api/v1/lists/{list_id}?member_status=all", headers=h).json()
+    after = body["report"]
+    assert (after["matched"], after["unmatched"], after["duplicate"]) == (3, 1, 0)
+    assert (after["matched_by_parcel"], after["matched_by_address"]) == (2, 1)
+    assert after["balanced"] and body["members"] == 3
+    assert list(after["unmatched_reasons"]) == ["no property with parcel '…'"]
+    rows = {m["row_number"]: m for m in body["member_page"]}
+    assert rows[2]["status"] == "matched" and rows[2]["matched_by"] == "parcel"
+    assert rows[3]["status"] == "matched" and rows[3]["matched_by"] == "address"
+    assert rows[3]["attributes"] == {"amount_due": "300"}
+    assert rows[4]["status"] == "unmatched" and "888-000-222" in rows[4]["reason"]
+    again = client.post(f"/api/v1/lists/{list_id}/rematch", headers=h).json()
+    assert (again["rows"], again["matched"], again["list"]["members"]) == (1, 0, 3)
+    # the pipeline's lists stage does the same for every list, and scores what it matched
+    from datetime import date
+
+    from reos.pipeline import stages as pipeline_stages
+    from reos.pipeline.stages import StageContext
+
+    code, out, err = _cli(
+        ["import", "properties",
+         str(_write(store["tmp"], "later.csv", "parcel_number,address,city,state,zip\n"
+                    "888-000-222,5 Last St,Springfield,IL,62701\n")), "--org", org.slug],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, out + err
+    with _session(org.id) as s:
+        ctx = StageContext(uuid.uuid4(), date.today(), "rental", 100, None)
+        outcome = pipeline_stages.refresh_lists(s, ctx, [])
+    assert outcome.result["rematched_list_rows"] == 1
+    with _session(org.id) as s:
+        plist = service.get_list(s, uuid.UUID(list_id))
+        assert plist.member_count == 4 and plist.report["unmatched"] == 0
+        assert plist.report["unmatched_reasons"] == {} and plist.report["balanced"]

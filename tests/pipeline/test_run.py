@@ -129,6 +129,75 @@ def test_since_takes_everything_changed_after_the_day(world: dict[str, Any]) -> 
     assert count(org_id, select(func.count(Deal.id))) == 100  # rescored, not duplicated
 
 
+def _run_properties(org_id: uuid.UUID, run_id: uuid.UUID) -> set[uuid.UUID]:
+    with tenant_session(org_id) as session:
+        lists = session.scalars(
+            select(PipelineChunk.property_ids).where(
+                PipelineChunk.run_id == run_id, PipelineChunk.stage_order == 0
+            )
+        ).all()
+    return {uuid.UUID(str(pid)) for ids in lists for pid in ids}
+
+
+def test_rows_an_import_commits_after_a_run_was_planned_are_taken_by_the_next(
+    world: dict[str, Any],
+) -> None:
+    """The watermark race: an import is still writing when a run is planned, another
+    writer's newer change is already committed, and the import's row (written earlier,
+    committed later) carries a time below the newest the planner saw. The run's
+    watermarks are held back to the import's start, so the next run takes that row; the
+    run after that has nothing new."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from reos.models import ImportRun, Property
+    from reos.properties import service as properties_service
+
+    org_id = world["org_id"]
+    run_once(org_id)
+    began = datetime.now(UTC)
+    with tenant_session(org_id) as session:
+        importing = ImportRun(
+            entity="properties", filename="county.csv", file_sha256="0" * 64,
+            fingerprint=uuid.uuid4().hex, source_name="county", status="running",
+            started_at=began,
+        )  # fmt: skip
+        session.add(importing)
+        session.flush()
+        import_id = importing.id
+        first, late = session.scalars(select(Property.id).order_by(Property.id).limit(2)).all()
+        properties_service.update_property(session, first, {"beds": 9})  # committed first
+    planned = run_once(org_id)
+    assert first in _run_properties(org_id, planned.run.id)
+    with tenant_session(org_id) as session:
+        newest = session.scalar(select(Property.updated_at).where(Property.id == first))
+        assert newest is not None
+        marks = service.get_run(session, planned.run.id).watermarks
+    assert datetime.fromisoformat(marks["properties"]) < began
+    # the import's chunk commits now; its row was written before the other change
+    written = began + (newest.replace(tzinfo=newest.tzinfo or UTC) - began) / 2
+    with tenant_session(org_id) as session:
+        session.execute(
+            update(Property).where(Property.id == late).values(beds=8, updated_at=written)
+        )
+        session.execute(update(ImportRun).where(ImportRun.id == import_id).values(status="done"))
+    taken = run_once(org_id)
+    assert not taken.nothing_new
+    assert late in _run_properties(org_id, taken.run.id)
+    assert run_once(org_id).nothing_new
+    # an import that stopped writing an hour ago holds nothing back
+    with tenant_session(org_id) as session:
+        session.execute(
+            update(ImportRun).where(ImportRun.id == import_id)
+            .values(status="running", updated_at=began - timedelta(hours=2))
+        )  # fmt: skip
+        properties_service.update_property(session, first, {"beds": 7})
+    again = run_once(org_id)
+    assert _run_properties(org_id, again.run.id) == {first}
+    assert run_once(org_id).nothing_new
+
+
 def test_a_property_that_breaks_a_stage_is_marked_and_the_run_goes_on(
     world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -21,6 +21,7 @@ from reos.dealflow.schemas import (
     ListPage,
     MatchOut,
     MemberOut,
+    RematchOut,
     ScoreModelOut,
     ScoreModelPage,
     ScoreOut,
@@ -147,6 +148,15 @@ def get_list(
         ],
         member_total=total,
     )
+
+
+@router.post("/lists/{list_id}/rematch", response_model=RematchOut, responses=ERRORS | NOT_FOUND)
+def rematch_list(list_id: uuid.UUID, session: WriteSession) -> RematchOut:
+    """Match the list's unmatched rows again, against the properties stored now (a list
+    loaded before its properties were imported gains them; every pipeline run does this
+    for every list too). The list's counts and report follow and still balance."""
+    counts = service.rematch_unmatched(session, list_id)
+    return RematchOut(**counts, list=list_out(service.get_list(session, list_id)))
 
 
 @router.get(

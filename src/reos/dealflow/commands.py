@@ -121,6 +121,31 @@ def lists_members(
     typer.echo(f"{total:,} rows")
 
 
+@lists_app.command("rematch")
+def lists_rematch(
+    list_id: str | None = typer.Argument(
+        None, metavar="[ID]", help="one list (default: every one)"
+    ),
+    org: str | None = OrgOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Match the unmatched rows of imported lists again, against the properties stored
+    now (after importing the properties a list named). Every pipeline run does this too."""
+    from reos.dealflow import service
+
+    with org_session(org) as session:
+        wanted = parse_uuid(list_id, "list_id", "list") if list_id else None
+        counts = service.rematch_unmatched(session, wanted)
+    if as_json:
+        print_json(counts)
+        return
+    typer.echo(
+        f"{counts['rows']:,} unmatched rows looked at: {counts['matched']:,} matched now, "
+        f"{counts['duplicate']:,} duplicates of rows already on their list, "
+        f"{counts['rows'] - counts['matched'] - counts['duplicate']:,} still unmatched"
+    )
+
+
 @lists_app.command("refresh")
 def lists_refresh(org: str | None = OrgOption, as_json: bool = JsonOption) -> None:
     """Rebuild the lists derived from the store (absentee, out-of-state, long owned, tired

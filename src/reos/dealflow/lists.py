@@ -6,7 +6,9 @@ else by the normalised address key (:func:`reos.kernel.addresses.normalize_addre
 Every row is kept as a membership: ``matched``, ``unmatched`` with its reason, or
 ``duplicate`` (a second row for a property already on the list), so the report balances:
 rows read = matched + unmatched + duplicate. A file that matches nothing is refused and
-writes nothing.
+writes nothing. An unmatched row keeps its parcel and address parts, so a list loaded
+before its properties gains them when they arrive (:func:`rematch_unmatched`, run by every
+pipeline run and on demand).
 """
 
 from __future__ import annotations
@@ -254,6 +256,15 @@ def import_list(
                 **row.attributes,
                 **({"parcel": row.parcel} if status != "matched" and row.parcel else {}),
                 **({"address": row.address} if status != "matched" and row.address else {}),
+                **(
+                    {
+                        k: v
+                        for k, v in (("city", row.city), ("state", row.state), ("zip", row.zip))
+                        if v
+                    }
+                    if status == "unmatched"
+                    else {}
+                ),  # fmt: skip
             },
             "created_at": now,
             "updated_at": now,
@@ -282,6 +293,121 @@ def import_list(
         {"kind": kind, "file": path.name, "rows": len(parsed.rows), "matched": counts["matched"]},
     )  # fmt: skip
     return report
+
+
+#: The parts of a list row kept on an unmatched membership (beside the list's own
+#: columns) so that it can be matched again.
+ROW_PARTS = ("parcel", "address", "city", "state", "zip")
+
+
+def rematch_unmatched(session: Session, list_id: uuid.UUID | None = None) -> dict[str, int]:
+    """Match again the unmatched rows of the imported lists (one list, or every one): a
+    list loaded before its properties were imported gains them when they arrive. A row
+    that now finds its property becomes ``matched`` (or ``duplicate`` when that property is
+    already on the list); one that still finds none keeps its status with today's reason.
+    Each list's count and report follow, so the report still balances. Returns
+    ``{"rows": looked at, "matched": newly matched, "duplicate": newly duplicate}``.
+
+    The matched rows' ``updated_at`` moves, so the next pipeline run scores their
+    properties (``list_memberships`` is one of its sources)."""
+    stmt = select(ListMembership).where(ListMembership.status == "unmatched")
+    if list_id is not None:
+        get_list(session, list_id)  # 404 across organisations
+        stmt = stmt.where(ListMembership.list_id == list_id)
+    waiting = list(
+        session.scalars(stmt.order_by(ListMembership.list_id, ListMembership.row_number))
+    )
+    totals = {"rows": len(waiting), "matched": 0, "duplicate": 0}
+    if not waiting:
+        return totals
+    by_list: dict[uuid.UUID, list[ListMembership]] = {}
+    for m in waiting:
+        by_list.setdefault(m.list_id, []).append(m)
+    for lid, rows in by_list.items():
+        plist = get_list(session, lid)
+        if plist.derived:
+            continue
+        on_list = {
+            pid: number
+            for pid, number in session.execute(
+                select(ListMembership.property_id, ListMembership.row_number).where(
+                    ListMembership.list_id == lid, ListMembership.status == "matched"
+                )
+            )
+        }
+        parsed = [
+            ListRow(
+                row_number=m.row_number or 0,
+                parcel=_text(m.attributes.get("parcel")),
+                address=_text(m.attributes.get("address")),
+                city=_text(m.attributes.get("city")),
+                state=_text(m.attributes.get("state")),
+                zip=_text(m.attributes.get("zip")),
+                listed_on=m.listed_on,
+                attributes={},
+            )
+            for m in rows
+        ]
+        gained = {"matched": 0, "duplicate": 0, "parcel": 0, "address": 0}
+        for m, (_row, pid, status, why) in zip(rows, match_rows(session, parsed), strict=True):
+            if status == "matched" and pid is not None and pid in on_list:
+                status, why = "duplicate", f"same property as row {on_list[pid]}"
+                pid = None
+            if status == "matched" and pid is not None:
+                on_list[pid] = m.row_number or 0
+                m.status, m.property_id, m.matched_by, m.reason = "matched", pid, why, None
+                m.attributes = {k: v for k, v in m.attributes.items() if k not in ROW_PARTS}
+                gained["matched"] += 1
+                gained[why or "parcel"] += 1
+            elif status == "duplicate":
+                m.status, m.reason = "duplicate", why
+                gained["duplicate"] += 1
+            elif m.reason != why:
+                m.reason = why
+        if not (gained["matched"] or gained["duplicate"]):
+            continue
+        session.flush()
+        _recount(session, plist, gained)
+        totals["matched"] += gained["matched"]
+        totals["duplicate"] += gained["duplicate"]
+        record_audit(
+            session, "rematch", "property_list", plist.id,
+            {"matched": gained["matched"], "duplicate": gained["duplicate"]},
+        )  # fmt: skip
+    session.flush()
+    return totals
+
+
+def _text(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
+
+
+def _recount(session: Session, plist: PropertyList, gained: dict[str, int]) -> None:
+    """The list's member count and stored report after a rematch: matched and duplicate
+    rows up, unmatched down by as many, and the unmatched reasons counted afresh."""
+    plist.member_count = (plist.member_count or 0) + gained["matched"]
+    report = dict(plist.report or {})
+    if not report:
+        return
+    moved = gained["matched"] + gained["duplicate"]
+    report["matched"] = int(report.get("matched", 0)) + gained["matched"]
+    report["matched_by_parcel"] = int(report.get("matched_by_parcel", 0)) + gained["parcel"]
+    report["matched_by_address"] = int(report.get("matched_by_address", 0)) + gained["address"]
+    report["duplicate"] = int(report.get("duplicate", 0)) + gained["duplicate"]
+    report["unmatched"] = int(report.get("unmatched", 0)) - moved
+    reasons: dict[str, int] = {}
+    for why in session.scalars(
+        select(ListMembership.reason).where(
+            ListMembership.list_id == plist.id, ListMembership.status == "unmatched"
+        )
+    ):
+        general = QUOTED.sub("'…'", why or "")
+        reasons[general] = reasons.get(general, 0) + 1
+    report["unmatched_reasons"] = reasons
+    report["balanced"] = int(report.get("rows_read", 0)) == (
+        report["matched"] + report["unmatched"] + report["duplicate"]
+    )
+    plist.report = report
 
 
 def insert_memberships(session: Session, rows: list[dict[str, Any]]) -> None:

@@ -39,6 +39,17 @@ class ListOut(BaseModel):
     created_at: datetime
 
 
+class RematchOut(BaseModel):
+    """A rematch of a list's unmatched rows: how many were looked at, how many found their
+    property now (``matched``) or found one already on the list (``duplicate``), and the
+    list as it stands after."""
+
+    rows: int
+    matched: int
+    duplicate: int
+    list: ListOut
+
+
 class ListPage(BaseModel):
     items: list[ListOut]
     total: int

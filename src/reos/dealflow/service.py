@@ -17,6 +17,7 @@ from reos.dealflow.lists import (
     list_lists,
     members,
     refresh_derived_lists,
+    rematch_unmatched,
 )
 from reos.dealflow.scores import (
     ScoreModelReport,
@@ -56,6 +57,7 @@ __all__ = [
     "list_searches",
     "members",
     "refresh_derived_lists",
+    "rematch_unmatched",
     "run_search",
     "score_properties",
     "top_scores",

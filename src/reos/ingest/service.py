@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -459,6 +459,24 @@ def run_import(
         raise
     with session_factory() as session:
         return _finish(session, import_id)
+
+
+#: An import that has not committed a chunk for this long has stopped (its process died);
+#: resumed, it writes with new times, so it no longer holds back what is "changed since".
+STALLED_AFTER = timedelta(hours=1)
+
+
+def writes_in_flight_since(session: Session) -> datetime | None:
+    """When the earliest import still writing began (None when none is): rows it has not
+    committed yet will carry times from then on, so whoever notes "changed up to now" (the
+    pipeline's watermarks) must not note past it, or those rows, committed later with
+    earlier times, would never count as changed."""
+    cutoff = datetime.now(UTC) - STALLED_AFTER
+    return session.scalar(
+        select(func.min(func.coalesce(ImportRun.started_at, ImportRun.created_at))).where(
+            ImportRun.status == "running", ImportRun.updated_at >= cutoff
+        )
+    )
 
 
 def _finish(session: Session, import_id: uuid.UUID) -> ImportReport:

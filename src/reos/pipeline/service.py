@@ -39,7 +39,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -47,6 +47,7 @@ from sqlalchemy.orm import Session
 
 from reos.dealflow import read_model as dealflow_read
 from reos.errors import Conflict, NotFound, ReosError, ValidationFailed
+from reos.ingest import service as ingest_service
 from reos.kernel.bulk import among, in_batches
 from reos.models import PipelineChunk, PipelineItem, PipelineRun, PipelineSettings
 from reos.owners import queries as owners_queries
@@ -228,14 +229,35 @@ def last_finished_run(session: Session) -> PipelineRun | None:
 
 
 def current_watermarks(session: Session) -> dict[str, str | None]:
-    """The newest ``updated_at`` of each source table, now."""
+    """The newest ``updated_at`` of each source table, now, held back by the imports still
+    writing (:func:`held_back`)."""
     newest = properties_read.newest_changes(session)
-    return {
+    marks = {
         "properties": _iso(newest["properties"]),
         "sales": _iso(newest["sales"]),
         "owner_records": _iso(owners_queries.newest_record_change(session)),
         "list_memberships": _iso(dealflow_read.newest_membership_change(session)),
     }
+    began = ingest_service.writes_in_flight_since(session)
+    return {source: held_back(mark, began) for source, mark in marks.items()}
+
+
+def held_back(mark: str | None, began: datetime | None) -> str | None:
+    """``mark``, or just before the earliest import still writing began if that is earlier.
+
+    A row's ``updated_at`` is the time its chunk was written, not the time it committed:
+    an import writing while a run is planned commits rows later whose times may lie below
+    the newest time the planner saw (another writer committed a newer row first). A mark
+    past them would pass them by for good; a mark held back to the import's start makes
+    the next run take them. The price: that next run also takes again what this run took
+    after the mark (only ever while an import runs, and the stages are idempotent).
+    ``began``: :func:`reos.ingest.service.writes_in_flight_since`."""
+    if mark is None or began is None:
+        return mark
+    bound = (began if began.tzinfo else began.replace(tzinfo=UTC)) - timedelta(milliseconds=1)
+    seen = _parse(mark)
+    assert seen is not None
+    return mark if seen <= bound else _iso(bound)
 
 
 def changed_property_ids(session: Session, since: dict[str, Any]) -> set[uuid.UUID]:
@@ -442,9 +464,10 @@ def _claim(session: Session, run_id: uuid.UUID) -> PipelineChunk | str:
     return chunk
 
 
-def _cover(run: PipelineRun, source: str, newest: datetime | None) -> None:
-    """Move the run's watermark of ``source`` up to ``newest`` (what its own stage wrote)."""
-    mark = _iso(newest)
+def _cover(session: Session, run: PipelineRun, source: str, newest: datetime | None) -> None:
+    """Move the run's watermark of ``source`` up to ``newest`` (what its own stage wrote),
+    held back as the planner's are (:func:`held_back`)."""
+    mark = held_back(_iso(newest), ingest_service.writes_in_flight_since(session))
     marks = dict(run.watermarks)
     if mark is not None and (marks.get(source) or "") < mark:
         marks[source] = mark
@@ -460,7 +483,7 @@ def _take_in_relisted(
     refresh rewrote."""
     known = {uuid.UUID(str(x)) for x in chunk.property_ids}
     extra = sorted(relisted - known, key=str)
-    _cover(run, "list_memberships", dealflow_read.newest_membership_change(session))
+    _cover(session, run, "list_memberships", dealflow_read.newest_membership_change(session))
     if not extra:
         return
     size = settings_of(session).chunk_properties or DEFAULT_CHUNK_PROPERTIES
@@ -522,7 +545,7 @@ def work_one_chunk(
     outcome, failed = _run_stage(session, stage, ctx, todo)
     if stage.name == "owners":
         # resolution stamps the records it resolved: the run covers those stamps
-        _cover(run, "owner_records", owners_queries.newest_record_change(session))
+        _cover(session, run, "owner_records", owners_queries.newest_record_change(session))
     if stage.name == "lists":
         relisted = outcome.result.pop(pipeline_stages.RELISTED, [])
         _take_in_relisted(session, run, chunk, {uuid.UUID(x) for x in relisted})

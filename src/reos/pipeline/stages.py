@@ -124,8 +124,10 @@ def underwrite(session: Session, ctx: StageContext, ids: Sequence[uuid.UUID]) ->
 
 
 def refresh_lists(session: Session, ctx: StageContext, ids: Sequence[uuid.UUID]) -> StageOutcome:
-    """Rebuild the derived lists (absentee, out of state, long ownership, ...): owners
-    were just resolved, so who is absent or owns a portfolio may have changed."""
+    """Match again the imported lists' unmatched rows (their properties may have been
+    imported since), then rebuild the derived lists (absentee, out of state, long
+    ownership, ...): owners were just resolved, so who is absent or owns a portfolio may
+    have changed."""
     from reos.dealflow import read_model as dealflow_read
     from reos.dealflow import service as dealflow_service
     from reos.properties import read_model as properties_read
@@ -137,12 +139,18 @@ def refresh_lists(session: Session, ctx: StageContext, ids: Sequence[uuid.UUID])
         return {pid: {(kind, name) for kind, name, _day in rows} for pid, rows in stacked.items()}
 
     before = lists_of()
+    # rows of imported lists that found no property may find one imported since
+    rematched = dealflow_service.rematch_unmatched(session)
     members = dealflow_service.refresh_derived_lists(session)
     after = lists_of()
     moved = [pid for pid in set(before) | set(after) if before.get(pid) != after.get(pid)]
     return StageOutcome(
         processed=len(members),
-        result={"derived_lists": members, RELISTED: sorted(str(pid) for pid in moved)},
+        result={
+            "derived_lists": members,
+            "rematched_list_rows": rematched["matched"],
+            RELISTED: sorted(str(pid) for pid in moved),
+        },
     )
 
 
