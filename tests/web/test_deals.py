@@ -22,7 +22,7 @@ from tests.web.conftest import check_axe, shot
 from reos.accounts import service as accounts_service
 from reos.crm import service as crm_service
 from reos.dealflow import service as dealflow_service
-from reos.models import Deal, DealEvent, DealTag, Valuation
+from reos.models import Deal, DealEvent, ListMembership, Valuation
 from reos.properties import service as properties_service
 
 #: Ames, Iowa: the desk's deals sit on a grid of streets around this point.
@@ -261,19 +261,28 @@ def test_bulk_actions(web_client: Any, org: Any, desk: Desk) -> None:
     assert r.text.count(member_email) >= 3  # the refreshed table shows the assignee
     r = web_client.post("/deals/bulk", data={**base, "action": "move", "to_stage": "contacted"})
     assert r.status_code == 200 and "Moved 3 deals to contacted" in r.text and "<html" in r.text
-    r = web_client.post("/deals/bulk", data={**base, "action": "list", "to_list": "Call Monday"})
-    assert r.status_code == 200 and "call monday" in r.text
+    r = web_client.post("/deals/bulk", data={**base, "action": "list", "to_list": "Call  Monday"})
+    assert r.status_code == 200 and "Added 3 properties to the list “Call Monday”." in r.text
     with acting(org.id) as s:
         deals = {str(d.id): d for d in s.scalars(select(Deal))}
         for i in picked:
             assert deals[i].assignee_id == member_id and deals[i].stage == "contacted"
-        tagged = set(
-            map(str, s.scalars(select(DealTag.deal_id).where(DealTag.tag == "call monday")))
-        )
-        assert tagged == set(picked)
         assert s.scalar(select(DealEvent.id).where(DealEvent.kind == "stage_changed")) is not None
-    # the list filter finds them
-    assert set(rows_of(web_client.get("/deals?tag=Call+Monday").text)) == set(picked)
+        made = [p for p in dealflow_service.list_lists(s) if p.name == "Call Monday"]
+        assert len(made) == 1 and (made[0].kind, made[0].member_count) == ("custom", 3)
+        list_id = made[0].id
+        on_list = set(
+            s.scalars(select(ListMembership.property_id).where(ListMembership.list_id == list_id))
+        )
+        assert on_list == {deals[i].property_id for i in picked}
+    # the list is a filter of the page, and part of each property's stack
+    assert set(rows_of(web_client.get(f"/deals?list={list_id}&limit=100").text)) == set(picked)
+    # ticked again (one more with them): only the new one joins, under the same list
+    more = {**base, "deal_id": [*picked, str(desk.deal_ids[3])]}
+    r = web_client.post("/deals/bulk", data={**more, "action": "list", "to_list": "call monday"})
+    assert "Added 1 property to the list “Call Monday” (3 already on it)." in r.text
+    with acting(org.id) as s:
+        assert dealflow_service.get_list(s, list_id).member_count == 4
     # the API's rules: a lost stage needs a reason; one refusal changes nothing
     r = web_client.post("/deals/bulk", data={**base, "action": "move", "to_stage": "dead"})
     assert r.status_code == 422 and "Nothing was changed" in r.text and "reason" in r.text

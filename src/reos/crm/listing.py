@@ -53,10 +53,11 @@ class DealFilters:
     #: Only deals on these properties (None: any property; empty: none). The dashboard
     #: narrows the list to a map area or a saved search's matches with it.
     property_ids: frozenset[uuid.UUID] | None = None
-    #: Only deals on the properties this statement selects (one column of property ids,
-    #: e.g. a map area from :func:`reos.properties.read_model.in_area`): embedded in the
-    #: deal query, so the database filters and no id list travels.
-    area: Select[uuid.UUID] | None = field(default=None, compare=False)
+    #: Only deals on properties that each of these statements selects (one column of
+    #: property ids: a map area, :func:`reos.properties.read_model.in_area`; a list's
+    #: members, :func:`reos.dealflow.read_model.on_list`): embedded in the deal query, so
+    #: the database filters and no id list travels.
+    property_sets: tuple[Select[Any], ...] = field(default=(), compare=False)
 
 
 def _sort_expr(key: str) -> Any:
@@ -156,8 +157,8 @@ def filtered(filters: DealFilters, session: Session | None = None) -> Select[Dea
             # (org_id, open_property_id) index alone answers the open list and its count
             column = Deal.open_property_id if filters.status == "open" else Deal.property_id
             stmt = stmt.where(among(session, column, sorted(filters.property_ids, key=str)))
-    if filters.area is not None:
-        stmt = stmt.where(Deal.property_id.in_(filters.area))
+    for chosen in filters.property_sets:
+        stmt = stmt.where(Deal.property_id.in_(chosen))
     if filters.status == "open":
         stmt = stmt.where(Deal.open_property_id.is_not(None))
     elif filters.status == "closed":

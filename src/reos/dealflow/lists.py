@@ -295,6 +295,81 @@ def import_list(
     return report
 
 
+def add_to_list(
+    session: Session,
+    name: str,
+    property_ids: Sequence[uuid.UUID],
+    *,
+    created_by: str | None = None,
+) -> tuple[PropertyList, int]:
+    """Put properties on a list by hand (the dashboard's "add to list" on ticked deals):
+    the organisation's list of that name (case aside), imported or hand-made, or a new
+    ``custom`` list. A property already on it stays as it was; the others join today,
+    ``matched_by`` ``hand``. A derived list is refused: its rule rebuilds it. Returns the
+    list and how many properties joined."""
+    clean = " ".join((name or "").split())
+    if not clean:
+        raise ValidationFailed("name the list", field="name")
+    if len(clean) > 200:
+        raise ValidationFailed("a list's name has at most 200 characters", field="name")
+    wanted = list(dict.fromkeys(property_ids))
+    known = properties_read.existing_ids(session, wanted)
+    missing = [p for p in wanted if p not in known]
+    if missing:
+        raise NotFound(f"no property {missing[0]}")
+    plist = session.scalars(
+        select(PropertyList)
+        .where(func.lower(PropertyList.name) == clean.lower())
+        .order_by(PropertyList.created_at)
+    ).first()
+    if plist is not None and plist.derived:
+        raise ValidationFailed(
+            f"{plist.name!r} is derived from the store and rebuilt by its rule; name another list",
+            field="name",
+        )
+    today = datetime.now(UTC).date()
+    if plist is None:
+        plist = PropertyList(
+            name=clean, kind="custom", source="added by hand", list_date=today, derived=False,
+            member_count=0, created_by=created_by,
+        )  # fmt: skip
+        session.add(plist)
+        session.flush()
+    on_list = set(
+        session.scalars(
+            select(ListMembership.property_id).where(
+                ListMembership.list_id == plist.id, ListMembership.property_id.is_not(None)
+            )
+        )
+    )
+    joining = [p for p in wanted if p not in on_list]
+    now = datetime.now(UTC)
+    insert_memberships(
+        session,
+        [
+            {
+                "id": uuid.uuid4(),
+                "list_id": plist.id,
+                "property_id": pid,
+                "status": "matched",
+                "matched_by": "hand",
+                "listed_on": today,
+                "attributes": {},
+                "created_at": now,
+                "updated_at": now,
+            }  # fmt: skip
+            for pid in joining
+        ],
+    )
+    plist.member_count = (plist.member_count or 0) + len(joining)
+    session.flush()
+    record_audit(
+        session, "add", "property_list", plist.id,
+        {"added": len(joining), "already_on": len(wanted) - len(joining)},
+    )  # fmt: skip
+    return plist, len(joining)
+
+
 #: The parts of a list row kept on an unmatched membership (beside the list's own
 #: columns) so that it can be matched again.
 ROW_PARTS = ("parcel", "address", "city", "state", "zip")

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from reos.dealflow.lists import stack_rows
@@ -67,3 +67,14 @@ def property_ids_listed_since(session: Session, after: datetime | None) -> set[u
     if after is not None:
         stmt = stmt.where(ListMembership.updated_at > after)
     return {pid for pid in session.scalars(stmt.distinct()) if pid is not None}
+
+
+def on_list(list_id: uuid.UUID) -> Select[uuid.UUID | None]:
+    """The ids of the properties on a list (its matched rows), as a statement another
+    domain's query embeds (the deals page's "on list" filter); scoped by the session's
+    tenancy like any query, so another organisation's list selects nothing."""
+    return select(ListMembership.property_id).where(
+        ListMembership.list_id == list_id,
+        ListMembership.status == "matched",
+        ListMembership.property_id.is_not(None),
+    )

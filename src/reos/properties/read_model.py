@@ -315,6 +315,14 @@ def import_sources(
     return out
 
 
+def existing_ids(session: Session, property_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """Those of the given ids that are the organisation's properties."""
+    out: set[uuid.UUID] = set()
+    for batch in in_batches(property_ids):
+        out.update(session.scalars(select(Property.id).where(among(session, Property.id, batch))))
+    return out
+
+
 def coordinates(
     session: Session, property_ids: Iterable[uuid.UUID]
 ) -> dict[uuid.UUID, tuple[float, float]]:

@@ -74,6 +74,7 @@ class DealQuery:
     cursor: str = ""
     limit: int = 50
     search_id: uuid.UUID | None = None
+    list_id: uuid.UUID | None = None
     polygon: tuple[tuple[float, float], ...] = ()
     bbox: tuple[float, float, float, float] | None = None
     errors: dict[str, str] = field(default_factory=dict, compare=False)
@@ -94,6 +95,7 @@ class DealQuery:
             ("due_before", q.due_before),
             ("status", q.status if q.status != "open" else None),
             ("search", q.search_id),
+            ("list", q.list_id),
             ("polygon", q.polygon_value),
             ("bbox", q.bbox_value),
             ("sort", q.sort if q.sort != "-score" else None),
@@ -123,7 +125,7 @@ class DealQuery:
         return "descending" if self.sort.startswith("-") else "ascending"
 
     def filters(
-        self, property_ids: frozenset[uuid.UUID] | None, area: Any = None
+        self, property_ids: frozenset[uuid.UUID] | None, property_sets: tuple[Any, ...] = ()
     ) -> listing.DealFilters:
         return listing.DealFilters(
             stages=self.stages,
@@ -137,7 +139,7 @@ class DealQuery:
             due_before=self.due_before,
             status=self.status,
             property_ids=property_ids,
-            area=area,
+            property_sets=property_sets,
         )
 
     @property
@@ -216,9 +218,9 @@ def parse_query(items: list[tuple[str, str]]) -> DealQuery:
             continue
         if name == "stage":
             stages.append(text)
-        elif name in ("assignee_id", "search"):
+        elif name in ("assignee_id", "search", "list"):
             try:
-                values["search_id" if name == "search" else name] = uuid.UUID(text)
+                values[{"search": "search_id", "list": "list_id"}.get(name, name)] = uuid.UUID(text)
             except ValueError:
                 errors[name] = f"{text!r} is not an id"
         elif name in ("min_score", "max_score"):
@@ -303,7 +305,14 @@ def scope_of(session: Session, query: DealQuery) -> Scope:
         found = dealflow_searches.matching(session, dict(search.filters or {}))
         search_name, matches = search.name, len(found)
         ids = frozenset(found)
-    return Scope(query.filters(ids, area_of(query)), search_name, matches)
+    sets = []
+    area = area_of(query)
+    if area is not None:
+        sets.append(area)
+    if query.list_id is not None:
+        dealflow_service.get_list(session, query.list_id)  # 404 across orgs
+        sets.append(dealflow_read.on_list(query.list_id))
+    return Scope(query.filters(ids, tuple(sets)), search_name, matches)
 
 
 def price_of(
@@ -426,6 +435,7 @@ def full_page(
     context = results_context(ctx, query)
     context.update(extra)
     context["searches"] = dealflow_service.list_searches(ctx.session)
+    context["lists"] = dealflow_service.list_lists(ctx.session)
     context["page_sizes"] = PAGE_SIZES
     status = 422 if context["errors"] else status_code
     return render(request, "deals/index.html", context, status_code=status)
@@ -516,10 +526,18 @@ def apply_bulk(session: Session, form: dict[str, Any], ids: list[uuid.UUID]) -> 
         name = (form.get("to_list") or "").strip()
         if not name:
             raise ValidationFailed("name the list to add the deals to", field="to_list")
-        clean = crm_service.clean_tag(name)
-        for deal_id in ids:
-            crm_service.tag(session, deal_id, add=[clean])
-        return f"Added {len(ids)} deal{'s' if len(ids) != 1 else ''} to the list “{clean}”."
+        properties = [crm_service.get_deal(session, deal_id).property_id for deal_id in ids]
+        try:
+            plist, joined = dealflow_service.add_to_list(
+                session, name, properties, created_by="web"
+            )
+        except ValidationFailed as exc:
+            raise ValidationFailed(str(exc), field="to_list") from exc
+        already = len(set(properties)) - joined
+        return (
+            f"Added {joined} propert{'ies' if joined != 1 else 'y'} to the list “{plist.name}”"
+            + (f" ({already} already on it)." if already else ".")
+        )
     raise ValidationFailed("choose an action: assign, move or add to a list", field="action")
 
 
