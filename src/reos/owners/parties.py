@@ -24,8 +24,10 @@ import pandas as pd
 
 from reos.errors import ValidationFailed
 from reos.kernel.addresses import NormalizedAddress, normalize_address
+from reos.kernel.usps import DIRECTIONALS, STREET_SUFFIXES
 from reos.owners.names import (
     ParsedOwner,
+    PersonName,
     org_number_tokens,
     parse_owner_name,
     soundex,
@@ -88,15 +90,30 @@ PARTY_COLUMNS = (
     "first_zip",
     "full_name",
     "sound_zip3",
+    "street_zip",
+    "street_city",
+    "last_city",
+    "last_street",
+    "sound_names",
+    "name_forward",
+    "name_backward",
+    "line2",
 )
 """``*_key`` columns are Soundex codes (``names.soundex``), used only to block; ``number_zip``,
 ``last_zip``, ``first_zip``, ``full_name`` (given name + surname) and ``sound_zip3``
 (surname Soundex + initial + ZIP3) join keys into one blocking column so an over-full block
 (every JAMES SMITH in a metro area) can be blanked (``_cap_blocks``); records in it are
-still compared through the address rules."""
+still compared through the address rules.
+
+The last five catch what real rolls do to the others (FEBRL's error model): ``street_zip``
+and ``street_city`` (street Soundex + ZIP or city) a surname and a given name both mistyped
+at one street; ``last_city`` (surname + city) a moved or mistyped street number and ZIP;
+``last_street`` (surname and street Soundex) a ZIP and city both wrong; ``sound_names``
+(given-name and surname Soundex) one person whose address changed."""
 
 CAPPED_BLOCKS = (
     "addr_block", "org_block", "number_zip", "last_zip", "first_zip", "full_name", "sound_zip3",
+    "street_zip", "street_city", "last_city", "last_street", "sound_names",
 )  # fmt: skip
 NAME_ZIP_CAP = 100
 
@@ -173,38 +190,75 @@ def line_key(address: NormalizedAddress) -> str | None:
     return " ".join(tokens) or None
 
 
-_NUMBER_STREET = re.compile(r"^\s*(\d+[A-Z]?)\s+([A-Z][A-Z .'-]*?)\s*$")
+def second_line_key(line: str | None) -> str | None:
+    """The second mailing line as written (a building, complex or care-of line), upper case
+    with punctuation and spaces taken out, so "ROCKETT E LODGE" still meets "ROCKETTE LODGE"
+    within an edit or two. A unit alone ("APT 5", "# 12") gives None: the unit is part of
+    the address key already."""
+    if not line:
+        return None
+    text = "".join(ch for ch in line.upper() if ch.isalnum())
+    if not text or re.fullmatch(r"(APT|UNIT|STE|SUITE|NO|RM|ROOM|FL|FLOOR)?\d+[A-Z]?", text):
+        return None
+    return text
+
+
+_NUMBER_STREET = re.compile(r"^\s*(?:(\d+[A-Z]?)(?:\s+|$))?([A-Z][A-Z .'-]*?)?\s*$")
 
 
 def street_parts(line: str | None) -> tuple[str | None, str | None]:
     """Street number and name read from the first mailing line alone, for addresses the
     USPS normaliser could not parse (a garbled second line, a typo in the street type):
-    "11 NAMATJIRA DRIVE" -> ("11", "NAMATJIRA DRIVE"). (None, None) if it does not look
-    like number + street."""
+    "11 NAMATJIRA DRIVE" -> ("11", "NAMATJIRA DRIVE"); a line with the number missing or
+    the street missing keeps the part it has ("EUCUMBENE DRIVE" -> (None, "EUCUMBENE
+    DRIVE"), "8" -> ("8", None)), because rolls drop either. (None, None) if it does not
+    look like number and street (a PO box, a line with other digits)."""
     if not line:
         return None, None
     found = _NUMBER_STREET.match(line.upper())
-    return (found.group(1), found.group(2)) if found else (None, None)
+    if not found:
+        return None, None
+    street = found.group(2)
+    if street:  # the street type in its Pub. 28 abbreviation, as the normaliser writes it
+        *name, last = street.split()
+        if name and last in STREET_SUFFIXES:
+            street = " ".join([*name, STREET_SUFFIXES[last]])
+    return found.group(1), street
 
 
 def _joined(*parts: str | None) -> str | None:
     return None if any(p is None for p in parts) else " ".join(str(p) for p in parts)
 
 
-_STREET_TYPES = frozenset(
-    "ST AVE DR RD LN BLVD CT PL WAY CIR TRL PKWY HWY TER SQ LOOP CRES CV PT".split()
-)
-
-
 def _street_key(street_name: str | None) -> str | None:
     """Soundex of the longest word of the street name that is not a street type or a
-    direction ("N MAIN ST" -> M500), so "MAIN ST" and "MIAN STREET" share a block."""
+    direction ("N MAIN ST" -> M500, "HYNDES CRESCENT" -> H532), so "MAIN ST" and "MIAN
+    STREET" share a block. Street types are USPS Pub. 28 C1's suffixes in every spelling
+    (``kernel.usps.STREET_SUFFIXES``); a name made only of such words ("PARK PLACE") keeps
+    them."""
     if not street_name:
         return None
-    words = [
-        w for w in street_name.split() if w not in _STREET_TYPES and w not in {"N", "S", "E", "W"}
-    ]
-    return soundex(max(words, key=len)) if words else None
+    words = [w for w in street_name.split() if w not in DIRECTIONALS]
+    named = [w for w in words if w not in STREET_SUFFIXES] or words
+    return soundex(max(named, key=len)) if named else None
+
+
+def _run_together(person: PersonName | None) -> tuple[str | None, str | None]:
+    """A person's name with the spaces taken out, given name first and surname first.
+
+    Why: a space slipped into a name ("WHITE ARC HIE" for "WHITE, ARCHIE", "JACI REI D"
+    for "JACK REID") moves letters from one name part to another, so no part compares
+    well while the letters still agree; FEBRL's error model inserts such spaces, and
+    rolls keyed by hand do too. The surname-first form meets a record whose name order
+    was read the other way."""
+    if person is None:
+        return None, None
+    given = "".join(p for p in (person.first, person.middle) if p)
+    last = re.sub(r"[^\w]", "", person.last or "")
+    if not given or not last:
+        return None, None
+    given = re.sub(r"[^\w]", "", given)
+    return given + last, last + given
 
 
 def _cap_blocks(frame: pd.DataFrame, column: str, max_block_size: int) -> pd.Series:
@@ -241,6 +295,7 @@ def build_party_frame(records: pd.DataFrame, *, max_block_size: int = 400) -> pd
             "city": address.city.upper() if address.city else None,
             "zip5": zip5,
             "zip3": zip5[:3] if zip5 else None,
+            "line2": second_line_key(clean_text(row.get("mailing_address_2"))),
         }
         for index, party in enumerate(parsed.owners):
             group = KIND_GROUP.get(party.kind)
@@ -250,6 +305,7 @@ def build_party_frame(records: pd.DataFrame, *, max_block_size: int = 400) -> pd
             first = person.first_canonical if person else None
             last = person.last_std if person else None
             last_key = soundex(last)
+            forward, backward = _run_together(person)
             org_tokens = (party.org_core or "").split()
             org_block = " ".join(org_tokens[:2]) if org_tokens else None
             rows.append(
@@ -282,6 +338,13 @@ def build_party_frame(records: pd.DataFrame, *, max_block_size: int = 400) -> pd
                     "sound_zip3": _joined(
                         last_key, first[0] if first else None, zip5[:3] if zip5 else None
                     ),
+                    "street_zip": _joined(base["street_key"], zip5),
+                    "street_city": _joined(base["street_key"], base["city"]),
+                    "last_city": _joined(last, base["city"]),
+                    "last_street": _joined(last_key, base["street_key"]),
+                    "sound_names": _joined(soundex(first), last_key),
+                    "name_forward": forward,
+                    "name_backward": backward,
                 }
             )
             uid += 1
