@@ -128,6 +128,46 @@ def test_list_import_matches_parcels_written_three_ways_and_addresses(
     assert by_row[5].status == "duplicate" and by_row[5].reason == "same property as row 1"
 
 
+def test_a_list_file_is_an_import_whose_unmatched_rows_are_quarantined(
+    store: dict[str, Any], capsys: Any
+) -> None:
+    """The list file is an import of its own, found beside every other: its counts
+    balance (matched = inserted, duplicate = unchanged, unmatched = quarantined) and the
+    unmatched row is in the quarantine with its cells as the file wrote them and the
+    reason. A retry with a mapping is refused with the command that does match again."""
+    from reos.ingest import service as ingest_service
+
+    report = _import_tax(store)
+    assert report.import_id is not None
+    with _session(store["org"].id) as s:
+        run = ingest_service.report_of(s, report.import_id)
+        quarantined, total = ingest_service.list_quarantine(s, import_id=report.import_id)
+    assert (run.entity, run.status, run.filename) == ("lists", "done", "tax.csv")
+    assert (run.rows_read, run.inserted, run.updated, run.unchanged, run.quarantined) == (
+        5, 3, 0, 1, 1,
+    )  # fmt: skip
+    assert run.balanced
+    assert total == 1 and quarantined[0].row_number == 4
+    assert quarantined[0].raw == {
+        "APN": "999-999", "Situs Address": None, "Amount Due": "100", "Case Number": "TX-4",
+    }  # fmt: skip
+    reason = quarantined[0].reasons[0]
+    assert reason["column"] == "APN" and reason["raw_value"] == "999-999"
+    assert "no property with parcel '999-999'" in reason["reason"]
+    org = store["org"]
+    code, out, err = _cli(
+        ["quarantine", "list", "--import", str(report.import_id), "--org", org.slug], capsys
+    )
+    assert code == 0 and "no property with parcel '999-999'" in out and "1 rows" in out
+    code, out, err = _cli(
+        ["quarantine", "retry", str(report.import_id), "--mapping", "fixed.yaml", "--org",
+         org.slug],
+        capsys,
+    )  # fmt: skip
+    assert code != 0 and f"reos lists rematch {report.list_id}" in out + err
+    assert "Traceback" not in out + err
+
+
 def test_a_file_matching_nothing_is_refused_and_makes_no_list(store: dict[str, Any]) -> None:
     path = _write(store["tmp"], "none.csv", "APN,Amount Due\n111-111,5\n222-222,6\n")
     with _session(store["org"].id) as s, pytest.raises(ValidationFailed) as err:
@@ -547,6 +587,8 @@ def test_unmatched_list_rows_match_once_their_properties_are_imported(
     list_id = r.json()["id"]
     report = r.json()["report"]
     assert (report["matched"], report["unmatched"], report["duplicate"]) == (1, 3, 0)
+    quarantine = f"/api/v1/imports/{report['import_id']}/quarantine?status=open"
+    assert [q["row_number"] for q in client.get(quarantine, headers=h).json()["items"]] == [2, 3, 4]
     nothing = client.post(f"/api/v1/lists/{list_id}/rematch", headers=h)
     assert nothing.status_code == 200, nothing.text
     assert (nothing.json()["rows"], nothing.json()["matched"]) == (3, 0)
@@ -579,6 +621,8 @@ def test_unmatched_list_rows_match_once_their_properties_are_imported(
     assert rows[3]["status"] == "matched" and rows[3]["matched_by"] == "address"
     assert rows[3]["attributes"] == {"amount_due": "300"}
     assert rows[4]["status"] == "unmatched" and "888-000-222" in rows[4]["reason"]
+    # the rows matched at last are resolved in the import's quarantine too
+    assert [q["row_number"] for q in client.get(quarantine, headers=h).json()["items"]] == [4]
     again = client.post(f"/api/v1/lists/{list_id}/rematch", headers=h).json()
     assert (again["rows"], again["matched"], again["list"]["members"]) == (1, 0, 3)
     # the pipeline's lists stage does the same for every list, and scores what it matched

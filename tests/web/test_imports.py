@@ -259,3 +259,33 @@ def test_a_fix_that_still_fails_stays_in_quarantine_with_its_new_reason(
             pass
         else:
             raise AssertionError("a resolved row cannot be corrected")
+
+
+def test_a_list_files_unmatched_rows_show_in_its_import_without_a_fix(
+    web_client: Any, org: Any, tmp_path: Path
+) -> None:
+    """A list file is an import too: its page shows the unmatched row with its cells and
+    reason, says it is matched again by a rematch, and offers no fix-and-retry (a post to
+    it is refused with that message, not a 500)."""
+    from reos.db.session import tenant_session
+    from reos.dealflow import service as dealflow
+    from reos.ingest import service as ingest
+
+    org_id = org.id
+    props = tmp_path / "props.csv"
+    props.write_text("parcel_number,address,city,state,zip\n12-34,1 Elm St,Ames,IA,50010\n")
+    ingest.import_file(props, "properties", org_id=org_id)
+    listed = tmp_path / "probate.csv"
+    listed.write_text("APN,Case Number\n1234,PR-1\n77-77,PR-2\n")
+    with tenant_session(org_id) as session:
+        report = dealflow.import_list(session, listed, "probate")
+    page = web_client.get(f"/imports/{report.import_id}")
+    assert page.status_code == 200
+    assert "no property with parcel" in page.text and "PR-2" in page.text
+    assert 'id="list-rematch"' in page.text and f"reos lists rematch {report.list_id}" in page.text
+    assert "Fix row" not in page.text
+    r = web_client.post(
+        f"/imports/{report.import_id}/quarantine/2",
+        data={"csrf_token": web_client.csrf, "c.APN": "1234"},
+    )
+    assert r.status_code in (400, 409, 422) and "reos lists rematch" in r.text

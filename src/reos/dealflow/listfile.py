@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -58,12 +58,17 @@ class ListRow:
     zip: str | None
     listed_on: date | None
     attributes: dict[str, str]
+    #: every cell of the row by header as written (what a quarantined row shows)
+    cells: dict[str, str | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class ListFile:
     rows: list[ListRow]
     columns: dict[str, str]  # role -> header as written
+    header: list[str] = field(default_factory=list)
+    #: rows whose date cell is not a date (listed on the list's date instead)
+    bad_dates: list[int] = field(default_factory=list)
 
 
 def header_key(header: str) -> str:
@@ -164,7 +169,9 @@ def read_list(path: Path) -> ListFile:
             field="file",
         )
     used = set(roles.values())
+    written = [h if h and h not in header[:i] else f"column_{i + 1}" for i, h in enumerate(header)]
     rows: list[ListRow] = []
+    bad_dates: list[int] = []
     for number, raw in enumerate(data, start=1):
         values = [cell(raw[i]) if i < len(raw) else None for i in range(len(header))]
 
@@ -176,6 +183,9 @@ def read_list(path: Path) -> ListFile:
             for i, v in enumerate(values)
             if i not in used and v is not None
         }
+        listed_on = parse_date(part("date"))
+        if listed_on is None and part("date"):
+            bad_dates.append(number)
         rows.append(
             ListRow(
                 number,
@@ -184,8 +194,9 @@ def read_list(path: Path) -> ListFile:
                 part("city"),
                 part("state"),
                 part("zip"),
-                parse_date(part("date")),
+                listed_on,
                 attributes,
+                dict(zip(written, values, strict=True)),
             )
         )
-    return ListFile(rows, {role: header[i] for role, i in roles.items()})
+    return ListFile(rows, {role: header[i] for role, i in roles.items()}, written, bad_dates)

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from reos.accounts.service import record_audit
 from reos.db import tenancy
-from reos.dealflow.listfile import ListRow, read_list
+from reos.dealflow.listfile import ListFile, ListRow, read_list
 from reos.errors import NotFound, ValidationFailed
 from reos.kernel.addresses import normalize_address
 from reos.kernel.parcels import parcel_key
@@ -103,13 +103,22 @@ class ListImportReport:
     duplicate: int
     unmatched_reasons: dict[str, int]
     columns: dict[str, str]
+    #: the file's import (``reos import report``): its unmatched rows are quarantined there
+    import_id: uuid.UUID | None = None
+    #: rows whose date cell was not a date: listed on the list's date instead
+    bad_dates: int = 0
 
     @property
     def balanced(self) -> bool:
         return self.rows_read == self.matched + self.unmatched + self.duplicate
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "list_id": str(self.list_id), "balanced": self.balanced}
+        return {
+            **asdict(self),
+            "list_id": str(self.list_id),
+            "import_id": str(self.import_id) if self.import_id else None,
+            "balanced": self.balanced,
+        }
 
     def lines(self) -> list[str]:
         """The report as a person reads it."""
@@ -122,8 +131,19 @@ class ListImportReport:
         ]
         for reason, count in sorted(self.unmatched_reasons.items(), key=lambda t: -t[1]):
             out.append(f"unmatched x{count:,}: {reason}")
+        if self.bad_dates:
+            out.append(
+                f"{self.bad_dates:,} rows have a date that is not a date (YYYY-MM-DD or "
+                f"MM/DD/YYYY): listed on the list's date instead"
+            )
         if self.unmatched or self.duplicate:
             out.append(f"see them: reos lists members {self.list_id} --status all")
+        if self.unmatched and self.import_id:
+            out.append(
+                f"quarantined as import {self.import_id}: reos quarantine list --import "
+                f"{self.import_id}; matched again when their properties arrive "
+                f"(reos lists rematch {self.list_id}, every pipeline run)"
+            )
         return out
 
 
@@ -272,6 +292,7 @@ def import_list(
         for row, pid, status, why in matches
     ]
     insert_memberships(session, rows)
+    run_id = _record_import(session, path, plist, parsed, matches, counts, created_by)
     report = ListImportReport(
         plist.id,
         plist.name,
@@ -285,6 +306,8 @@ def import_list(
         counts["duplicate"],
         reasons,
         parsed.columns,
+        run_id,
+        len(parsed.bad_dates),
     )
     plist.report = report.to_dict()
     session.flush()
@@ -293,6 +316,49 @@ def import_list(
         {"kind": kind, "file": path.name, "rows": len(parsed.rows), "matched": counts["matched"]},
     )  # fmt: skip
     return report
+
+
+def _record_import(
+    session: Session,
+    path: Path,
+    plist: PropertyList,
+    parsed: ListFile,
+    matches: list[tuple[ListRow, uuid.UUID | None, str, str | None]],
+    counts: dict[str, int],
+    created_by: str | None,
+) -> uuid.UUID:
+    """The file as an import of its own (ingest's record): balanced counts, and every
+    unmatched row quarantined with its cells and reason, beside every other import's."""
+    from reos.ingest import service as ingest_service
+
+    column = parsed.columns.get("parcel") or parsed.columns.get("address")
+    unmatched = [
+        ingest_service.UnmatchedRow(
+            row.row_number, dict(row.cells), why or "matched no property", column,
+            row.parcel or row.address,
+        )
+        for row, _pid, status, why in matches
+        if status == "unmatched"
+    ]  # fmt: skip
+    warnings = (
+        [
+            {
+                "message": "date cells that are not a date (listed on the list's date instead)",
+                "count": len(parsed.bad_dates),
+                "first_row": parsed.bad_dates[0],
+                "kind": "bad_date",
+            }
+        ]
+        if parsed.bad_dates
+        else []
+    )
+    run = ingest_service.record_list_import(
+        session, path, list_id=plist.id, list_name=plist.name, headers=parsed.header,
+        rows_read=len(parsed.rows), matched=counts["matched"], duplicate=counts["duplicate"],
+        unmatched=unmatched, warnings=warnings, source_name=plist.source,
+        created_by=created_by,
+    )  # fmt: skip
+    return run.id
 
 
 def add_to_list(
@@ -424,6 +490,7 @@ def rematch_unmatched(session: Session, list_id: uuid.UUID | None = None) -> dic
             for m in rows
         ]
         gained = {"matched": 0, "duplicate": 0, "parcel": 0, "address": 0}
+        settled: list[int] = []
         for m, (_row, pid, status, why) in zip(rows, match_rows(session, parsed), strict=True):
             if status == "matched" and pid is not None and pid in on_list:
                 status, why = "duplicate", f"same property as row {on_list[pid]}"
@@ -434,15 +501,18 @@ def rematch_unmatched(session: Session, list_id: uuid.UUID | None = None) -> dic
                 m.attributes = {k: v for k, v in m.attributes.items() if k not in ROW_PARTS}
                 gained["matched"] += 1
                 gained[why or "parcel"] += 1
+                settled.append(m.row_number or 0)
             elif status == "duplicate":
                 m.status, m.reason = "duplicate", why
                 gained["duplicate"] += 1
+                settled.append(m.row_number or 0)
             elif m.reason != why:
                 m.reason = why
         if not (gained["matched"] or gained["duplicate"]):
             continue
         session.flush()
         _recount(session, plist, gained)
+        _settle_quarantine(session, plist, settled)
         totals["matched"] += gained["matched"]
         totals["duplicate"] += gained["duplicate"]
         record_audit(
@@ -451,6 +521,16 @@ def rematch_unmatched(session: Session, list_id: uuid.UUID | None = None) -> dic
         )  # fmt: skip
     session.flush()
     return totals
+
+
+def _settle_quarantine(session: Session, plist: PropertyList, rows: list[int]) -> None:
+    """Rows matched at last are resolved in the file's import quarantine too."""
+    import_id = (plist.report or {}).get("import_id")
+    if not import_id or not rows:
+        return
+    from reos.ingest import service as ingest_service
+
+    ingest_service.resolve_quarantined(session, uuid.UUID(str(import_id)), rows)
 
 
 def _text(value: Any) -> str | None:

@@ -40,6 +40,13 @@ from reos.errors import Conflict, NotFound, ReosError, ValidationFailed
 from reos.ingest import export
 from reos.ingest.chunks import apply_chunk
 from reos.ingest.kinds import kind_of
+
+# list files: recorded here for deal flow, which matches and keeps their rows (re-exported)
+from reos.ingest.list_imports import LIST_ENTITY as LIST_ENTITY
+from reos.ingest.list_imports import UnmatchedRow as UnmatchedRow
+from reos.ingest.list_imports import record_list_import as record_list_import
+from reos.ingest.list_imports import refuse_list_retry
+from reos.ingest.list_imports import resolve_quarantined as resolve_quarantined
 from reos.ingest.mapping import (
     EffectiveMapping,
     FieldRule,
@@ -728,6 +735,8 @@ def retry_quarantine(
     open on the original import with their new reasons. The retry is an import of its own
     whose report balances: rows_read = open rows retried.
     """
+    with session_factory() as session:
+        refuse_list_retry(_load_run(session, import_id))
     mapping, data = _mapping_file(mapping_path, mapping_data)
     with session_factory() as session:
         original = _load_run(session, import_id)
@@ -809,6 +818,7 @@ def correct_quarantined_row(
     """Correct the cells of one open quarantined row (a person fixing a typo), before
     :func:`retry_quarantine` re-validates it. Only the row's own columns change; the cells
     before and after are recorded in the audit log."""
+    refuse_list_retry(_load_run(session, import_id))
     row = quarantined_row(session, import_id, row_number)
     if row.status != "open":
         raise Conflict(f"row {row_number} is no longer quarantined (it was {row.status})")
@@ -830,6 +840,12 @@ def correct_quarantined_row(
 def retry_mapping(session: Session, import_id: uuid.UUID) -> Any:
     """The mapping data an import ran with (None: auto-recognition), to retry its rows."""
     return (_load_run(session, import_id).mapping or {}).get("spec")
+
+
+def list_of(session: Session, import_id: uuid.UUID) -> str | None:
+    """The id of the list a list file's import made (None for any other import)."""
+    run = _load_run(session, import_id)
+    return str((run.mapping or {}).get("list_id")) if run.entity == LIST_ENTITY else None
 
 
 def recorded_headers(session: Session, import_id: uuid.UUID) -> list[str]:

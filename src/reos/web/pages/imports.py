@@ -379,7 +379,9 @@ def one_import(
             "page_no": page_no,
             "more": total > page_no * QUARANTINE_PAGE,
             "retry": retry,
-            "may_edit": page.may(_write()),
+            # a list's rows are matched again by a rematch, not corrected and retried
+            "may_edit": page.may(_write()) and context["report"].entity != service.LIST_ENTITY,
+            "list_id": service.list_of(page.session, import_id),
         },
     )
 
