@@ -9,9 +9,12 @@ import pytest
 from reos.valuation.market_index import (
     DAYS_PER_MONTH,
     MAX_TREND_PER_MONTH,
+    IndexSettings,
     damped_months,
     end_slope,
     fit_market_index,
+    select_settings,
+    smoothness_matrix,
 )
 from reos.valuation.sales_frame import day_of, prepare_frame
 
@@ -87,3 +90,29 @@ def test_damped_sum_and_slope_bounds() -> None:
     assert steep == MAX_TREND_PER_MONTH
     assert end_slope(centre, 0.01 * np.arange(12), np.full(12, 10), 6) == pytest.approx(0.01)
     assert end_slope(centre, np.zeros(12), np.full(12, 10), 0) == 0.0
+
+
+def test_a_local_linear_trend_is_not_shrunk_where_a_random_walk_is() -> None:
+    """A random-walk prior penalises every step of a steady rise, so its index is shrunk
+    towards flat and its end lags; the local linear trend penalises only changes of slope
+    and carries the whole rise to the end. Chosen out of time, a steadily rising market
+    gets the local linear trend."""
+    centre = np.arange(12) * 30.44 + np.array([0, 2, -3, 1, 0, 4, -2, 0, 1, 3, 0, -1])
+    line = 0.01 * centre / DAYS_PER_MONTH
+    first, second = smoothness_matrix(centre, 1), smoothness_matrix(centre, 2)
+    assert line @ second @ line == pytest.approx(0.0, abs=1e-12)
+    assert line @ first @ line > 0.0
+    flat = np.ones(12)
+    assert flat @ first @ flat == pytest.approx(0.0, abs=1e-12)
+    assert flat @ second @ flat == pytest.approx(0.0, abs=1e-12)
+
+    sales = _market(0.01)  # 36 months, a 1 %/month rise: 0.35 log points from first to last
+    walk = fit_market_index(sales, settings=IndexSettings(step_sd=0.001, seasonal=False))
+    trend = fit_market_index(sales, settings=IndexSettings(step_sd=0.0005, seasonal=False, order=2))
+    assert walk.log_level[-1] - walk.log_level[0] < 0.2
+    assert trend.log_level[-1] - trend.log_level[0] == pytest.approx(0.35, abs=0.02)
+    assert trend.log_level[-1] - trend.log_level[-7] == pytest.approx(0.06, abs=0.01)
+    assert trend.smoother_order == 2
+    chosen = select_settings(sales)
+    assert chosen.order == 2
+    assert select_settings(_market(0.0, seed=2)).order == 1  # a flat market keeps the walk

@@ -510,6 +510,7 @@ def _train_market(
             "trend_per_month": core.index.trend_per_month,
             "trend_damping": core.index.damping,
             "trend_lookback_months": core.index.trend_lookback_months,
+            "smoother": "local linear trend" if core.index.smoother_order == 2 else "random walk",
             "areas_with_own_index": sorted(core.index.area_log_dev),
         },
         "hedonic_rounds": core.hedonic.rounds,
