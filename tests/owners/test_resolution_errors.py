@@ -32,6 +32,9 @@ SAME_OWNER = [
     # typos in both names and the street, the city missing
     (("E1", "Thaddeus Villanueva", "32 ORCHARD GROVE CT", "CEDAR PARK", "78613"),
      ("E2", "VILANUEVA, THADEUS", "32 ORCHRAD GROVE CT", None, "78613")),
+    # a company name mistyped by one letter at its office
+    (("J1", "SILVERCREST HARBOR HOLDINGS LLC", "1800 LAVACA ST", "AUSTIN", "78701"),
+     ("J2", "SILVERCREST HARBR HOLDINGS LLC", "1800 LAVACA ST", "AUSTIN", "78701")),
 ]  # fmt: skip
 DIFFERENT_OWNERS = [
     # father and son at one address
@@ -45,6 +48,12 @@ DIFFERENT_OWNERS = [
      ("H2", "GARCIA MARIA", "3306 GOVALLE AVE", "AUSTIN", "78702")),
     (("I1", "SMITH JOHN", "907 W 29TH ST", "AUSTIN", "78705"),
      ("I2", "SMITH JOHN", "4512 AVENUE D", "AUSTIN", "78751")),
+    # a sibling company at the same office: a word differs, not a letter
+    (("M1", "SILVERCREST HARBOR VENTURES LLC", "1800 LAVACA ST", "AUSTIN", "78701"),
+     ("M2", "SILVERCREST HARBOR HOLDINGS LLC", "1800 LAVACA ST", "AUSTIN", "78701")),
+    # one man's name with two different wives at two addresses
+    (("N1", "KIM RONALD & SUSAN", "500 ELM ST", "ROUND ROCK", "78664"),
+     ("N2", "Ronald & Deborah Kim", "12 OAK HOLLOW DR", "GEORGETOWN", "78628")),
 ]  # fmt: skip
 
 
@@ -224,8 +233,26 @@ def test_scanned_digits_inside_a_name_are_read_as_letters() -> None:
     assert martin.person.last == "MARTIN"
     patricia = parse_owner_name("Patr1cia M Hughes").owners[0].person
     assert patricia is not None and patricia.first == "PATRICIA"
-    for company in ("B2B LLC", "A1 PROPERTIES LLC", "K9 HOLDINGS"):
+    for company in ("B2B LLC", "A1 PROPERTIES LLC", "K9 HOLDINGS", "ROUTE 66 LLC"):
         assert parse_owner_name(company).owners[0].org_std == company
+    angela = parse_owner_name("ANDEASON MARY AN6ELA").owners[0]
+    assert angela.kind == "person" and "ANGELA" in angela.display_name.upper()
+    weber = parse_owner_name("THOMAS M WE8ER").owners[0]
+    assert weber.kind == "person" and "WEBER" in weber.display_name.upper()
+    assert parse_owner_name("Ja5 Jnes").owners[0].kind == "person"
+
+
+def test_a_couple_written_forward_shares_the_last_word_as_surname() -> None:
+    """ "RONALD & PATRICIA KIM" and, as assessors write it, "KIM RONALD & SUSAN": KIM is a
+    given name too, yet it is the couple's surname; "JOHN & MARY ANN" names no surname, and
+    none is invented."""
+    for text in ("Ronald & Patricia Kim", "RONALD & PATRICIA KIM"):
+        people = [o.person for o in parse_owner_name(text).owners]
+        assert [(p.first, p.last) for p in people if p] == [("RONALD", "KIM"), ("PATRICIA", "KIM")]
+    people = [o.person for o in parse_owner_name("KIM RONALD & SUSAN").owners]
+    assert [(p.first, p.last) for p in people if p] == [("RONALD", "KIM"), ("SUSAN", "KIM")]
+    people = [o.person for o in parse_owner_name("JOHN & MARY ANN").owners]
+    assert all(p is not None and p.last is None for p in people)
 
 
 def test_names_run_together_level_meets_a_space_slipped_into_a_name() -> None:

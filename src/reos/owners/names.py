@@ -516,11 +516,13 @@ def clean_owner_text(text: str | None) -> str:
     return re.sub(r"\s+", " ", text).strip(" ,;-")
 
 
-_OCR_LETTER = {"0": "O", "1": "I", "5": "S"}
-_OCR_DIGIT = re.compile(r"(?<=[A-Z])[015](?=[A-Z])")
-"""A 0, 1 or 5 between two letters of one word is a scanned O, I or S ("PATR1CIA",
-"MART1N", "L0FT"): rolls keyed from scans carry these, and a digit would otherwise make the
-name read as a company. Digits at a word's edge ("K9", "A1") or between digits stay."""
+_OCR_LETTER = {"0": "O", "1": "I", "5": "S", "6": "G", "8": "B"}
+_OCR_DIGIT = re.compile(r"(?<=[A-Z])[01568](?=[A-Z])|(?<=[A-Z]{2})[015](?![A-Z0-9])")
+"""A 0, 1, 5, 6 or 8 between two letters of one word is a scanned O, I, S, G or B
+("PATR1CIA", "AN6ELA", "WE8ER"), and a 0, 1 or 5 ending a word of two letters or more a
+scanned O, I or S ("JA5"): rolls keyed from scans carry these, and a digit would otherwise
+make the name read as a company. Other digits at a word's edge ("K9", "A1", "B2B") or
+between digits stay."""
 
 
 def standardize_org_name(name: str | None) -> str | None:
@@ -685,6 +687,13 @@ def parse_person(text: str, *, mixed_case: bool = False) -> PersonName | None:
     return PersonName(first, middle, " ".join(last_parts), suffix, title)
 
 
+#: Given names usual as a second given name ("MARY ANN", "BILLY JOE"), not as a surname.
+SECOND_GIVEN = frozenset(
+    {"ANN", "ANNE", "BETH", "JEAN", "JO", "JOE", "LEE", "LYNN", "LYNNE", "MAE", "MARIE", "RAE",
+     "RAY", "SUE", "KAY", "ELIZABETH", "LOUISE", "GRACE", "JANE", "JUNE", "ROSE"}
+)  # fmt: skip
+
+
 def _is_bare_given(text: str) -> bool:
     """A co-owner written without surname: "MARY", "MARY B", "MARY ANN"."""
     tokens, _, _ = _strip_tokens(text)
@@ -749,6 +758,22 @@ def _split_persons(text: str, mixed_case: bool) -> tuple[PersonName, ...]:
             parsed.append(PersonName(tokens[0], " ".join(tokens[1:]) or None, None, suffix, title))
         else:
             parsed.append(parse_person(part, mixed_case=mixed_case))
+    if len(parts) > 1 and all(bare):
+        # "RONALD & PATRICIA KIM": every part reads as given names because KIM is one too;
+        # written forward, the last part's second word is the couple's surname (not when it
+        # is a usual second given name: "JOHN & MARY ANN")
+        tokens, suffix, title = _strip_tokens(parts[-1])
+        tokens = [t for t in tokens if t != ","]
+        if len(tokens) == 2 and not _is_initial(tokens[1]) and tokens[1] not in SECOND_GIVEN:
+            parsed[-1] = PersonName(tokens[0], None, tokens[1], suffix, title)
+            bare[-1] = False
+        elif not mixed_case:
+            # "KIM RONALD & SUSAN", as an assessor writes it: surname first on the first part
+            tokens, suffix, title = _strip_tokens(parts[0])
+            tokens = [t for t in tokens if t != ","]
+            if len(tokens) == 2 and not _is_initial(tokens[1]):
+                parsed[0] = PersonName(tokens[1], None, tokens[0], suffix, title)
+                bare[0] = False
     # shared surname: a bare given name takes the surname of the nearest full name, looking
     # back first (assessor "SMITH JOHN & MARY"), then forward ("JOHN & MARY SMITH").
     result: list[PersonName] = []
