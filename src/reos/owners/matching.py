@@ -35,7 +35,7 @@ Tried and left out, measured with ``benchmarks/owner_resolution.py``: a co-owner
 comparison (the other person on a two-person record) and an organisation level for the same
 words in another order ("BROWN MARILYN TR" / "MARILYN BROWN REV LIV TRUST") each raised
 recall on 10,000 generated records, but at 100,000 records pairwise precision fell from
-0.985 to 0.958 and 0.975: common couples ("JOHN & MARY SMITH") and common trust names
+0.985 to about 0.96 and 0.975: common couples ("JOHN & MARY SMITH") and common trust names
 repeat across households, and neither level knows how common its value is.
 ZIP is folded into the address comparison rather than a separate one, because the model
 assumes comparisons independent given match status and the address key contains the ZIP.
