@@ -4,6 +4,8 @@ name parts are compared and linked; different owners who look alike stay apart; 
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import pytest
 
@@ -11,7 +13,12 @@ from reos.owners.evaluation import score_clusters
 from reos.owners.matching import RUN_TOGETHER, blocking_rules
 from reos.owners.names import parse_owner_name
 from reos.owners.parties import build_party_frame, prepare_records, second_line_key, street_parts
-from reos.owners.resolution import resolve_owners
+from reos.owners.resolution import (
+    TRUSTS_AT_ONE_ADDRESS,
+    ResolutionResult,
+    resolve_owners,
+    trustee_edges,
+)
 from reos.owners.synthetic import febrl_typo, generate_owner_records
 
 # hand-built records appended to a generated roster (so the match model has enough
@@ -35,6 +42,12 @@ SAME_OWNER = [
     # a company name mistyped by one letter at its office
     (("J1", "SILVERCREST HARBOR HOLDINGS LLC", "1800 LAVACA ST", "AUSTIN", "78701"),
      ("J2", "SILVERCREST HARBR HOLDINGS LLC", "1800 LAVACA ST", "AUSTIN", "78701")),
+    # a trustee (surname first, a middle initial) and the trust (forward) at one address
+    (("K1", "OKAFOR BEATRICE L TRUSTEE", "77 WINDMILL RUN", "AUSTIN", "78759"),
+     ("K2", "BEATRICE OKAFOR REV LIV TRUST", "77 WINDMILL RUN", "AUSTIN", "78759")),
+    # the same, with a typo in the trust's given name
+    (("L1", "LINDQVIST ANSELM TRS", "PO BOX 4471", "ROUND ROCK", "78680"),
+     ("L2", "ANSLEM LINDQVIST LIVING TRUST", "P.O. BOX 4471", "ROUND ROCK", "78680")),
 ]  # fmt: skip
 DIFFERENT_OWNERS = [
     # father and son at one address
@@ -54,6 +67,15 @@ DIFFERENT_OWNERS = [
     # one man's name with two different wives at two addresses
     (("N1", "KIM RONALD & SUSAN", "500 ELM ST", "ROUND ROCK", "78664"),
      ("N2", "Ronald & Deborah Kim", "12 OAK HOLLOW DR", "GEORGETOWN", "78628")),
+    # a trustee and a same-named trust at another address
+    (("O1", "BRANDT WALTER TRUSTEE", "14 LOCUST ST", "AUSTIN", "78704"),
+     ("O2", "WALTER BRANDT LIVING TRUST", "9021 RANCH RD", "DRIPPING SPRINGS", "78620")),
+    # one common name, two households' trusts (the generated roster has more of them)
+    (("R1", "JAMES JOHNSON REV LIV TRUST", "15091 SLAUGHTER LN", "AUSTIN", "78748"),
+     ("R2", "JAMES JOHNSON REV LIV TRUST", "2207 E OLTORF ST", "AUSTIN", "78741")),
+    # father's and son's trusts at one address: the middle initials disagree
+    (("Q1", "ABERNATHY CLIFFORD R TRUSTEE", "3 SAGEBRUSH CV", "AUSTIN", "78738"),
+     ("Q2", "CLIFFORD T ABERNATHY LIVING TRUST", "3 SAGEBRUSH CV", "AUSTIN", "78738")),
 ]  # fmt: skip
 
 
@@ -75,10 +97,35 @@ def _roster(pairs: list[tuple[tuple[str, str, str, str | None, str], ...]]) -> p
 
 
 @pytest.fixture(scope="module")
-def resolved() -> dict[str, str]:
+def resolution() -> ResolutionResult:
     result = resolve_owners(_roster(SAME_OWNER + DIFFERENT_OWNERS))
     assert result.report.method == "splink"
-    return result.assignments
+    return result
+
+
+@pytest.fixture(scope="module")
+def resolved(resolution: ResolutionResult) -> dict[str, str]:
+    return resolution.assignments
+
+
+def test_a_trusts_mailing_address_stays_evidence_after_training(
+    resolution: ResolutionResult,
+) -> None:
+    """Trained freely, EM took every same-named trust in the roster for one owner and learned
+    that a trust's address says nothing (a different address weighed -0.4 bits, here and at
+    100,000 records), so common-name trusts chained across households. The trust model's
+    address levels keep the weights a mailing address deserves."""
+    assert resolution.model is not None and "T" in resolution.model
+    (address,) = [
+        c for c in resolution.model["T"]["comparisons"] if c["output_column_name"] == "addr_key"
+    ]
+    weight = {
+        level.get("label_for_charts", level["sql_condition"]): math.log2(level["m_probability"] / level["u_probability"])
+        for level in address["comparison_levels"]
+        if not level.get("is_null_level") and level.get("u_probability")
+    }  # fmt: skip
+    assert weight["Exact match on addr_key"] > 5.0
+    assert weight["All other comparisons"] < -3.0
 
 
 @pytest.mark.parametrize("pair", SAME_OWNER, ids=[p[0][0] for p in SAME_OWNER])
@@ -289,3 +336,56 @@ def test_names_run_together_level_meets_a_space_slipped_into_a_name() -> None:
     assert agrees("HOLLINGS WORTH, ARCHIBALD", "Archibald Hollingsworth")
     assert not agrees("Jack Reid", "Jacob Reilly")
     assert not agrees("WHITE, ARCHIE", "Archie Whitehead")
+
+
+def _trust_parties(rows: list[tuple[str, str, str]]) -> pd.DataFrame:
+    records = pd.DataFrame(
+        [
+            {"record_id": rid, "owner_name": name, "mailing_address": line,
+             "mailing_city": "AUSTIN", "mailing_state": "TX", "mailing_zip": "78759"}
+            for rid, name, line in rows
+        ]
+    )  # fmt: skip
+    return build_party_frame(prepare_records(records))
+
+
+def _linked(parties: pd.DataFrame) -> set[frozenset[str]]:
+    record_of = dict(zip(parties["unique_id"], parties["record_id"], strict=True))
+    edges = trustee_edges(parties)
+    assert (edges["match_probability"] == 1.0).all()
+    return {frozenset((record_of[a], record_of[b])) for a, b in edges[["unique_id_l", "unique_id_r"]].itertuples(index=False)}  # fmt: skip
+
+
+def test_a_trustee_and_the_trust_link_at_one_address_and_nowhere_else() -> None:
+    parties = _trust_parties(
+        [
+            ("T1", "OKAFOR BEATRICE L TRUSTEE", "77 WINDMILL RUN"),
+            ("T2", "BEATRICE OKAFOR REV LIV TRUST", "77 WINDMILL RUN"),
+            ("T3", "BEATRICE M OKAFOR LIVING TRUST", "77 WINDMILL RUN"),  # middle initial M
+            ("T4", "OKAFOR BEATRICE TRS", "12 OTHER ST"),  # another address
+            ("T5", "OKAFOR FAMILY TRUST", "77 WINDMILL RUN"),  # names no given name
+            ("T6", "OKAFOR BEATRICE JR TRUSTEE", "77 WINDMILL RUN"),
+            ("T7", "BEATRICE OKAFOR SR LIVING TRUST", "77 WINDMILL RUN"),
+        ]
+    )
+    linked = _linked(parties)
+    assert frozenset(("T1", "T2")) in linked
+    assert frozenset(("T2", "T3")) in linked  # the trust names no middle initial
+    assert frozenset(("T1", "T3")) not in linked  # L against M
+    assert not any("T4" in pair or "T5" in pair for pair in linked)
+    assert frozenset(("T6", "T7")) not in linked  # JR against SR
+
+
+def test_the_trustee_rule_skips_an_address_holding_many_trusts() -> None:
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    names = [
+        f"MORR{letters[i % 26]}{letters[i // 26]}SON JAMES TRUSTEE"
+        for i in range(TRUSTS_AT_ONE_ADDRESS)
+    ]
+    crowded = [(f"C{i}", name, "100 CONGRESS AVE") for i, name in enumerate(names)]
+    pair = [
+        ("X1", "OKAFOR BEATRICE TRUSTEE", "100 CONGRESS AVE"),
+        ("X2", "BEATRICE OKAFOR LIVING TRUST", "100 CONGRESS AVE"),
+    ]
+    assert frozenset(("X1", "X2")) not in _linked(_trust_parties(crowded + pair))
+    assert frozenset(("X1", "X2")) in _linked(_trust_parties(pair))

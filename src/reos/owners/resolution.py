@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import pandas as pd
+from rapidfuzz.distance import DamerauLevenshtein
 
 from reos.owners.matching import new_linker, scored_pairs, train
 from reos.owners.names import PartyKind
@@ -224,9 +225,62 @@ def _deterministic_edges(parties: pd.DataFrame) -> pd.DataFrame:
             edge = pd.DataFrame({"unique_id_l": anchor.to_numpy(), "unique_id_r": sub["unique_id"]})
             edge = edge.dropna().astype("int64")
             pairs.append(edge[edge["unique_id_l"] != edge["unique_id_r"]])
-    if not pairs:
-        return pd.DataFrame(columns=["unique_id_l", "unique_id_r", "match_probability"])
+    pairs.append(trustee_edges(parties)[["unique_id_l", "unique_id_r"]])
     edges = pd.concat(pairs, ignore_index=True).drop_duplicates()
+    edges["match_probability"] = 1.0
+    return edges
+
+
+TRUSTS_AT_ONE_ADDRESS = 50
+"""Above this many trust parties at one mailing address (a trust company's or a law
+office's), the address is no evidence that two trusts share a settlor: the trustee rule
+skips it and leaves those pairs to the model."""
+
+
+def _same_name_part(a: str, b: str) -> bool:
+    """One name part as written twice: equal, or one edit apart when both have 4+ letters
+    ("JMES" / "JAMES", "ROEBRT" / "ROBERT")."""
+    if a == b:
+        return True
+    return min(len(a), len(b)) >= 4 and DamerauLevenshtein.distance(a, b) <= 1
+
+
+def trustee_edges(parties: pd.DataFrame) -> pd.DataFrame:
+    """A trust and its trustee at one mailing address: sure links beside the model.
+
+    "JONES MARILYN A TRUSTEE" and "MARILYN JONES REV LIV TRUST" at 2753 HILL ST are one owner
+    holding title two ways; rolls write the trustee surname first and the trust forward, so
+    the standard names differ and the organisation-name comparison scores them apart. The
+    rule: trust-group parties at the same mailing address (street line, unit and ZIP) naming
+    the same person - given name (nickname-canonical) and surname, in either order, each
+    part equal or one typo apart - with middle initials and generational suffixes that do
+    not disagree. Only named-person trusts take part (a family trust names no given name).
+    Why a rule and not a comparison level: a Fellegi-Sunter level for "same words in
+    another order" learns nothing of how common the name is, and at 100,000 generated
+    records it linked different households' "JAMES SMITH LIVING TRUST"s (precision 0.985 ->
+    0.975); bound to one address the evidence is the address and the person together.
+    """
+    columns = ["unique_id", "addr_key", "first_name", "last_name", "middle_initial", "suffix"]
+    trusts = parties.loc[parties["kind_group"] == "T", columns].dropna(
+        subset=["addr_key", "first_name", "last_name"]
+    )
+    sizes = trusts.groupby("addr_key")["unique_id"].transform("size")
+    trusts = trusts[(sizes >= 2) & (sizes <= TRUSTS_AT_ONE_ADDRESS)]
+    pairs = trusts.merge(trusts, on="addr_key", suffixes=("_l", "_r"))
+    pairs = pairs[pairs["unique_id_l"] < pairs["unique_id_r"]]
+    kept: list[tuple[int, int]] = []
+    for row in pairs.itertuples(index=False):
+        if not all(
+            pd.isna(x) or pd.isna(y) or x == y
+            for x, y in ((row.middle_initial_l, row.middle_initial_r), (row.suffix_l, row.suffix_r))
+        ):
+            continue
+        fl, ll, fr, lr = row.first_name_l, row.last_name_l, row.first_name_r, row.last_name_r
+        if (_same_name_part(fl, fr) and _same_name_part(ll, lr)) or (
+            _same_name_part(fl, lr) and _same_name_part(ll, fr)
+        ):
+            kept.append((int(row.unique_id_l), int(row.unique_id_r)))
+    edges = pd.DataFrame(kept, columns=["unique_id_l", "unique_id_r"], dtype="int64")
     edges["match_probability"] = 1.0
     return edges
 
@@ -262,6 +316,8 @@ def _score(
                 edges, hist, n, prior = scored_pairs(
                     linker, db_api, config.threshold, len(sub), refit=group == "P"
                 )
+                if group == "T":
+                    edges = pd.concat([edges, trustee_edges(sub)], ignore_index=True)
                 histogram.update(hist)
                 total += n
                 trained[group] = linker.misc.save_model_to_json()
@@ -569,6 +625,8 @@ def _incremental_edges(
         if group_model is None or old_parties.empty:
             frames.append(_deterministic_edges(parties[in_group].reset_index(drop=True)))
             continue
+        if group == "T":
+            frames.append(trustee_edges(parties[in_group]))
         linker, db_api = new_linker(old_parties, group, group_model)
         old_sdf = db_api.register(old_parties, table_name="owner_parties_existing")
         new_sdf = db_api.register(new_parties, table_name="owner_parties_new")
